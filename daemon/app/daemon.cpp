@@ -1,0 +1,133 @@
+// Wiring: forwarders → dispatcher → ingest server; store → worker pool; signals → graceful stop.
+#include "app/daemon.hpp"
+
+#include "config/config_error.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "forwarders/registry.hpp"
+#include "ingest/unix_server.hpp"
+#include "store/job_store.hpp"
+#include "workers/worker_pool.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+#include <thread>
+
+namespace auditfwd {
+namespace asio = boost::asio;
+
+void setup_logging(const std::string& level) {
+  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("auditfwd", sink);
+  // Under systemd the journal stamps the time; elsewhere we do.
+  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "[%n] %l: %v" : "%Y-%m-%dT%H:%M:%S.%e [%n] %l: %v");
+  logger->set_level(spdlog::level::from_str(level));
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+void validate_forwarders(const Config& config) {
+  asio::io_context scratch;
+  for (const auto& f : config.forwarders) (void)make_forwarder(f, scratch.get_executor());
+}
+
+namespace {
+
+std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& io) {
+  std::vector<ForwarderSlot> slots;
+  for (const auto& f : config.forwarders) {
+    ForwarderSlot slot{f, make_forwarder(f, io.get_executor()), spdlog::default_logger()->clone("forwarder." + f.id)};
+    slots.push_back(std::move(slot));
+  }
+  return slots;
+}
+
+}  // namespace
+
+int run_daemon(const Config& config, const std::string& config_path) {
+  auto log = spdlog::default_logger()->clone("daemon");
+  check_dispatch_safety(config);
+  asio::io_context io(config.workers.threads);
+  auto slots = build_slots(config, io);
+
+  std::unique_ptr<JobStore> store;
+  if (config.store.enabled) {
+    try {
+      store = std::make_unique<JobStore>(config.store);
+    } catch (const std::exception& e) {
+      log->critical("cannot open the job store at {}: {}", config.store.path, e.what());
+      return 1;
+    }
+  } else {
+    log->warn("store.enabled = false: every forwarder delivers sync; nothing survives a crash before delivery");
+  }
+
+  Dispatcher dispatcher(slots, store.get());
+  UnixServer server(io, config.ingest, dispatcher);
+  std::unique_ptr<WorkerPool> pool;
+  if (store) {
+    pool = std::make_unique<WorkerPool>(io, slots, *store, config.workers);
+    store->start([&pool](const std::vector<std::string>& ids) { pool->notify(ids); });
+    pool->start();
+  }
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    log->critical("cannot listen: {}", e.what());
+    io.stop();
+    if (store) store->stop();
+    return 1;
+  }
+
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+  auto shutdown = [&]() -> asio::awaitable<void> {
+    sd_notify(0, "STOPPING=1");
+    log->info("stopping: no new connections; answering what was read, then draining deliveries in flight");
+    co_await server.stop(config.workers.shutdown_grace);
+    if (pool) co_await pool->drain(config.workers.shutdown_grace);
+    io.stop();
+  };
+  std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code error, int number) {
+    if (error) return;
+    if (number == SIGHUP) {
+      log->info("SIGHUP: reopening output files");
+      for (auto& slot : slots) slot.forwarder->reopen();
+      if (!config_path.empty()) {
+        try {
+          const auto fresh = load_config_file(config_path);
+          validate_forwarders(fresh);
+          log->info("{} is valid; changes other than reopened files take effect at the next restart", config_path);
+        } catch (const ConfigError& e) {
+          log->error("SIGHUP: the config on disk is invalid and was not applied: {}", e.what());
+        }
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
+    log->info("received {}", number == SIGTERM ? "SIGTERM" : "SIGINT");
+    asio::co_spawn(io, shutdown(), [log](std::exception_ptr e) {
+      if (e) log->critical("shutdown sequence failed");
+    });
+  };
+  signals.async_wait(on_signal);
+
+  sd_notify(0, "READY=1");
+  log->info("ready: {} forwarder(s), store {}", slots.size(), store ? config.store.path : std::string("disabled"));
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < config.workers.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& thread : threads) thread.join();
+
+  if (store) store->stop();
+  for (auto& slot : slots) slot.forwarder->stop();
+  log->info("stopped");
+  return 0;
+}
+
+}  // namespace auditfwd

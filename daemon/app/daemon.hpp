@@ -1,0 +1,23 @@
+// The composition root: builds every subsystem from a Config, wires them, runs until SIGTERM.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <string>
+
+namespace auditfwd {
+
+// Runs the daemon in the foreground and returns the process exit code:
+// 0 after a graceful stop (SIGTERM/SIGINT), 78 for a refused configuration,
+// 1 when the environment is broken (socket or database cannot be opened).
+// `config_path` is re-read on SIGHUP to report whether it changed.
+int run_daemon(const Config& config, const std::string& config_path);
+
+// Builds every forwarder to validate its type-specific keys (no side effects).
+// Throws ConfigError.
+void validate_forwarders(const Config& config);
+
+// Sets the default logger (stderr, named channels) to `level`.
+void setup_logging(const std::string& level);
+
+}  // namespace auditfwd

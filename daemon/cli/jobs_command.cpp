@@ -1,0 +1,89 @@
+// `auditfwd jobs list|retry|purge`: the dead-letter view and its actions.
+#include "cli/commands.hpp"
+
+#include "common/time_format.hpp"
+#include "store/job_admin.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+#include <iostream>
+
+namespace auditfwd {
+namespace {
+
+std::string millis_text(std::int64_t ms) {
+  return format_rfc3339(sys_micros{std::chrono::microseconds{ms * 1000}});
+}
+
+std::optional<JobState> state_option(const JobsOptions& options) {
+  if (!options.state) return std::nullopt;
+  auto state = parse_job_state(*options.state);
+  if (!state) throw std::invalid_argument("unknown state \"" + *options.state +
+                                          "\" (available, executing, retryable, completed, discarded, cancelled)");
+  return state;
+}
+
+// The last error of a job's error list, for the table view.
+std::string last_error(const std::string& errors) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(errors, ec);
+  if (ec || !value.is_array() || value.get_array().empty()) return "";
+  const auto& last = value.get_array().back();
+  if (const auto* error = last.is_object() ? last.get_object().if_contains("error") : nullptr)
+    if (error->is_string()) return std::string(error->get_string());
+  return "";
+}
+
+}  // namespace
+
+int jobs_list_command(const JobsOptions& options) {
+  const auto rows = list_jobs(options.db_path, state_option(options), options.forwarder, options.limit);
+  if (options.json) {
+    for (const auto& row : rows) {
+      boost::json::object out{{"id", row.id},
+                              {"forwarder", row.forwarder},
+                              {"event_id", row.event_id},
+                              {"state", row.state},
+                              {"attempt", row.attempt},
+                              {"max_attempts", row.max_attempts},
+                              {"inserted_at", millis_text(row.inserted_at_ms)},
+                              {"scheduled_at", millis_text(row.scheduled_at_ms)}};
+      out["finished_at"] = row.finished_at_ms ? boost::json::value(millis_text(*row.finished_at_ms)) : nullptr;
+      out["errors"] = boost::json::parse(row.errors);
+      std::cout << boost::json::serialize(out) << '\n';
+    }
+    return 0;
+  }
+  std::cout << fmt::format("{:>8}  {:<16}  {:<9}  {:>7}  {:<27}  {}\n", "ID", "FORWARDER", "STATE", "ATTEMPT",
+                           "SCHEDULED", "LAST ERROR");
+  for (const auto& row : rows)
+    std::cout << fmt::format("{:>8}  {:<16}  {:<9}  {:>3}/{:<3}  {:<27}  {}\n", row.id, row.forwarder, row.state,
+                             row.attempt, row.max_attempts, millis_text(row.scheduled_at_ms), last_error(row.errors));
+  std::cout << rows.size() << " job(s)\n";
+  return 0;
+}
+
+int jobs_retry_command(const JobsOptions& options) {
+  std::size_t changed = 0;
+  if (options.all_discarded) changed += retry_all_in_state(options.db_path, JobState::discarded, options.forwarder);
+  if (options.all_cancelled) changed += retry_all_in_state(options.db_path, JobState::cancelled, options.forwarder);
+  if (!options.ids.empty()) changed += retry_jobs(options.db_path, options.ids);
+  if (options.ids.empty() && !options.all_discarded && !options.all_cancelled) {
+    std::cerr << "auditfwd jobs retry: give job ids, --all-discarded or --all-cancelled\n";
+    return 64;
+  }
+  std::cout << changed << " job(s) made available for delivery\n";
+  return 0;
+}
+
+int jobs_purge_command(const JobsOptions& options) {
+  const auto state = state_option(options);
+  if (!state) {
+    std::cerr << "auditfwd jobs purge: --state is required (completed, discarded or cancelled)\n";
+    return 64;
+  }
+  std::cout << purge_jobs(options.db_path, *state, options.forwarder) << " job(s) purged\n";
+  return 0;
+}
+
+}  // namespace auditfwd

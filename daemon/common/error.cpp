@@ -1,0 +1,57 @@
+// The auditfwd error category: stable wire names and human messages.
+#include "common/error.hpp"
+
+#include <string>
+
+namespace auditfwd {
+namespace {
+
+class category final : public boost::system::error_category {
+ public:
+  const char* name() const noexcept override { return "auditfwd"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::ok: return "success";
+      case errc::invalid_json: return "the line is not a JSON object";
+      case errc::invalid_event: return "the event breaks a field rule";
+      case errc::too_large: return "the line exceeds ingest.max_event_bytes";
+      case errc::forbidden_key: return "metadata holds a secret-bearing key";
+      case errc::unavailable: return "the daemon cannot take events now";
+      case errc::async_unavailable: return "async dispatch needs an enabled, healthy job store";
+      case errc::store_full: return "the job store reached its configured limit";
+      case errc::store_error: return "the job store failed to commit";
+      case errc::timeout: return "the delivery exceeded the forwarder's timeout";
+      case errc::delivery_failed: return "the forwarder failed to deliver";
+      case errc::shutting_down: return "the daemon is shutting down";
+    }
+    return "unknown auditfwd error";
+  }
+};
+
+}  // namespace
+
+const boost::system::error_category& auditfwd_category() noexcept {
+  static const category instance;
+  return instance;
+}
+
+std::string_view error_name(errc e) noexcept {
+  switch (e) {
+    case errc::ok: return "ok";
+    case errc::invalid_json: return "invalid_json";
+    case errc::invalid_event: return "invalid_event";
+    case errc::too_large: return "too_large";
+    case errc::forbidden_key: return "forbidden_key";
+    case errc::unavailable: return "unavailable";
+    case errc::async_unavailable: return "async_unavailable";
+    case errc::store_full: return "store_full";
+    case errc::store_error: return "store_error";
+    case errc::timeout: return "timeout";
+    case errc::delivery_failed: return "delivery_failed";
+    case errc::shutting_down: return "shutting_down";
+  }
+  return "unknown";
+}
+
+}  // namespace auditfwd

@@ -1,0 +1,96 @@
+// The daemon's configuration, loaded from TOML or JSON (one structure for both).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace auditfwd {
+
+using std::chrono::milliseconds;
+
+enum class DispatchMode { automatic, async, sync };
+enum class BackoffKind { sigra, exponential, fixed };
+
+struct RetryPolicy {
+  int max_attempts = 20;
+  BackoffKind backoff = BackoffKind::sigra;
+  milliseconds backoff_min{std::chrono::seconds{1}};
+  // Cap for "exponential" (default 1h); "sigra" is uncapped unless it is set.
+  std::optional<milliseconds> backoff_max;
+};
+
+// The canonical keys of one [[forwarders]] entry. Keys that belong to the
+// forwarder's type stay in `options` (already ${ENV}-substituted) for the
+// type's factory to validate.
+struct ForwarderConfig {
+  std::string id;
+  std::string type;
+  DispatchMode dispatch = DispatchMode::automatic;
+  milliseconds timeout{std::chrono::seconds{5}};
+  int concurrency = 1;
+  RetryPolicy retry;
+  boost::json::object options;
+  std::string file;  // the config file, for error messages
+  std::string path;  // "forwarders[2]", for error messages
+};
+
+struct IngestConfig {
+  std::string socket = "./var/auditfwd.sock";
+  std::optional<unsigned> socket_mode;  // e.g. 0660; default: umask
+  std::size_t max_event_bytes = 64 * 1024;
+  std::size_t max_metadata_bytes = 8192;
+  std::size_t max_connections = 1024;
+};
+
+struct StoreConfig {
+  bool enabled = true;
+  std::string path = "./var/auditfwd.db";
+  bool durability_fsync = true;  // "fsync" → synchronous=FULL; "os" → NORMAL
+  std::uint64_t max_pending_jobs = 10'000'000;
+  std::uint64_t max_bytes = 0;  // 0: no limit besides the disk
+  milliseconds completed_retention{std::chrono::hours{1}};
+  milliseconds dead_retention{std::chrono::hours{24 * 7}};
+  milliseconds idempotency_window{std::chrono::hours{24}};
+};
+
+struct WorkersConfig {
+  int threads = 2;  // I/O threads shared by sessions and workers
+  milliseconds poll_interval{std::chrono::seconds{1}};
+  milliseconds shutdown_grace{std::chrono::seconds{10}};
+  int claim_batch = 100;  // jobs claimed per delivery when the forwarder batches
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  std::string file;  // where it came from: a path, or "<embedded default>"
+  IngestConfig ingest;
+  StoreConfig store;
+  WorkersConfig workers;
+  LogConfig log;
+  std::vector<ForwarderConfig> forwarders;
+};
+
+// Loads and validates `path` (.toml or .json by extension). Throws ConfigError.
+// Structural checks only: forwarder-type keys are checked when the forwarders
+// are built (see forwarders/registry.hpp), and check-config does both.
+Config load_config_file(const std::string& path);
+
+// Parses config text in the given format ("toml" or "json"); `file` names it in errors.
+Config load_config_text(const std::string& text, const std::string& format, const std::string& file);
+
+// The embedded default: socket and database under ./var, a stdout forwarder
+// (sync) and a file forwarder at ./var/audit.log (auto).
+const std::string& embedded_default_config();
+
+// Boot-time safety rule: async without a store is refused, naming the forwarder
+// and the three fixes. Throws ConfigError.
+void check_dispatch_safety(const Config& config);
+
+}  // namespace auditfwd

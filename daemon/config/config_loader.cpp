@@ -1,0 +1,251 @@
+// TOML/JSON → one JSON tree → ${ENV} substitution → validated Config.
+#include "config/config.hpp"
+
+#include "config/config_reader.hpp"
+
+#include <boost/json.hpp>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace auditfwd {
+namespace json = boost::json;
+namespace {
+
+json::value toml_to_json(const toml::node& node) {
+  if (const auto* table = node.as_table()) {
+    json::object out;
+    for (const auto& [key, child] : *table) out[std::string(key.str())] = toml_to_json(child);
+    return out;
+  }
+  if (const auto* array = node.as_array()) {
+    json::array out;
+    for (const auto& child : *array) out.push_back(toml_to_json(child));
+    return out;
+  }
+  if (const auto* s = node.as_string()) return json::string(s->get());
+  if (const auto* i = node.as_integer()) return i->get();
+  if (const auto* f = node.as_floating_point()) return f->get();
+  if (const auto* b = node.as_boolean()) return b->get();
+  std::ostringstream text;  // dates and times: kept as their TOML text
+  node.visit([&](const auto& leaf) { text << leaf; });
+  return json::string(text.str());
+}
+
+// Replaces ${NAME} in every string value; an unset variable is an error.
+void substitute_env(json::value& value, const std::string& file, const std::string& path) {
+  if (auto* object = value.if_object()) {
+    for (auto& [key, child] : *object)
+      substitute_env(child, file, path.empty() ? std::string(key) : path + "." + std::string(key));
+  } else if (auto* array = value.if_array()) {
+    for (std::size_t i = 0; i < array->size(); ++i) substitute_env((*array)[i], file, fmt::format("{}[{}]", path, i));
+  } else if (auto* text = value.if_string()) {
+    std::string_view in = *text;
+    if (in.find("${") == std::string_view::npos) return;
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < in.size()) {
+      const auto start = in.find("${", pos);
+      if (start == std::string_view::npos) {
+        out.append(in.substr(pos));
+        break;
+      }
+      const auto end = in.find('}', start);
+      if (end == std::string_view::npos) throw ConfigError(file, path, "unterminated ${ in string");
+      out.append(in.substr(pos, start - pos));
+      const std::string name{in.substr(start + 2, end - start - 2)};
+      const char* env = std::getenv(name.c_str());
+      if (!env) throw ConfigError(file, path, fmt::format("environment variable {} is not set", name));
+      out.append(env);
+      pos = end + 1;
+    }
+    *text = out;
+  }
+}
+
+RetryPolicy read_retry(ConfigReader& reader) {
+  RetryPolicy retry;
+  retry.max_attempts = static_cast<int>(reader.integer("max_attempts", retry.max_attempts, 1, 1000));
+  const auto backoff = reader.choice("backoff", {"sigra", "exponential", "fixed"}, "sigra");
+  retry.backoff = backoff == "sigra" ? BackoffKind::sigra
+                  : backoff == "exponential" ? BackoffKind::exponential
+                                             : BackoffKind::fixed;
+  retry.backoff_min = reader.duration("backoff_min", retry.backoff_min);
+  if (reader.contains("backoff_max")) {
+    retry.backoff_max = reader.duration("backoff_max", milliseconds{0});
+    if (*retry.backoff_max < retry.backoff_min) reader.fail("backoff_max", "must not be below backoff_min");
+  } else {
+    reader.accept("backoff_max");
+  }
+  return retry;
+}
+
+Config build_config(json::value root, const std::string& file) {
+  if (!root.is_object()) throw ConfigError(file, "(root)", "must be a table/object");
+  substitute_env(root, file, "");
+  Config config;
+  config.file = file;
+  ConfigReader top(root.get_object(), file, "");
+
+  {
+    const auto table = top.table("ingest");
+    ConfigReader r(table, file, "ingest");
+    config.ingest.socket = r.string_or("socket", config.ingest.socket);
+    if (config.ingest.socket.empty()) r.fail("socket", "must not be empty");
+    if (auto mode = r.optional_string("socket_mode")) {
+      static const std::regex octal{"^0?[0-7]{3}$"};
+      if (!std::regex_match(*mode, octal)) r.fail("socket_mode", "must be an octal mode string like \"0660\"");
+      config.ingest.socket_mode = static_cast<unsigned>(std::stoul(*mode, nullptr, 8));
+    }
+    config.ingest.max_event_bytes = r.byte_size("max_event_bytes", config.ingest.max_event_bytes);
+    if (config.ingest.max_event_bytes < 256 || config.ingest.max_event_bytes > 16 * 1024 * 1024)
+      r.fail("max_event_bytes", "must be between 256 bytes and 16MiB");
+    config.ingest.max_metadata_bytes = r.byte_size("max_metadata_bytes", config.ingest.max_metadata_bytes);
+    config.ingest.max_connections =
+        static_cast<std::size_t>(r.integer("max_connections", static_cast<std::int64_t>(config.ingest.max_connections), 1, 1'000'000));
+    r.finish();
+  }
+  {
+    const auto table = top.table("store");
+    ConfigReader r(table, file, "store");
+    auto& s = config.store;
+    s.enabled = r.boolean("enabled", s.enabled);
+    s.path = r.string_or("path", s.path);
+    if (s.path.empty()) r.fail("path", "must not be empty");
+    s.durability_fsync = r.choice("durability", {"fsync", "os"}, "fsync") == "fsync";
+    s.max_pending_jobs = static_cast<std::uint64_t>(r.integer("max_pending_jobs", static_cast<std::int64_t>(s.max_pending_jobs), 1, INT64_MAX));
+    s.max_bytes = r.byte_size("max_bytes", s.max_bytes);
+    s.completed_retention = r.duration("completed_retention", s.completed_retention);
+    s.dead_retention = r.duration("dead_retention", s.dead_retention);
+    s.idempotency_window = r.duration("idempotency_window", s.idempotency_window);
+    r.finish();
+  }
+  {
+    const auto table = top.table("workers");
+    ConfigReader r(table, file, "workers");
+    auto& w = config.workers;
+    w.threads = static_cast<int>(r.integer("threads", w.threads, 1, 256));
+    w.poll_interval = r.duration("poll_interval", w.poll_interval);
+    if (w.poll_interval.count() < 10) r.fail("poll_interval", "must be at least 10ms");
+    w.shutdown_grace = r.duration("shutdown_grace", w.shutdown_grace);
+    w.claim_batch = static_cast<int>(r.integer("claim_batch", w.claim_batch, 1, 10000));
+    r.finish();
+  }
+  {
+    const auto table = top.table("log");
+    ConfigReader r(table, file, "log");
+    config.log.level = r.choice("level", {"trace", "debug", "info", "warn", "error", "critical", "off"}, "info");
+    r.finish();
+  }
+
+  if (const auto* forwarders = root.get_object().if_contains("forwarders")) {
+    top.accept("forwarders");
+    if (!forwarders->is_array()) throw ConfigError(file, "forwarders", "must be a list of tables ([[forwarders]])");
+    static const std::regex id_pattern{"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"};
+    const auto& list = forwarders->get_array();
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::string path = fmt::format("forwarders[{}]", i);
+      if (!list[i].is_object()) throw ConfigError(file, path, "must be a table");
+      ConfigReader r(list[i].get_object(), file, path);
+      ForwarderConfig f;
+      f.file = file;
+      f.path = path;
+      f.id = r.required_string("id");
+      if (!std::regex_match(f.id, id_pattern))
+        r.fail("id", "must be 1-64 characters of letters, digits, '_', '.', '-', starting with a letter or digit");
+      for (const auto& other : config.forwarders)
+        if (other.id == f.id) r.fail("id", fmt::format("\"{}\" is used by another forwarder", f.id));
+      f.type = r.required_string("type");
+      const auto dispatch = r.choice("dispatch", {"auto", "async", "sync"}, "auto");
+      f.dispatch = dispatch == "auto" ? DispatchMode::automatic
+                   : dispatch == "async" ? DispatchMode::async
+                                         : DispatchMode::sync;
+      f.timeout = r.duration("timeout", f.timeout);
+      if (f.timeout.count() <= 0) r.fail("timeout", "must be above zero");
+      f.concurrency = static_cast<int>(r.integer("concurrency", f.concurrency, 1, 1024));
+      f.retry = read_retry(r);
+      for (const auto& [key, value] : list[i].get_object()) {
+        static const std::set<std::string> canonical{"id", "type", "dispatch", "timeout", "concurrency",
+                                                     "max_attempts", "backoff", "backoff_min", "backoff_max"};
+        if (!canonical.contains(std::string(key))) f.options[key] = value;
+      }
+      config.forwarders.push_back(std::move(f));
+    }
+  }
+  top.finish();
+  if (config.forwarders.empty()) throw ConfigError(file, "forwarders", "at least one forwarder is required");
+  return config;
+}
+
+}  // namespace
+
+Config load_config_text(const std::string& text, const std::string& format, const std::string& file) {
+  json::value root;
+  if (format == "toml") {
+    try {
+      root = toml_to_json(toml::parse(text, file));
+    } catch (const toml::parse_error& e) {
+      throw ConfigError(file, fmt::format("line {}", e.source().begin.line), std::string(e.description()));
+    }
+  } else if (format == "json") {
+    boost::system::error_code ec;
+    root = json::parse(text, ec);
+    if (ec) throw ConfigError(file, "(document)", "not valid JSON: " + ec.message());
+  } else {
+    throw ConfigError(file, "(file name)", "the extension must be .toml or .json");
+  }
+  return build_config(std::move(root), file);
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, "(file)", "cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  const auto dot = path.rfind('.');
+  const std::string extension = dot == std::string::npos ? "" : path.substr(dot + 1);
+  return load_config_text(text.str(), extension, path);
+}
+
+void check_dispatch_safety(const Config& config) {
+  if (config.store.enabled) return;
+  for (const auto& f : config.forwarders) {
+    if (f.dispatch == DispatchMode::async)
+      throw ConfigError(config.file, f.path + ".dispatch",
+                        fmt::format("forwarder \"{}\" has dispatch = \"async\" but the job store is disabled "
+                                    "(store.enabled = false). Fix one of: enable the store (store.enabled = true); "
+                                    "switch the forwarder to dispatch = \"auto\"; or remove the forwarder entry",
+                                    f.id));
+  }
+}
+
+const std::string& embedded_default_config() {
+  static const std::string text = R"(# auditfwd embedded default: runs from a checkout, everything under ./var.
+[ingest]
+socket = "./var/auditfwd.sock"
+socket_mode = "0660"
+
+[store]
+enabled = true
+path = "./var/auditfwd.db"
+durability = "fsync"
+
+[[forwarders]]
+id = "stdout"
+type = "stdout"
+dispatch = "sync"
+
+[[forwarders]]
+id = "audit-log"
+type = "file"
+dispatch = "auto"
+path = "./var/audit.log"
+)";
+  return text;
+}
+
+}  // namespace auditfwd

@@ -1,0 +1,139 @@
+// Strict typed reads over a config table, with file/key/reason errors.
+#include "config/config_reader.hpp"
+
+#include "common/units.hpp"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace auditfwd {
+
+ConfigReader::ConfigReader(const boost::json::object& table, std::string file, std::string path)
+    : table_(table), file_(std::move(file)), path_(std::move(path)) {}
+
+std::string ConfigReader::key_path(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+void ConfigReader::fail(const std::string& key, const std::string& reason) const {
+  throw ConfigError(file_, key_path(key), reason);
+}
+
+const boost::json::value* ConfigReader::find(const std::string& key) {
+  read_.insert(key);
+  return table_.if_contains(key);
+}
+
+void ConfigReader::accept(const std::string& key) { read_.insert(key); }
+
+std::string ConfigReader::required_string(const std::string& key) {
+  auto value = optional_string(key);
+  if (!value) fail(key, "is required");
+  return *value;
+}
+
+std::optional<std::string> ConfigReader::optional_string(const std::string& key) {
+  const auto* value = find(key);
+  if (!value) return std::nullopt;
+  if (!value->is_string()) fail(key, "must be a string");
+  return std::string(value->get_string());
+}
+
+std::string ConfigReader::string_or(const std::string& key, std::string fallback) {
+  auto value = optional_string(key);
+  return value ? *value : std::move(fallback);
+}
+
+std::string ConfigReader::choice(const std::string& key, std::vector<std::string> allowed, std::string fallback) {
+  auto value = string_or(key, std::move(fallback));
+  for (const auto& candidate : allowed)
+    if (candidate == value) return value;
+  fail(key, fmt::format("must be one of {}, not \"{}\"", fmt::join(allowed, ", "), value));
+}
+
+bool ConfigReader::boolean(const std::string& key, bool fallback) {
+  const auto* value = find(key);
+  if (!value) return fallback;
+  if (!value->is_bool()) fail(key, "must be true or false");
+  return value->get_bool();
+}
+
+std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
+                                   std::int64_t max) {
+  const auto* value = find(key);
+  if (!value) return fallback;
+  std::int64_t number;
+  if (value->is_int64()) number = value->get_int64();
+  else if (value->is_uint64() && value->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    number = static_cast<std::int64_t>(value->get_uint64());
+  else fail(key, "must be an integer");
+  if (number < min || number > max) fail(key, fmt::format("must be between {} and {}", min, max));
+  return number;
+}
+
+std::chrono::milliseconds ConfigReader::duration(const std::string& key, std::chrono::milliseconds fallback) {
+  const auto* value = find(key);
+  if (!value) return fallback;
+  std::optional<std::chrono::milliseconds> parsed;
+  if (value->is_int64() && value->get_int64() >= 0) parsed = std::chrono::seconds{value->get_int64()};
+  else if (value->is_uint64()) parsed = std::chrono::seconds{static_cast<std::int64_t>(value->get_uint64())};
+  else if (value->is_double() && value->get_double() >= 0)
+    parsed = std::chrono::milliseconds{static_cast<std::int64_t>(value->get_double() * 1000)};
+  else if (value->is_string()) parsed = parse_duration(value->get_string());
+  if (!parsed) fail(key, "must be a duration: seconds as a number, or a string like \"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"");
+  return *parsed;
+}
+
+std::uint64_t ConfigReader::byte_size(const std::string& key, std::uint64_t fallback) {
+  const auto* value = find(key);
+  if (!value) return fallback;
+  std::optional<std::uint64_t> parsed;
+  if (value->is_int64() && value->get_int64() >= 0) parsed = static_cast<std::uint64_t>(value->get_int64());
+  else if (value->is_uint64()) parsed = value->get_uint64();
+  else if (value->is_string()) parsed = parse_byte_size(value->get_string());
+  if (!parsed) fail(key, "must be a size: bytes as a number, or a string like \"64KiB\", \"10MiB\", \"2GiB\"");
+  return *parsed;
+}
+
+std::vector<std::string> ConfigReader::string_list(const std::string& key) {
+  const auto* value = find(key);
+  std::vector<std::string> out;
+  if (!value) return out;
+  if (!value->is_array()) fail(key, "must be a list of strings");
+  for (const auto& item : value->get_array()) {
+    if (!item.is_string()) fail(key, "must be a list of strings");
+    out.emplace_back(item.get_string());
+  }
+  return out;
+}
+
+boost::json::object ConfigReader::table(const std::string& key) {
+  const auto* value = find(key);
+  if (!value) return {};
+  if (!value->is_object()) fail(key, "must be a table");
+  return value->get_object();
+}
+
+std::optional<std::string> ConfigReader::secret(const std::string& key) {
+  auto inline_value = optional_string(key);
+  auto file_name = optional_string(key + "_file");
+  if (inline_value && file_name) fail(key, fmt::format("give either {} or {}_file, not both", key, key));
+  if (!file_name) return inline_value;
+  std::ifstream in(*file_name, std::ios::binary);
+  if (!in) fail(key + "_file", fmt::format("cannot read \"{}\"", *file_name));
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  std::string secret_value = contents.str();
+  while (!secret_value.empty() && (secret_value.back() == '\n' || secret_value.back() == '\r'))
+    secret_value.pop_back();
+  return secret_value;
+}
+
+void ConfigReader::finish() const {
+  for (const auto& [key, _] : table_) {
+    if (!read_.contains(std::string(key))) fail(std::string(key), "unknown key");
+  }
+}
+
+}  // namespace auditfwd

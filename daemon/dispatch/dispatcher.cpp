@@ -1,0 +1,298 @@
+// Per chunk: duplicates, routing, sync deliveries, one enqueue, fallbacks, replies.
+#include "dispatch/dispatcher.hpp"
+
+#include "forwarders/timed_delivery.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+namespace auditfwd {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::size_t max_recent_ids_without_store = 1'000'000;
+
+struct ForwarderResult {
+  enum class Status { none, ok, enqueued, error } status = Status::none;
+  std::int64_t job = 0;
+  std::string error;   // wire code, for Status::error
+  std::string reason;  // human text, for Status::error
+};
+
+struct EventState {
+  std::optional<Rejection> rejection;
+  bool duplicate = false;
+  bool owns_in_flight_id = false;
+  std::optional<std::size_t> repeat_of;  // an earlier line of the same chunk with the same id
+  bool accepted = false;
+  std::vector<ForwarderResult> results;
+  std::vector<std::size_t> async_slots;  // slots whose job this event carries in its EnqueueItem
+};
+
+std::string quoted(std::string_view text) { return boost::json::serialize(boost::json::string(text)); }
+
+void append_results(std::string& out, const std::vector<ForwarderSlot>& slots, const EventState& state) {
+  out += ",\"results\":{";
+  for (std::size_t s = 0; s < slots.size(); ++s) {
+    const auto& r = state.results[s];
+    if (s) out += ',';
+    out += quoted(slots[s].config.id);
+    switch (r.status) {
+      case ForwarderResult::Status::ok: out += ":{\"status\":\"ok\"}"; break;
+      case ForwarderResult::Status::enqueued: out += fmt::format(":{{\"status\":\"enqueued\",\"job\":{}}}", r.job); break;
+      case ForwarderResult::Status::error:
+      case ForwarderResult::Status::none:
+        out += fmt::format(":{{\"status\":\"error\",\"error\":{},\"reason\":{}}}", quoted(r.error.empty() ? "internal" : r.error),
+                           quoted(r.reason.empty() ? "not dispatched" : r.reason));
+        break;
+    }
+  }
+  out += '}';
+}
+
+ForwarderResult from_outcome(const DeliveryOutcome& outcome) {
+  if (outcome.ok()) return {ForwarderResult::Status::ok, 0, {}, {}};
+  return {ForwarderResult::Status::error, 0, std::string(error_name(errc::delivery_failed)),
+          (outcome.kind == DeliveryOutcome::Kind::permanent ? "permanent: " : "") + outcome.reason};
+}
+
+}  // namespace
+
+std::string rejection_reply(const Rejection& rejection) {
+  return fmt::format("{{\"ok\":false,\"error\":\"{}\",\"detail\":{}}}\n", error_name(rejection.code), quoted(rejection.detail));
+}
+
+Dispatcher::Dispatcher(std::vector<ForwarderSlot>& slots, JobStore* store)
+    : slots_(slots), store_(store), log_(spdlog::default_logger()->clone("dispatch")) {}
+
+bool Dispatcher::reserve_in_flight(const std::string& id) {
+  std::lock_guard lock(ids_mutex_);
+  return in_flight_ids_.insert(id).second;
+}
+
+void Dispatcher::release_in_flight(const std::string& id) {
+  std::lock_guard lock(ids_mutex_);
+  in_flight_ids_.erase(id);
+}
+
+bool Dispatcher::recently_seen(const std::string& id) {
+  std::lock_guard lock(ids_mutex_);
+  return recent_ids_.contains(id);
+}
+
+void Dispatcher::remember_recent(const std::string& id) {
+  std::lock_guard lock(ids_mutex_);
+  if (!recent_ids_.insert(id).second) return;
+  recent_order_.push_back(id);
+  if (recent_order_.size() > max_recent_ids_without_store) {
+    recent_ids_.erase(recent_order_.front());
+    recent_order_.pop_front();
+  }
+}
+
+asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines) {
+  const std::size_t n = lines.size();
+  std::vector<EventState> states(n);
+  for (auto& state : states) state.results.resize(slots_.size());
+
+  // Release in-flight id reservations however this coroutine ends.
+  struct InFlightGuard {
+    Dispatcher& self;
+    std::vector<ParsedLine>& lines;
+    std::vector<EventState>& states;
+    ~InFlightGuard() {
+      for (std::size_t i = 0; i < lines.size(); ++i)
+        if (states[i].owns_in_flight_id) self.release_in_flight(lines[i]->id);
+    }
+  } guard{*this, lines, states};
+
+  // 1. Rejections and duplicates.
+  std::vector<std::string> client_ids;
+  std::vector<std::size_t> client_id_lines;
+  std::unordered_map<std::string, std::size_t> first_line_of_id;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!lines[i]) {
+      states[i].rejection = lines[i].error();
+      continue;
+    }
+    const Event& event = *lines[i];
+    if (!event.client_supplied_id) continue;
+    if (auto [it, inserted] = first_line_of_id.emplace(event.id, i); !inserted) {
+      states[i].repeat_of = it->second;  // answered like its first copy, below
+      continue;
+    }
+    if (!reserve_in_flight(event.id)) {
+      states[i].rejection = Rejection{errc::unavailable,
+                                      fmt::format("an event with id {} is being processed right now; send it again "
+                                                  "after its first copy is answered",
+                                                  event.id)};
+      continue;
+    }
+    states[i].owns_in_flight_id = true;
+    client_ids.push_back(event.id);
+    client_id_lines.push_back(i);
+  }
+  if (!client_ids.empty()) {
+    std::vector<bool> seen;
+    if (store_) {
+      seen = co_await store_->async_find_seen(client_ids, asio::use_awaitable);
+    } else {
+      for (const auto& id : client_ids) seen.push_back(recently_seen(id));
+    }
+    for (std::size_t k = 0; k < client_ids.size(); ++k)
+      if (seen[k]) states[client_id_lines[k]].duplicate = true;
+  }
+
+  // 2. Routing: per event and forwarder, async (a job) or sync (inline).
+  std::vector<std::vector<std::size_t>> sync_events(slots_.size());
+  std::vector<EnqueueItem> items;
+  std::vector<std::size_t> item_line;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& state = states[i];
+    if (state.rejection || state.duplicate || state.repeat_of) continue;
+    const Event& event = *lines[i];
+    EnqueueItem item;
+    for (std::size_t s = 0; s < slots_.size(); ++s) {
+      const auto& config = slots_[s].config;
+      auto& result = state.results[s];
+      bool async = false;
+      switch (config.dispatch) {
+        case DispatchMode::sync: async = false; break;
+        case DispatchMode::automatic: async = store_ && store_->accepting(); break;
+        case DispatchMode::async:
+          if (!store_) {
+            result = {ForwarderResult::Status::error, 0, "async_unavailable", "the job store is disabled"};
+          } else if (!store_->healthy()) {
+            result = {ForwarderResult::Status::error, 0, "async_unavailable",
+                      "the job store cannot commit (see the daemon log); retry later"};
+          } else if (store_->full()) {
+            result = {ForwarderResult::Status::error, 0, "store_full",
+                      "the job store reached store.max_pending_jobs or store.max_bytes"};
+          } else {
+            async = true;
+          }
+          if (result.status == ForwarderResult::Status::error) continue;
+          break;
+      }
+      if (async) {
+        item.jobs.push_back(NewJob{config.id, config.retry.max_attempts});
+        state.async_slots.push_back(s);
+      } else {
+        sync_events[s].push_back(i);
+      }
+    }
+    if (!item.jobs.empty() || event.client_supplied_id) {
+      item.event_id = event.id;
+      item.payload = event.json;
+      items.push_back(std::move(item));
+      item_line.push_back(i);
+    }
+  }
+
+  // 3. Sync deliveries, inline, each bounded by its forwarder's timeout.
+  auto deliver_sync = [&](std::size_t s, const std::vector<std::size_t>& event_lines) -> asio::awaitable<void> {
+    if (event_lines.empty()) co_return;
+    std::vector<Event> batch;
+    batch.reserve(event_lines.size());
+    for (auto i : event_lines) batch.push_back(*lines[i]);
+    auto outcomes = co_await deliver_within(*slots_[s].forwarder, batch, slots_[s].config.timeout, *slots_[s].log);
+    for (std::size_t k = 0; k < event_lines.size(); ++k) {
+      states[event_lines[k]].results[s] = from_outcome(outcomes[k]);
+      if (!outcomes[k].ok())
+        slots_[s].log->warn("sync delivery of event {} failed: {}", batch[k].id, outcomes[k].reason);
+    }
+  };
+  for (std::size_t s = 0; s < slots_.size(); ++s) co_await deliver_sync(s, sync_events[s]);
+
+  // 4. One enqueue for the whole chunk. The id is remembered (idempotency) in
+  // the same transaction as the jobs, and only when every sync result is ok.
+  auto all_ok_so_far = [&](std::size_t i) {
+    for (std::size_t s = 0; s < slots_.size(); ++s) {
+      const auto& r = states[i].results[s];
+      if (r.status == ForwarderResult::Status::error) return false;
+      if (r.status == ForwarderResult::Status::none &&
+          std::find(states[i].async_slots.begin(), states[i].async_slots.end(), s) == states[i].async_slots.end())
+        return false;
+    }
+    return true;
+  };
+  std::vector<std::vector<std::size_t>> fallback_events(slots_.size());
+  if (store_ && !items.empty()) {
+    for (std::size_t k = 0; k < items.size(); ++k)
+      items[k].remember_id = lines[item_line[k]]->client_supplied_id && all_ok_so_far(item_line[k]);
+    auto outcomes = co_await store_->async_enqueue(std::move(items), asio::use_awaitable);
+    for (std::size_t k = 0; k < outcomes.size(); ++k) {
+      auto& state = states[item_line[k]];
+      for (std::size_t j = 0; j < state.async_slots.size(); ++j) {
+        const auto s = state.async_slots[j];
+        auto& result = state.results[s];
+        if (outcomes[k].code == errc::ok) {
+          result = {ForwarderResult::Status::enqueued, outcomes[k].job_ids[j], {}, {}};
+        } else if (slots_[s].config.dispatch == DispatchMode::automatic) {
+          fallback_events[s].push_back(item_line[k]);  // auto: deliver now instead
+        } else {
+          result = {ForwarderResult::Status::error, 0, std::string(error_name(outcomes[k].code)),
+                    outcomes[k].code == errc::store_full
+                        ? "the job store reached store.max_pending_jobs or store.max_bytes"
+                        : "the job store could not commit the job (see the daemon log)"};
+        }
+      }
+    }
+  }
+
+  // 5. auto forwarders whose job the store refused are delivered inline now.
+  for (std::size_t s = 0; s < slots_.size(); ++s) co_await deliver_sync(s, fallback_events[s]);
+
+  // 6. Replies, in order.
+  std::string replies;
+  replies.reserve(n * 128);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& state = states[i];
+    if (state.rejection) {
+      replies += rejection_reply(*state.rejection);
+      continue;
+    }
+    const Event& event = *lines[i];
+    if (state.repeat_of) {
+      const auto& first = states[*state.repeat_of];
+      if (first.accepted || first.duplicate) {
+        replies += fmt::format("{{\"ok\":true,\"id\":\"{}\",\"duplicate\":true}}\n", event.id);
+      } else {
+        replies += rejection_reply(first.rejection.value_or(
+            Rejection{errc::unavailable, "the first copy of this id in the same write was not accepted"}));
+      }
+      continue;
+    }
+    if (state.duplicate) {
+      replies += fmt::format("{{\"ok\":true,\"id\":\"{}\",\"duplicate\":true}}\n", event.id);
+      continue;
+    }
+    std::vector<std::string> failures;
+    for (std::size_t s = 0; s < slots_.size(); ++s) {
+      const auto& r = state.results[s];
+      if (r.status == ForwarderResult::Status::error || r.status == ForwarderResult::Status::none)
+        failures.push_back(fmt::format("{}: {}", slots_[s].config.id, r.reason.empty() ? "not dispatched" : r.reason));
+    }
+    if (failures.empty()) {
+      state.accepted = true;
+      if (!store_ && event.client_supplied_id) remember_recent(event.id);
+      replies += fmt::format("{{\"ok\":true,\"id\":\"{}\"", event.id);
+    } else {
+      replies += fmt::format(
+          "{{\"ok\":false,\"error\":\"unavailable\",\"detail\":{},\"id\":\"{}\"",
+          quoted(fmt::format("{} of {} forwarders did not take the event; send it again (same id) to retry: {}",
+                             failures.size(), slots_.size(), fmt::join(failures, "; "))),
+          event.id);
+    }
+    append_results(replies, slots_, state);
+    replies += "}\n";
+  }
+  co_return replies;
+}
+
+}  // namespace auditfwd

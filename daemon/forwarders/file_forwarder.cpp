@@ -1,0 +1,82 @@
+// Appends events to a file. Opened lazily so check-config touches nothing; reopened
+// after SIGHUP so logrotate's move-and-signal works.
+#include "forwarders/file_forwarder.hpp"
+
+#include "config/config_reader.hpp"
+#include "forwarders/line_writer.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <mutex>
+#include <unistd.h>
+
+namespace auditfwd {
+namespace {
+
+class FileForwarder final : public Forwarder {
+ public:
+  FileForwarder(std::string path, bool fsync_each_batch) : path_(std::move(path)), fsync_(fsync_each_batch) {}
+  ~FileForwarder() override { close_file(); }
+
+  BatchLimits batch_limits() const override { return {500, 4 * 1024 * 1024}; }
+
+  boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
+    co_return same_outcome(events.size(), write(events));
+  }
+
+  void reopen() override { reopen_requested_ = true; }
+  void stop() override {
+    std::lock_guard lock(mutex_);
+    close_file();
+  }
+
+ private:
+  DeliveryOutcome write(std::span<const Event> events) {
+    std::lock_guard lock(mutex_);
+    if (reopen_requested_.exchange(false)) close_file();
+    if (fd_ < 0) {
+      std::error_code ignored;
+      const auto parent = std::filesystem::path(path_).parent_path();
+      if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      if (fd_ < 0) return DeliveryOutcome::retry("open " + path_ + ": " + std::strerror(errno));
+    }
+    if (auto error = write_event_lines(fd_, events); !error.empty()) {
+      close_file();  // reopen next time: the file may have been replaced or the disk freed
+      return DeliveryOutcome::retry("write " + path_ + ": " + error);
+    }
+    if (fsync_ && ::fdatasync(fd_) != 0) {
+      const std::string error = std::strerror(errno);
+      close_file();
+      return DeliveryOutcome::retry("fsync " + path_ + ": " + error);
+    }
+    return DeliveryOutcome::success();
+  }
+
+  void close_file() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+  std::string path_;
+  bool fsync_;
+  std::mutex mutex_;
+  int fd_ = -1;
+  std::atomic<bool> reopen_requested_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<Forwarder> make_file_forwarder(const ForwarderConfig& config, const boost::asio::any_io_executor&) {
+  ConfigReader reader(config.options, config.file, config.path);
+  auto path = reader.required_string("path");
+  if (path.empty()) reader.fail("path", "must not be empty");
+  const bool fsync = reader.boolean("fsync", false);
+  reader.finish();
+  return std::make_unique<FileForwarder>(std::move(path), fsync);
+}
+
+}  // namespace auditfwd

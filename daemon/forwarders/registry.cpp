@@ -1,0 +1,43 @@
+// The table of forwarder types. Adding a type = one factory and one line here.
+#include "forwarders/registry.hpp"
+
+#include "config/config_error.hpp"
+#include "forwarders/file_forwarder.hpp"
+#include "forwarders/stdout_forwarder.hpp"
+
+#include <fmt/format.h>
+#include <functional>
+#include <map>
+
+namespace auditfwd {
+namespace {
+
+using Factory = std::function<std::unique_ptr<Forwarder>(const ForwarderConfig&, const boost::asio::any_io_executor&)>;
+
+const std::map<std::string, Factory>& factories() {
+  static const std::map<std::string, Factory> table = {
+      {"file", make_file_forwarder},
+      {"stdout", make_stdout_forwarder},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::unique_ptr<Forwarder> make_forwarder(const ForwarderConfig& config,
+                                          const boost::asio::any_io_executor& executor) {
+  const auto it = factories().find(config.type);
+  if (it == factories().end())
+    throw ConfigError(config.file, config.path + ".type",
+                      fmt::format("unknown forwarder type \"{}\" (known: {})", config.type,
+                                  fmt::join(forwarder_types(), ", ")));
+  return it->second(config, executor);
+}
+
+std::vector<std::string> forwarder_types() {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : factories()) names.push_back(name);
+  return names;
+}
+
+}  // namespace auditfwd

@@ -1,0 +1,21 @@
+// Builds a forwarder of any known type from its config entry; types are plug-ins, not core special cases.
+#pragma once
+
+#include "config/config.hpp"
+#include "forwarders/forwarder.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace auditfwd {
+
+// Validates the type-specific keys of `config` and builds the forwarder.
+// Throws ConfigError for an unknown type or a bad key.
+std::unique_ptr<Forwarder> make_forwarder(const ForwarderConfig& config,
+                                          const boost::asio::any_io_executor& executor);
+
+// The type names this build knows, for error messages and docs.
+std::vector<std::string> forwarder_types();
+
+}  // namespace auditfwd

@@ -1,0 +1,39 @@
+// Writes events to fd 1, one line each; a mutex keeps concurrent batches from interleaving.
+#include "forwarders/stdout_forwarder.hpp"
+
+#include "config/config_reader.hpp"
+#include "forwarders/line_writer.hpp"
+
+#include <mutex>
+#include <unistd.h>
+
+namespace auditfwd {
+namespace {
+
+class StdoutForwarder final : public Forwarder {
+ public:
+  BatchLimits batch_limits() const override { return {500, 4 * 1024 * 1024}; }
+
+  boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
+    std::string error;
+    {
+      std::lock_guard lock(mutex_);
+      error = write_event_lines(STDOUT_FILENO, events);
+    }
+    co_return same_outcome(events.size(), error.empty() ? DeliveryOutcome::success()
+                                                        : DeliveryOutcome::retry("write stdout: " + error));
+  }
+
+ private:
+  std::mutex mutex_;
+};
+
+}  // namespace
+
+std::unique_ptr<Forwarder> make_stdout_forwarder(const ForwarderConfig& config, const boost::asio::any_io_executor&) {
+  ConfigReader reader(config.options, config.file, config.path);
+  reader.finish();
+  return std::make_unique<StdoutForwarder>();
+}
+
+}  // namespace auditfwd

@@ -1,0 +1,64 @@
+// Timeout by a watchdog timer awaited beside the delivery; the loser is cancelled.
+#include "forwarders/timed_delivery.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+namespace auditfwd {
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+
+namespace {
+
+asio::awaitable<BatchOutcome> guarded(Forwarder& forwarder, std::span<const Event> events, spdlog::logger& log) {
+  try {
+    auto outcome = co_await forwarder.deliver(events);
+    if (outcome.size() != events.size()) {
+      log.error("forwarder returned {} outcomes for {} events; treating the batch as a retryable failure",
+                outcome.size(), events.size());
+      co_return same_outcome(events.size(), DeliveryOutcome::retry("internal error: outcome count mismatch"));
+    }
+    co_return outcome;
+  } catch (const std::exception& e) {
+    log.error("forwarder raised an exception (a bug; the batch will be retried): {}", e.what());
+    co_return same_outcome(events.size(), DeliveryOutcome::retry(std::string("internal error: ") + e.what()));
+  }
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  co_await timer.async_wait(asio::use_awaitable);
+}
+
+}  // namespace
+
+asio::awaitable<BatchOutcome> deliver_within(Forwarder& forwarder, std::span<const Event> events,
+                                             std::chrono::milliseconds timeout, spdlog::logger& log) {
+  BatchOutcome outcomes;
+  outcomes.reserve(events.size());
+  const auto limits = forwarder.batch_limits();
+  std::size_t start = 0;
+  while (start < events.size()) {
+    std::size_t end = start + 1, bytes = events[start].json.size();
+    while (end < events.size() && end - start < std::max<std::size_t>(limits.max_events, 1) &&
+           (limits.max_bytes == 0 || bytes + events[end].json.size() <= limits.max_bytes))
+      bytes += events[end++].json.size();
+    const auto batch = events.subspan(start, end - start);
+    auto result = co_await (guarded(forwarder, batch, log) || sleep_for(timeout));
+    if (result.index() == 0) {
+      auto& batch_outcome = std::get<0>(result);
+      outcomes.insert(outcomes.end(), std::make_move_iterator(batch_outcome.begin()),
+                      std::make_move_iterator(batch_outcome.end()));
+    } else {
+      outcomes.insert(outcomes.end(), batch.size(),
+                      DeliveryOutcome::retry(fmt::format("timeout: no answer within {}ms", timeout.count())));
+    }
+    start = end;
+  }
+  co_return outcomes;
+}
+
+}  // namespace auditfwd

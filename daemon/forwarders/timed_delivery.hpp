@@ -1,0 +1,20 @@
+// Calling a forwarder the way the contract demands: split to its batch limits, bounded by its timeout.
+#pragma once
+
+#include "forwarders/forwarder.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <span>
+#include <spdlog/logger.h>
+
+namespace auditfwd {
+
+// Delivers `events` through `forwarder` in batches within its BatchLimits,
+// each batch bounded by `timeout` (a timed-out batch is a retryable "timeout"
+// outcome). An exception escaping the forwarder is logged and becomes a
+// retryable outcome: it ends neither the session nor the worker.
+boost::asio::awaitable<BatchOutcome> deliver_within(Forwarder& forwarder, std::span<const Event> events,
+                                                    std::chrono::milliseconds timeout, spdlog::logger& log);
+
+}  // namespace auditfwd

@@ -1,0 +1,38 @@
+// Cuts a byte stream into lines, skipping over-long ones to their newline.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace auditfwd {
+
+// One piece of input: a complete line (without "\n" or "\r\n"), or the marker
+// that a line exceeded the limit (reported once, when it crosses the limit;
+// the rest of it up to its newline is dropped).
+struct SplitLine {
+  bool too_long = false;
+  std::string text;
+};
+
+class LineSplitter {
+ public:
+  explicit LineSplitter(std::size_t max_line_bytes) : max_(max_line_bytes) {}
+
+  // Appends the lines completed by `data` to `out`. Blank lines are skipped:
+  // they carry no event and get no reply.
+  void feed(std::string_view data, std::vector<SplitLine>& out);
+
+  // At end of input: a final line without newline counts as a line.
+  void finish(std::vector<SplitLine>& out);
+
+ private:
+  void emit(std::string_view line, std::vector<SplitLine>& out);
+
+  std::size_t max_;
+  std::string partial_;
+  bool skipping_ = false;
+};
+
+}  // namespace auditfwd

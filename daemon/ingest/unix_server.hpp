@@ -1,0 +1,52 @@
+// The ingest endpoint: a Unix stream socket, one session coroutine per connection.
+#pragma once
+
+#include "config/config.hpp"
+#include "dispatch/dispatcher.hpp"
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+
+namespace auditfwd {
+
+class Session;
+
+// Listens on ingest.socket (or on the socket systemd passed, when socket-activated),
+// accepts connections and runs a Session for each on its own strand.
+class UnixServer {
+ public:
+  UnixServer(boost::asio::io_context& io, const IngestConfig& config, Dispatcher& dispatcher);
+  ~UnixServer();
+
+  // Binds (removing a stale socket file left by a killed run, refusing to steal
+  // a live one) and starts accepting. Throws std::runtime_error on failure.
+  void start();
+
+  // Stops accepting and asks every session to finish the lines it has read,
+  // answer them and close. Completes when all sessions ended or `grace` passed.
+  boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+  std::size_t active_sessions() const;
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+  void on_session_end(const std::shared_ptr<Session>& session);
+
+  boost::asio::io_context& io_;
+  IngestConfig config_;
+  Dispatcher& dispatcher_;
+  boost::asio::local::stream_protocol::acceptor acceptor_;
+  bool owns_socket_file_ = false;
+  std::atomic<bool> stopping_{false};
+  mutable std::mutex sessions_mutex_;
+  std::set<std::shared_ptr<Session>> sessions_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+}  // namespace auditfwd

@@ -1,0 +1,88 @@
+// The `jobs` CLI's SQL, kept beside the schema it depends on.
+#include "store/job_admin.hpp"
+
+#include "common/time_format.hpp"
+#include "store/schema.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+#include <filesystem>
+#include <stdexcept>
+
+namespace auditfwd {
+namespace {
+
+SQLite::Database open_existing(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw std::runtime_error("no job store at " + path);
+  return open_store_database(path, true);
+}
+
+}  // namespace
+
+std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState> state,
+                              std::optional<std::string> forwarder, std::size_t limit) {
+  auto db = open_existing(db_path);
+  SQLite::Statement query(db,
+                          "SELECT id, forwarder, event_id, state, attempt, max_attempts, inserted_at, scheduled_at, "
+                          "finished_at, coalesce(errors, '[]') FROM jobs "
+                          "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR forwarder = ?2) ORDER BY id LIMIT ?3");
+  if (state) query.bind(1, std::string(to_string(*state)));
+  if (forwarder) query.bind(2, *forwarder);
+  query.bind(3, static_cast<int64_t>(limit));
+  std::vector<JobRow> rows;
+  while (query.executeStep()) {
+    JobRow row;
+    row.id = query.getColumn(0).getInt64();
+    row.forwarder = query.getColumn(1).getString();
+    row.event_id = query.getColumn(2).getString();
+    row.state = query.getColumn(3).getString();
+    row.attempt = query.getColumn(4).getInt();
+    row.max_attempts = query.getColumn(5).getInt();
+    row.inserted_at_ms = query.getColumn(6).getInt64();
+    row.scheduled_at_ms = query.getColumn(7).getInt64();
+    if (!query.getColumn(8).isNull()) row.finished_at_ms = query.getColumn(8).getInt64();
+    row.errors = query.getColumn(9).getString();
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::size_t retry_jobs(const std::string& db_path, const std::vector<std::int64_t>& ids) {
+  auto db = open_existing(db_path);
+  SQLite::Transaction transaction(db);
+  SQLite::Statement update(db, "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
+                               "max_attempts = max(max_attempts, attempt + 1) "
+                               "WHERE id = ?1 AND state IN ('discarded','cancelled','retryable')");
+  std::size_t changed = 0;
+  for (auto id : ids) {
+    update.bind(1, static_cast<int64_t>(id));
+    update.bind(2, static_cast<int64_t>(unix_millis_now()));
+    changed += static_cast<std::size_t>(update.exec());
+    update.reset();
+  }
+  transaction.commit();
+  return changed;
+}
+
+std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::optional<std::string> forwarder) {
+  auto db = open_existing(db_path);
+  SQLite::Statement update(db, "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
+                               "max_attempts = max(max_attempts, attempt + 1) "
+                               "WHERE state = ?1 AND (?3 IS NULL OR forwarder = ?3)");
+  update.bind(1, std::string(to_string(state)));
+  update.bind(2, static_cast<int64_t>(unix_millis_now()));
+  if (forwarder) update.bind(3, *forwarder);
+  return static_cast<std::size_t>(update.exec());
+}
+
+std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder) {
+  if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
+    throw std::invalid_argument("only completed, discarded or cancelled jobs can be purged");
+  auto db = open_existing(db_path);
+  SQLite::Statement remove(db, "DELETE FROM jobs WHERE state = ?1 AND (?2 IS NULL OR forwarder = ?2)");
+  remove.bind(1, std::string(to_string(state)));
+  if (forwarder) remove.bind(2, *forwarder);
+  return static_cast<std::size_t>(remove.exec());
+}
+
+}  // namespace auditfwd

@@ -1,0 +1,40 @@
+// Operator actions on the job table (the `jobs` CLI), safe beside a running daemon.
+#pragma once
+
+#include "store/job_store.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace auditfwd {
+
+struct JobRow {
+  std::int64_t id = 0;
+  std::string forwarder;
+  std::string event_id;
+  std::string state;
+  int attempt = 0;
+  int max_attempts = 0;
+  std::int64_t inserted_at_ms = 0;
+  std::int64_t scheduled_at_ms = 0;
+  std::optional<std::int64_t> finished_at_ms;
+  std::string errors;  // JSON array of {attempt, at, error}
+};
+
+// Each function opens its own connection (WAL + busy timeout), so it runs
+// beside the daemon's writer without corrupting or blocking it for long.
+
+std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState> state,
+                              std::optional<std::string> forwarder, std::size_t limit);
+
+// Oban's retry: back to available now, with room for one more attempt.
+// Only discarded, cancelled or retryable jobs are touched. Returns how many changed.
+std::size_t retry_jobs(const std::string& db_path, const std::vector<std::int64_t>& ids);
+std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::optional<std::string> forwarder);
+
+// Deletes jobs in a finished state (completed, discarded, cancelled). Returns how many.
+std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder);
+
+}  // namespace auditfwd

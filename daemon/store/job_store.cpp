@@ -1,0 +1,613 @@
+// The store's writer thread: queued requests, one transaction per turn, completions after commit.
+#include "store/job_store.hpp"
+
+#include "common/time_format.hpp"
+#include "store/schema.hpp"
+
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <algorithm>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
+#include <deque>
+#include <set>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+namespace auditfwd {
+namespace asio = boost::asio;
+
+std::string_view to_string(JobState state) noexcept {
+  switch (state) {
+    case JobState::available: return "available";
+    case JobState::executing: return "executing";
+    case JobState::retryable: return "retryable";
+    case JobState::completed: return "completed";
+    case JobState::discarded: return "discarded";
+    case JobState::cancelled: return "cancelled";
+  }
+  return "available";
+}
+
+std::optional<JobState> parse_job_state(std::string_view text) noexcept {
+  for (auto state : {JobState::available, JobState::executing, JobState::retryable, JobState::completed,
+                     JobState::discarded, JobState::cancelled})
+    if (to_string(state) == text) return state;
+  return std::nullopt;
+}
+
+namespace {
+
+// Runs `handler(args...)` on the handler's own executor, keeping that executor's
+// context alive until it has run.
+template <typename Handler, typename... Args>
+void complete_on_own_executor(Handler handler, Args... args) {
+  // The store thread never runs an executor, so execute() queues the call
+  // rather than running it inline.
+  auto tracked = asio::prefer(asio::get_associated_executor(handler), asio::execution::outstanding_work.tracked);
+  tracked.execute([handler = std::move(handler), tracked, ... args = std::move(args)]() mutable {
+    std::move(handler)(std::move(args)...);
+  });
+}
+
+// True for SQLite errors that mean the environment (disk, file) is failing.
+bool is_environment_error(int code) {
+  switch (code & 0xFF) {
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+// One queued request. execute() runs inside the shared transaction; on commit
+// the effects count, on rollback fail() turns the result into an error; either
+// way complete() hands the result to the waiting coroutine.
+struct Operation {
+  virtual ~Operation() = default;
+  virtual void execute(JobStore::Impl& store) = 0;
+  virtual void committed(JobStore::Impl&) {}
+  virtual void fail() = 0;
+  virtual void complete() = 0;
+};
+
+class JobStore::Impl {
+ public:
+  Impl(StoreConfig config, std::atomic<bool>& healthy, std::atomic<bool>& full)
+      : config_(std::move(config)),
+        healthy_(healthy),
+        full_(full),
+        log_(spdlog::default_logger()->clone("store")),
+        db_(open_store_database(config_.path, config_.durability_fsync)),
+        insert_job_(db_, "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, "
+                         "inserted_at, scheduled_at) VALUES (?1, ?2, 'available', 0, ?3, ?4, ?5, ?5)"),
+        remember_id_(db_, "INSERT OR IGNORE INTO seen_ids (id, seen_at) VALUES (?1, ?2)"),
+        find_seen_(db_, "SELECT 1 FROM seen_ids WHERE id = ?1 AND seen_at >= ?2"),
+        select_due_(db_, "SELECT id, attempt, max_attempts, payload FROM jobs "
+                         "WHERE forwarder = ?1 AND state IN ('available','retryable') AND scheduled_at <= ?2 "
+                         "ORDER BY scheduled_at, id LIMIT ?3"),
+        mark_executing_(db_, "UPDATE jobs SET state = 'executing', attempt = attempt + 1, attempted_at = ?2 "
+                             "WHERE id = ?1"),
+        delete_job_(db_, "DELETE FROM jobs WHERE id = ?1 AND state = 'executing'"),
+        mark_completed_(db_, "UPDATE jobs SET state = 'completed', finished_at = ?2 WHERE id = ?1 "
+                             "AND state = 'executing'"),
+        mark_failed_(db_, "UPDATE jobs SET state = ?2, scheduled_at = ?3, finished_at = ?4, "
+                          "errors = json_insert(coalesce(errors, '[]'), '$[#]', "
+                          "json_object('attempt', ?5, 'at', ?6, 'error', ?7)) "
+                          "WHERE id = ?1 AND state = 'executing'"),
+        release_(db_, "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0), scheduled_at = ?2 "
+                      "WHERE id = ?1 AND state = 'executing'") {
+    rescue_interrupted_jobs();
+    recount();
+    healthy_ = true;
+  }
+
+  void start(std::function<void(const std::vector<std::string>&)> listener) {
+    on_jobs_committed_ = std::move(listener);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    release_all_executing();
+  }
+
+  void submit(std::unique_ptr<Operation> operation) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        queue_.push_back(std::move(operation));
+        operation = nullptr;
+      }
+    }
+    if (operation) {  // the store has stopped: fail fast instead of hanging the caller
+      operation->fail();
+      operation->complete();
+      return;
+    }
+    wake_.notify_one();
+  }
+
+  StoreCounters counters() const {
+    std::lock_guard lock(counters_mutex_);
+    return counters_;
+  }
+
+  // --- used by operations, on the writer thread, inside the transaction ---
+
+  void enqueue(std::vector<EnqueueItem>& items, std::vector<EnqueueOutcome>& outcomes) {
+    const auto now = unix_millis_now();
+    outcomes.resize(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto& item = items[i];
+      auto& outcome = outcomes[i];
+      if (!item.jobs.empty() && over_limits(item.jobs.size())) {
+        outcome.code = errc::store_full;
+        ++pending_store_full_;
+        continue;
+      }
+      for (const auto& job : item.jobs) {
+        insert_job_.bind(1, job.forwarder);
+        insert_job_.bind(2, item.event_id);
+        insert_job_.bind(3, job.max_attempts);
+        insert_job_.bindNoCopy(4, item.payload);
+        insert_job_.bind(5, static_cast<int64_t>(now));
+        insert_job_.exec();
+        insert_job_.reset();
+        outcome.job_ids.push_back(db_.getLastInsertRowid());
+        forwarders_with_new_jobs_.insert(job.forwarder);
+        ++pending_delta_;
+        pending_bytes_delta_ += item.payload.size() + 128;
+        ++enqueued_delta_;
+      }
+      if (item.remember_id) {
+        remember_id_.bind(1, item.event_id);
+        remember_id_.bind(2, static_cast<int64_t>(now));
+        remember_id_.exec();
+        remember_id_.reset();
+      }
+    }
+  }
+
+  void find_seen(const std::vector<std::string>& ids, std::vector<bool>& seen) {
+    const auto oldest = unix_millis_now() - config_.idempotency_window.count();
+    seen.assign(ids.size(), false);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      find_seen_.bind(1, ids[i]);
+      find_seen_.bind(2, static_cast<int64_t>(oldest));
+      seen[i] = find_seen_.executeStep();
+      find_seen_.reset();
+    }
+  }
+
+  void claim(const std::string& forwarder, std::size_t max_jobs, std::size_t max_bytes,
+             std::vector<ClaimedJob>& jobs) {
+    const auto now = unix_millis_now();
+    select_due_.bind(1, forwarder);
+    select_due_.bind(2, static_cast<int64_t>(now));
+    select_due_.bind(3, static_cast<int64_t>(max_jobs));
+    std::size_t bytes = 0;
+    while (select_due_.executeStep()) {
+      ClaimedJob job;
+      job.id = select_due_.getColumn(0).getInt64();
+      job.attempt = select_due_.getColumn(1).getInt() + 1;
+      job.max_attempts = select_due_.getColumn(2).getInt();
+      job.payload = select_due_.getColumn(3).getString();
+      bytes += job.payload.size();
+      if (max_bytes != 0 && !jobs.empty() && bytes > max_bytes) break;
+      jobs.push_back(std::move(job));
+    }
+    select_due_.reset();
+    for (const auto& job : jobs) {
+      mark_executing_.bind(1, static_cast<int64_t>(job.id));
+      mark_executing_.bind(2, static_cast<int64_t>(now));
+      mark_executing_.exec();
+      mark_executing_.reset();
+    }
+  }
+
+  void finish(const std::vector<JobFinish>& finishes) {
+    const auto now = unix_millis_now();
+    const std::string now_text = format_rfc3339(now_micros());
+    for (const auto& f : finishes) {
+      int changed = 0;
+      if (f.state == JobState::completed && config_.completed_retention.count() == 0) {
+        delete_job_.bind(1, static_cast<int64_t>(f.id));
+        changed = delete_job_.exec();
+        delete_job_.reset();
+      } else if (f.state == JobState::completed) {
+        mark_completed_.bind(1, static_cast<int64_t>(f.id));
+        mark_completed_.bind(2, static_cast<int64_t>(now));
+        changed = mark_completed_.exec();
+        mark_completed_.reset();
+      } else {
+        const bool terminal = f.state != JobState::retryable;
+        mark_failed_.bind(1, static_cast<int64_t>(f.id));
+        mark_failed_.bind(2, std::string(to_string(f.state)));
+        mark_failed_.bind(3, static_cast<int64_t>(terminal ? now : f.scheduled_at_ms));
+        if (terminal) mark_failed_.bind(4, static_cast<int64_t>(now));
+        else mark_failed_.bind(4);
+        mark_failed_.bind(5, f.attempt);
+        mark_failed_.bind(6, now_text);
+        mark_failed_.bind(7, f.error);
+        changed = mark_failed_.exec();
+        mark_failed_.reset();
+        if (!terminal) continue;  // still pending
+      }
+      if (changed > 0) --pending_delta_;
+    }
+  }
+
+  void release(const std::vector<std::int64_t>& ids) {
+    const auto now = unix_millis_now();
+    for (auto id : ids) {
+      release_.bind(1, static_cast<int64_t>(id));
+      release_.bind(2, static_cast<int64_t>(now));
+      release_.exec();
+      release_.reset();
+    }
+  }
+
+ private:
+  bool over_limits(std::size_t new_jobs) const {
+    const auto pending = static_cast<std::int64_t>(pending_jobs_) + pending_delta_;
+    if (pending + static_cast<std::int64_t>(new_jobs) > static_cast<std::int64_t>(config_.max_pending_jobs))
+      return true;
+    return config_.max_bytes != 0 && used_bytes_ + pending_bytes_delta_ >= config_.max_bytes;
+  }
+
+  void run() {
+    std::vector<std::unique_ptr<Operation>> batch;
+    auto next_maintenance = std::chrono::steady_clock::now();
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        wake_.wait_until(lock, next_maintenance, [&] { return !queue_.empty() || stopping_; });
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
+        queue_.clear();
+        if (batch.empty() && stopping_) return;
+      }
+      if (!batch.empty()) run_batch(batch);
+      batch.clear();
+      if (std::chrono::steady_clock::now() >= next_maintenance) {
+        maintain();
+        next_maintenance = std::chrono::steady_clock::now() + (healthy_ ? std::chrono::seconds{5} : std::chrono::seconds{1});
+      }
+    }
+  }
+
+  void run_batch(std::vector<std::unique_ptr<Operation>>& batch) {
+    pending_delta_ = 0;
+    pending_bytes_delta_ = 0;
+    enqueued_delta_ = 0;
+    pending_store_full_ = 0;
+    forwarders_with_new_jobs_.clear();
+    bool ok = true;
+    try {
+      db_.exec("BEGIN IMMEDIATE");
+      for (auto& operation : batch) operation->execute(*this);
+      db_.exec("COMMIT");
+    } catch (const SQLite::Exception& e) {
+      ok = false;
+      on_failure(e.getErrorCode(), e.what());
+    } catch (const std::exception& e) {
+      ok = false;
+      on_failure(SQLITE_ERROR, e.what());
+    }
+    if (ok) {
+      pending_jobs_ = static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(pending_jobs_) + pending_delta_));
+      used_bytes_ += pending_bytes_delta_;
+      if (!healthy_.exchange(true)) log_->info("job store recovered: commits succeed again");
+      std::lock_guard lock(counters_mutex_);
+      counters_.commits++;
+      counters_.jobs_enqueued += enqueued_delta_;
+    }
+    {
+      std::lock_guard lock(counters_mutex_);
+      counters_.store_full_rejections += pending_store_full_;
+      counters_.pending_jobs = pending_jobs_;
+      counters_.used_bytes = used_bytes_;
+    }
+    if (pending_store_full_ > 0)
+      log_->warn("store_full: {} event(s) refused for async delivery (pending jobs {}, limit {}; used bytes {}, limit {})",
+                 pending_store_full_, pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
+    update_full_flag();
+    for (auto& operation : batch) {
+      if (!ok) operation->fail();
+      operation->complete();
+    }
+    if (ok && !forwarders_with_new_jobs_.empty() && on_jobs_committed_) {
+      on_jobs_committed_(std::vector<std::string>(forwarders_with_new_jobs_.begin(), forwarders_with_new_jobs_.end()));
+    }
+  }
+
+  void on_failure(int code, const char* what) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {
+      // Nothing to roll back (BEGIN failed); the error below says why.
+    }
+    {
+      std::lock_guard lock(counters_mutex_);
+      counters_.commit_failures++;
+    }
+    // Any failed commit pauses async intake (auto falls back to sync) until a
+    // commit or the periodic probe succeeds; disk-level errors are the usual cause.
+    if (healthy_.exchange(false))
+      log_->error("job store commit failed ({}), async delivery paused until a commit succeeds: {}",
+                  is_environment_error(code) ? "disk or file problem" : "database error", what);
+    else
+      log_->debug("job store commit failed again: {}", what);
+  }
+
+  void update_full_flag() {
+    const bool now_full = pending_jobs_ >= config_.max_pending_jobs ||
+                          (config_.max_bytes != 0 && used_bytes_ >= config_.max_bytes);
+    if (now_full != full_.exchange(now_full)) {
+      if (now_full)
+        log_->warn("job store full (pending jobs {} / {}, bytes {} / {}): async results are store_full, auto falls back to sync",
+                   pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
+      else
+        log_->info("job store below its limits again (pending jobs {}, bytes {})", pending_jobs_, used_bytes_);
+    }
+  }
+
+  // Periodic work between batches: prune, recount (the CLI may have changed
+  // rows), and after a failure probe whether writes succeed again.
+  void maintain() {
+    try {
+      if (!healthy_) {
+        db_.exec("BEGIN IMMEDIATE");
+        SQLite::Statement probe(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('health_probe', ?1)");
+        probe.bind(1, format_rfc3339(now_micros()));
+        probe.exec();
+        db_.exec("COMMIT");
+        healthy_ = true;
+        log_->info("job store recovered: a probe commit succeeded");
+      }
+      prune();
+      if (std::chrono::steady_clock::now() >= next_recount_) {
+        recount();
+        next_recount_ = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+      }
+      update_full_flag();
+    } catch (const SQLite::Exception& e) {
+      on_failure(e.getErrorCode(), e.what());
+    }
+  }
+
+  void prune() {
+    const auto now = unix_millis_now();
+    auto prune_in_chunks = [&](const char* sql, std::int64_t before) {
+      SQLite::Statement statement(db_, sql);
+      for (int round = 0; round < 100; ++round) {  // bounded: the rest waits for the next tick
+        statement.bind(1, static_cast<int64_t>(before));
+        const int removed = statement.exec();
+        statement.reset();
+        if (removed < 5000) break;
+      }
+    };
+    prune_in_chunks("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'completed' "
+                    "AND finished_at < ?1 LIMIT 5000)",
+                    now - config_.completed_retention.count());
+    prune_in_chunks("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('discarded','cancelled') "
+                    "AND finished_at < ?1 LIMIT 5000)",
+                    now - config_.dead_retention.count());
+    prune_in_chunks("DELETE FROM seen_ids WHERE id IN (SELECT id FROM seen_ids WHERE seen_at < ?1 LIMIT 5000)",
+                    now - config_.idempotency_window.count());
+  }
+
+  void recount() {
+    pending_jobs_ = static_cast<std::uint64_t>(
+        db_.execAndGet("SELECT (SELECT count(*) FROM jobs WHERE state IN ('available','retryable')) + "
+                       "(SELECT count(*) FROM jobs WHERE state = 'executing')")
+            .getInt64());
+    const auto pages = db_.execAndGet("PRAGMA page_count").getInt64();
+    const auto free_pages = db_.execAndGet("PRAGMA freelist_count").getInt64();
+    const auto page_size = db_.execAndGet("PRAGMA page_size").getInt64();
+    used_bytes_ = static_cast<std::uint64_t>((pages - free_pages) * page_size);
+    std::lock_guard lock(counters_mutex_);
+    counters_.pending_jobs = pending_jobs_;
+    counters_.used_bytes = used_bytes_;
+  }
+
+  // Oban's rescue: an attempt cut short by a crash is retried, unless it was the last.
+  void rescue_interrupted_jobs() {
+    const auto now = unix_millis_now();
+    const std::string at = format_rfc3339(now_micros());
+    SQLite::Statement discard(db_, "UPDATE jobs SET state = 'discarded', finished_at = ?1, "
+                                   "errors = json_insert(coalesce(errors, '[]'), '$[#]', json_object('attempt', attempt, "
+                                   "'at', ?2, 'error', 'interrupted: the daemon stopped during the last allowed attempt')) "
+                                   "WHERE state = 'executing' AND attempt >= max_attempts");
+    discard.bind(1, static_cast<int64_t>(now));
+    discard.bind(2, at);
+    const int discarded = discard.exec();
+    SQLite::Statement rescue(db_, "UPDATE jobs SET state = 'available', scheduled_at = ?1, "
+                                  "errors = json_insert(coalesce(errors, '[]'), '$[#]', json_object('attempt', attempt, "
+                                  "'at', ?2, 'error', 'interrupted: the daemon stopped during this attempt')) "
+                                  "WHERE state = 'executing'");
+    rescue.bind(1, static_cast<int64_t>(now));
+    rescue.bind(2, at);
+    const int rescued = rescue.exec();
+    if (rescued + discarded > 0)
+      log_->warn("rescued {} job(s) left executing by an unclean stop ({} discarded: attempts exhausted)",
+                 rescued + discarded, discarded);
+  }
+
+  void release_all_executing() {
+    try {
+      const int released = db_.exec(
+          "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0) WHERE state = 'executing'");
+      if (released > 0) log_->info("released {} job(s) still in delivery at shutdown back to available", released);
+    } catch (const SQLite::Exception& e) {
+      log_->error("could not release in-flight jobs at shutdown (they are rescued at the next start): {}", e.what());
+    }
+  }
+
+  StoreConfig config_;
+  std::atomic<bool>& healthy_;
+  std::atomic<bool>& full_;
+  std::shared_ptr<spdlog::logger> log_;
+  SQLite::Database db_;
+  SQLite::Statement insert_job_, remember_id_, find_seen_, select_due_, mark_executing_, delete_job_,
+      mark_completed_, mark_failed_, release_;
+
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::unique_ptr<Operation>> queue_;
+  bool stopping_ = false;
+  std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
+
+  // Writer-thread state.
+  std::uint64_t pending_jobs_ = 0;
+  std::uint64_t used_bytes_ = 0;
+  std::int64_t pending_delta_ = 0;
+  std::uint64_t pending_bytes_delta_ = 0;
+  std::uint64_t enqueued_delta_ = 0;
+  std::uint64_t pending_store_full_ = 0;
+  std::set<std::string> forwarders_with_new_jobs_;
+  std::chrono::steady_clock::time_point next_recount_ = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+
+  mutable std::mutex counters_mutex_;
+  StoreCounters counters_;
+};
+
+namespace {
+
+class EnqueueOperation final : public Operation {
+ public:
+  EnqueueOperation(std::vector<EnqueueItem> items,
+                   asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler)
+      : items_(std::move(items)), handler_(std::move(handler)) {}
+  void execute(JobStore::Impl& store) override { store.enqueue(items_, outcomes_); }
+  void fail() override {
+    outcomes_.assign(items_.size(), EnqueueOutcome{errc::store_error, {}});
+  }
+  void complete() override { complete_on_own_executor(std::move(handler_), std::move(outcomes_)); }
+
+ private:
+  std::vector<EnqueueItem> items_;
+  std::vector<EnqueueOutcome> outcomes_;
+  asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler_;
+};
+
+class FindSeenOperation final : public Operation {
+ public:
+  FindSeenOperation(std::vector<std::string> ids, asio::any_completion_handler<void(std::vector<bool>)> handler)
+      : ids_(std::move(ids)), handler_(std::move(handler)) {}
+  void execute(JobStore::Impl& store) override { store.find_seen(ids_, seen_); }
+  // Unknown is reported as unseen: the event is delivered, at least once.
+  void fail() override { seen_.assign(ids_.size(), false); }
+  void complete() override { complete_on_own_executor(std::move(handler_), std::move(seen_)); }
+
+ private:
+  std::vector<std::string> ids_;
+  std::vector<bool> seen_;
+  asio::any_completion_handler<void(std::vector<bool>)> handler_;
+};
+
+class ClaimOperation final : public Operation {
+ public:
+  ClaimOperation(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,
+                 asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler)
+      : forwarder_(std::move(forwarder)), max_jobs_(max_jobs), max_bytes_(max_bytes), handler_(std::move(handler)) {}
+  void execute(JobStore::Impl& store) override { store.claim(forwarder_, max_jobs_, max_bytes_, jobs_); }
+  void fail() override {
+    jobs_.clear();
+    error_ = errc::store_error;
+  }
+  void complete() override { complete_on_own_executor(std::move(handler_), error_, std::move(jobs_)); }
+
+ private:
+  std::string forwarder_;
+  std::size_t max_jobs_, max_bytes_;
+  std::vector<ClaimedJob> jobs_;
+  boost::system::error_code error_;
+  asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler_;
+};
+
+class FinishOperation final : public Operation {
+ public:
+  FinishOperation(std::vector<JobFinish> finishes, asio::any_completion_handler<void(boost::system::error_code)> handler)
+      : finishes_(std::move(finishes)), handler_(std::move(handler)) {}
+  void execute(JobStore::Impl& store) override { store.finish(finishes_); }
+  void fail() override { error_ = errc::store_error; }
+  void complete() override { complete_on_own_executor(std::move(handler_), error_); }
+
+ private:
+  std::vector<JobFinish> finishes_;
+  boost::system::error_code error_;
+  asio::any_completion_handler<void(boost::system::error_code)> handler_;
+};
+
+class ReleaseOperation final : public Operation {
+ public:
+  ReleaseOperation(std::vector<std::int64_t> ids, asio::any_completion_handler<void(boost::system::error_code)> handler)
+      : ids_(std::move(ids)), handler_(std::move(handler)) {}
+  void execute(JobStore::Impl& store) override { store.release(ids_); }
+  void fail() override { error_ = errc::store_error; }
+  void complete() override { complete_on_own_executor(std::move(handler_), error_); }
+
+ private:
+  std::vector<std::int64_t> ids_;
+  boost::system::error_code error_;
+  asio::any_completion_handler<void(boost::system::error_code)> handler_;
+};
+
+}  // namespace
+
+JobStore::JobStore(StoreConfig config) : impl_(std::make_unique<Impl>(std::move(config), healthy_, full_)) {}
+
+JobStore::~JobStore() { stop(); }
+
+void JobStore::start(std::function<void(const std::vector<std::string>&)> on_jobs_committed) {
+  impl_->start(std::move(on_jobs_committed));
+}
+
+void JobStore::stop() { impl_->stop(); }
+
+StoreCounters JobStore::counters() const { return impl_->counters(); }
+
+void JobStore::submit_enqueue(std::vector<EnqueueItem> items,
+                              asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler) {
+  impl_->submit(std::make_unique<EnqueueOperation>(std::move(items), std::move(handler)));
+}
+
+void JobStore::submit_find_seen(std::vector<std::string> ids, asio::any_completion_handler<void(std::vector<bool>)> handler) {
+  impl_->submit(std::make_unique<FindSeenOperation>(std::move(ids), std::move(handler)));
+}
+
+void JobStore::submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,
+                            asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler) {
+  impl_->submit(std::make_unique<ClaimOperation>(std::move(forwarder), max_jobs, max_bytes, std::move(handler)));
+}
+
+void JobStore::submit_finish(std::vector<JobFinish> finishes,
+                             asio::any_completion_handler<void(boost::system::error_code)> handler) {
+  impl_->submit(std::make_unique<FinishOperation>(std::move(finishes), std::move(handler)));
+}
+
+void JobStore::submit_release(std::vector<std::int64_t> job_ids,
+                              asio::any_completion_handler<void(boost::system::error_code)> handler) {
+  impl_->submit(std::make_unique<ReleaseOperation>(std::move(job_ids), std::move(handler)));
+}
+
+}  // namespace auditfwd

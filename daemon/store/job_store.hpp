@@ -1,0 +1,173 @@
+// The durable job table (SQLite, WAL, one writer thread) behind every async delivery.
+#pragma once
+
+#include "common/error.hpp"
+#include "config/config.hpp"
+
+#include <atomic>
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace auditfwd {
+
+// Oban's job states. available/retryable/executing are "pending".
+enum class JobState { available, executing, retryable, completed, discarded, cancelled };
+std::string_view to_string(JobState state) noexcept;
+std::optional<JobState> parse_job_state(std::string_view text) noexcept;
+
+struct NewJob {
+  std::string forwarder;
+  int max_attempts = 20;
+};
+
+// One event to persist: a job per async forwarder, and (for client-supplied
+// ids) the id remembered for idempotency. An item may carry no jobs and only
+// remember its id (an event delivered by sync forwarders alone).
+struct EnqueueItem {
+  std::string event_id;
+  std::string payload;
+  std::vector<NewJob> jobs;
+  bool remember_id = false;
+};
+
+// Per item: ok with one job id per NewJob, or store_full / store_error.
+struct EnqueueOutcome {
+  errc code = errc::ok;
+  std::vector<std::int64_t> job_ids;
+};
+
+struct ClaimedJob {
+  std::int64_t id = 0;
+  int attempt = 0;  // this attempt's number, starting at 1
+  int max_attempts = 0;
+  std::string payload;
+};
+
+// The end of one attempt. `state` is completed, retryable, discarded or cancelled;
+// `error` (with `attempt`) is appended to the job's error list unless completed.
+struct JobFinish {
+  std::int64_t id = 0;
+  JobState state = JobState::completed;
+  int attempt = 0;
+  std::int64_t scheduled_at_ms = 0;  // for retryable
+  std::string error;
+};
+
+struct StoreCounters {
+  std::uint64_t pending_jobs = 0;
+  std::uint64_t used_bytes = 0;
+  std::uint64_t jobs_enqueued = 0;
+  std::uint64_t store_full_rejections = 0;
+  std::uint64_t commit_failures = 0;
+  std::uint64_t commits = 0;
+};
+
+// Owns the database and the single thread that writes it. Requests from any
+// thread are queued and run in one transaction per turn (group commit): every
+// request that arrives while a commit is in progress shares the next one.
+// Completion handlers run on their own associated executors, after the commit.
+class JobStore {
+ public:
+  // Opens (creating if needed) the database, applies the schema and rescues
+  // jobs left `executing` by a crash. Throws std::runtime_error when the
+  // database cannot be opened: a broken environment, not an expected outcome.
+  explicit JobStore(StoreConfig config);
+  ~JobStore();
+  JobStore(const JobStore&) = delete;
+  JobStore& operator=(const JobStore&) = delete;
+
+  // Starts the writer thread. `on_jobs_committed` runs on that thread after each
+  // commit with the ids of forwarders that got new jobs; keep it quick.
+  void start(std::function<void(const std::vector<std::string>&)> on_jobs_committed);
+
+  // Runs every queued request, puts jobs still `executing` back to `available`,
+  // and closes the database. Idempotent.
+  void stop();
+
+  // True while the store can take jobs: healthy (last commit succeeded) and
+  // below store.max_pending_jobs and store.max_bytes. `auto` dispatch asks this.
+  bool accepting() const noexcept { return healthy_.load() && !full_.load(); }
+  bool healthy() const noexcept { return healthy_.load(); }
+  bool full() const noexcept { return full_.load(); }
+  StoreCounters counters() const;
+
+  // Signature void(std::vector<EnqueueOutcome>), one outcome per item.
+  template <typename Token>
+  auto async_enqueue(std::vector<EnqueueItem> items, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::vector<EnqueueOutcome>)>(
+        [this](auto handler, std::vector<EnqueueItem> items) {
+          submit_enqueue(std::move(items), std::move(handler));
+        },
+        token, std::move(items));
+  }
+
+  // Signature void(std::vector<bool>): true where the id was remembered within
+  // store.idempotency_window.
+  template <typename Token>
+  auto async_find_seen(std::vector<std::string> ids, Token&& token) {
+    return boost::asio::async_initiate<Token, void(std::vector<bool>)>(
+        [this](auto handler, std::vector<std::string> ids) { submit_find_seen(std::move(ids), std::move(handler)); },
+        token, std::move(ids));
+  }
+
+  // Marks up to `max_jobs` due jobs of `forwarder` executing (stopping early at
+  // `max_bytes` of payload, 0 = no limit) and returns them, oldest first.
+  // Signature void(error_code, std::vector<ClaimedJob>).
+  template <typename Token>
+  auto async_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<ClaimedJob>)>(
+        [this](auto handler, std::string forwarder, std::size_t max_jobs, std::size_t max_bytes) {
+          submit_claim(std::move(forwarder), max_jobs, max_bytes, std::move(handler));
+        },
+        token, std::move(forwarder), max_jobs, max_bytes);
+  }
+
+  // Records the end of attempts. Signature void(error_code).
+  template <typename Token>
+  auto async_finish(std::vector<JobFinish> finishes, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, std::vector<JobFinish> finishes) {
+          submit_finish(std::move(finishes), std::move(handler));
+        },
+        token, std::move(finishes));
+  }
+
+  // Puts claimed jobs back to available without counting the attempt (graceful
+  // shutdown). Signature void(error_code).
+  template <typename Token>
+  auto async_release(std::vector<std::int64_t> job_ids, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, std::vector<std::int64_t> job_ids) {
+          submit_release(std::move(job_ids), std::move(handler));
+        },
+        token, std::move(job_ids));
+  }
+
+  class Impl;
+
+ private:
+  void submit_enqueue(std::vector<EnqueueItem> items,
+                      boost::asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler);
+  void submit_find_seen(std::vector<std::string> ids, boost::asio::any_completion_handler<void(std::vector<bool>)> handler);
+  void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,
+                    boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler);
+  void submit_finish(std::vector<JobFinish> finishes,
+                     boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
+  void submit_release(std::vector<std::int64_t> job_ids,
+                      boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
+
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> healthy_{true};
+  std::atomic<bool> full_{false};
+};
+
+}  // namespace auditfwd

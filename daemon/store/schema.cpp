@@ -1,0 +1,54 @@
+// Schema: jobs (Oban's lifecycle), seen_ids (idempotency window), meta (health probes).
+#include "store/schema.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <filesystem>
+
+namespace auditfwd {
+
+SQLite::Database open_store_database(const std::string& path, bool durability_fsync) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+  db.setBusyTimeout(10'000);
+  db.exec("PRAGMA journal_mode=WAL");
+  db.exec(durability_fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+  db.exec("PRAGMA foreign_keys=OFF");
+  db.exec("PRAGMA temp_store=MEMORY");
+  db.exec(R"sql(
+    CREATE TABLE IF NOT EXISTS jobs (
+      id           INTEGER PRIMARY KEY,
+      forwarder    TEXT    NOT NULL,
+      event_id     TEXT    NOT NULL,
+      state        TEXT    NOT NULL CHECK (state IN
+                     ('available','executing','retryable','completed','discarded','cancelled')),
+      attempt      INTEGER NOT NULL DEFAULT 0,
+      max_attempts INTEGER NOT NULL,
+      payload      TEXT    NOT NULL,
+      errors       TEXT,
+      inserted_at  INTEGER NOT NULL,
+      scheduled_at INTEGER NOT NULL,
+      attempted_at INTEGER,
+      finished_at  INTEGER
+    );
+    -- Due work per forwarder; partial so finished rows cost nothing here.
+    CREATE INDEX IF NOT EXISTS jobs_due ON jobs (forwarder, scheduled_at)
+      WHERE state IN ('available','retryable');
+    CREATE INDEX IF NOT EXISTS jobs_executing ON jobs (forwarder) WHERE state = 'executing';
+    -- Pruning and the dead-letter view; new jobs never enter it.
+    CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (state, finished_at)
+      WHERE state IN ('completed','discarded','cancelled');
+    CREATE TABLE IF NOT EXISTS seen_ids (
+      id      TEXT    PRIMARY KEY,
+      seen_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS seen_ids_age ON seen_ids (seen_at);
+    CREATE TABLE IF NOT EXISTS meta (
+      key   TEXT PRIMARY KEY,
+      value TEXT
+    ) WITHOUT ROWID;
+  )sql");
+  return db;
+}
+
+}  // namespace auditfwd

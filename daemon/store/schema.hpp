@@ -1,0 +1,15 @@
+// The job table's schema and connection settings, shared by the daemon and the `jobs` CLI.
+#pragma once
+
+#include <SQLiteCpp/Database.h>
+#include <string>
+
+namespace auditfwd {
+
+// Opens (creating parent directories and the file if needed) the store at
+// `path` in WAL mode with a busy timeout, `synchronous` FULL when
+// `durability_fsync` else NORMAL, and creates the schema if absent.
+// Throws SQLite::Exception or std::runtime_error.
+SQLite::Database open_store_database(const std::string& path, bool durability_fsync);
+
+}  // namespace auditfwd

@@ -1,0 +1,179 @@
+// The worker loop: claim → deliver (bounded) → classify (Oban's lifecycle) → record.
+#include "workers/worker_pool.hpp"
+
+#include "common/time_format.hpp"
+#include "forwarders/timed_delivery.hpp"
+#include "store/backoff.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace auditfwd {
+namespace asio = boost::asio;
+
+struct WorkerPool::Lane {
+  explicit Lane(asio::io_context& io, ForwarderSlot& s) : slot(s), strand(asio::make_strand(io)) {}
+  ForwarderSlot& slot;
+  asio::strand<asio::io_context::executor_type> strand;
+  std::vector<asio::steady_timer*> idle_timers;  // on `strand` only
+  bool wake_pending = false;                     // on `strand` only
+};
+
+WorkerPool::WorkerPool(asio::io_context& io, std::vector<ForwarderSlot>& slots, JobStore& store, WorkersConfig config)
+    : io_(io), slots_(slots), store_(store), config_(config) {
+  for (auto& slot : slots_)
+    if (slot.config.dispatch != DispatchMode::sync) lanes_.emplace_back(io_, slot);
+}
+
+WorkerPool::~WorkerPool() = default;
+
+void WorkerPool::start() {
+  for (auto& lane : lanes_) {
+    for (int i = 0; i < lane.slot.config.concurrency; ++i) {
+      ++running_;
+      asio::co_spawn(lane.strand, work(lane), [this, &lane](std::exception_ptr error) {
+        --running_;
+        if (!error) return;
+        try {
+          std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+          lane.slot.log->critical("worker ended by an exception: {}", e.what());
+        }
+      });
+    }
+    lane.slot.log->debug("{} worker(s) started", lane.slot.config.concurrency);
+  }
+}
+
+void WorkerPool::notify(const std::vector<std::string>& forwarder_ids) {
+  for (auto& lane : lanes_) {
+    if (std::find(forwarder_ids.begin(), forwarder_ids.end(), lane.slot.config.id) == forwarder_ids.end()) continue;
+    asio::post(lane.strand, [&lane] {
+      lane.wake_pending = true;
+      for (auto* timer : lane.idle_timers) timer->cancel();
+    });
+  }
+}
+
+asio::awaitable<void> WorkerPool::idle(Lane& lane, std::chrono::milliseconds wait) {
+  if (lane.wake_pending) {
+    lane.wake_pending = false;
+    co_return;
+  }
+  asio::steady_timer timer(lane.strand, wait);
+  lane.idle_timers.push_back(&timer);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  std::erase(lane.idle_timers, &timer);
+  lane.wake_pending = false;
+}
+
+std::vector<JobFinish> WorkerPool::classify(const Lane& lane, const std::vector<ClaimedJob>& jobs,
+                                            const BatchOutcome& outcomes) {
+  std::vector<JobFinish> finishes;
+  finishes.reserve(jobs.size());
+  const auto& policy = lane.slot.config.retry;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const auto& job = jobs[i];
+    const auto& outcome = outcomes[i];
+    JobFinish finish{job.id, JobState::completed, job.attempt, 0, {}};
+    if (outcome.kind == DeliveryOutcome::Kind::permanent) {
+      finish.state = JobState::cancelled;
+      finish.error = outcome.reason;
+    } else if (outcome.kind == DeliveryOutcome::Kind::retry) {
+      finish.error = outcome.reason;
+      if (job.attempt >= job.max_attempts) {
+        finish.state = JobState::discarded;
+      } else {
+        finish.state = JobState::retryable;
+        std::chrono::milliseconds delay;
+        if (outcome.retry_after) {
+          delay = *outcome.retry_after;  // the destination asked for this time: it wins
+        } else {
+          std::lock_guard lock(rng_mutex_);
+          delay = backoff_delay(policy, job.attempt, rng_);
+        }
+        finish.scheduled_at_ms = unix_millis_now() + delay.count();
+      }
+    }
+    finishes.push_back(std::move(finish));
+  }
+  return finishes;
+}
+
+asio::awaitable<void> WorkerPool::work(Lane& lane) {
+  auto& slot = lane.slot;
+  const auto limits = slot.forwarder->batch_limits();
+  const std::size_t claim_size =
+      std::clamp<std::size_t>(limits.max_events, 1, static_cast<std::size_t>(config_.claim_batch));
+  while (!stopping_) {
+    auto [claim_error, jobs] =
+        co_await store_.async_claim(slot.config.id, claim_size, limits.max_bytes, asio::as_tuple(asio::use_awaitable));
+    if (claim_error || jobs.empty()) {
+      co_await idle(lane, claim_error ? std::chrono::milliseconds(1000) : config_.poll_interval);
+      continue;
+    }
+
+    std::vector<Event> events;
+    std::vector<ClaimedJob> deliverable;
+    std::vector<JobFinish> finishes;
+    for (auto& job : jobs) {
+      try {
+        events.push_back(Event::from_json(job.payload));
+        deliverable.push_back(std::move(job));
+      } catch (const std::exception& e) {
+        finishes.push_back({job.id, JobState::cancelled, job.attempt, 0, std::string("corrupt payload: ") + e.what()});
+      }
+    }
+    if (!events.empty()) {
+      const auto outcomes = co_await deliver_within(*slot.forwarder, events, slot.config.timeout, *slot.log);
+      auto classified = classify(lane, deliverable, outcomes);
+      for (const auto& f : classified) {
+        if (f.state == JobState::retryable)
+          slot.log->warn("job {} attempt {}/{} failed, retry scheduled: {}", f.id, f.attempt,
+                         slot.config.retry.max_attempts, f.error);
+        else if (f.state == JobState::discarded)
+          slot.log->error("job {} discarded after {} attempts: {}", f.id, f.attempt, f.error);
+        else if (f.state == JobState::cancelled)
+          slot.log->error("job {} cancelled (permanent failure): {}", f.id, f.error);
+      }
+      finishes.insert(finishes.end(), classified.begin(), classified.end());
+    }
+
+    // The outcome must reach the database; until it does, the jobs stay
+    // executing (and are rescued at the next start if we never succeed).
+    for (int attempt = 0;; ++attempt) {
+      auto [finish_error] = co_await store_.async_finish(finishes, asio::as_tuple(asio::use_awaitable));
+      if (!finish_error) break;
+      if (stopping_ && attempt > 3) {
+        slot.log->error("could not record {} delivery outcome(s) before shutdown; they are rescued at the next start",
+                        finishes.size());
+        break;
+      }
+      asio::steady_timer pause(lane.strand, std::chrono::milliseconds(std::min(100 << std::min(attempt, 5), 5000)));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+}
+
+asio::awaitable<void> WorkerPool::drain(std::chrono::milliseconds grace) {
+  stopping_ = true;
+  for (auto& lane : lanes_)
+    asio::post(lane.strand, [&lane] {
+      for (auto* timer : lane.idle_timers) timer->cancel();
+    });
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  asio::steady_timer tick(io_);
+  while (running_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    tick.expires_after(std::chrono::milliseconds(20));
+    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (running_ > 0)
+    spdlog::default_logger()->clone("workers")->warn(
+        "{} worker(s) still delivering after workers.shutdown_grace; their jobs go back to available", running_.load());
+}
+
+}  // namespace auditfwd

@@ -1,0 +1,55 @@
+// Drains the job store: per forwarder, `concurrency` workers claim due jobs, deliver them, record the outcome.
+#pragma once
+
+#include "config/config.hpp"
+#include "dispatch/forwarder_slot.hpp"
+#include "store/job_store.hpp"
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <list>
+#include <memory>
+#include <random>
+#include <vector>
+
+namespace auditfwd {
+
+// Each forwarder gets its own lane (a strand, its workers, its wake-up
+// timers), so a failing or hanging forwarder delays no other forwarder.
+class WorkerPool {
+ public:
+  WorkerPool(boost::asio::io_context& io, std::vector<ForwarderSlot>& slots, JobStore& store, WorkersConfig config);
+  ~WorkerPool();
+
+  // Spawns the workers of every forwarder that can receive jobs (dispatch auto or async).
+  void start();
+
+  // Thread-safe: new jobs were committed for these forwarders; wake idle workers.
+  void notify(const std::vector<std::string>& forwarder_ids);
+
+  // Stops claiming and waits up to `grace` for deliveries in flight to finish
+  // and be recorded. Jobs still executing afterwards are released by the store at stop.
+  boost::asio::awaitable<void> drain(std::chrono::milliseconds grace);
+
+ private:
+  struct Lane;
+  boost::asio::awaitable<void> work(Lane& lane);
+  boost::asio::awaitable<void> idle(Lane& lane, std::chrono::milliseconds wait);
+  std::vector<JobFinish> classify(const Lane& lane, const std::vector<ClaimedJob>& jobs, const BatchOutcome& outcomes);
+
+  boost::asio::io_context& io_;
+  std::vector<ForwarderSlot>& slots_;
+  JobStore& store_;
+  WorkersConfig config_;
+  std::list<Lane> lanes_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> running_{0};
+  std::mt19937_64 rng_{std::random_device{}()};
+  std::mutex rng_mutex_;
+};
+
+}  // namespace auditfwd
