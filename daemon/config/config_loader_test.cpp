@@ -1,0 +1,105 @@
+// Unit tests for config loading: both formats, every error naming file, key and reason.
+#include "config/config.hpp"
+#include "config/config_error.hpp"
+
+#include <cstdlib>
+#include <doctest/doctest.h>
+#include <string>
+
+using namespace auditfwd;
+
+namespace {
+std::string error_of(const std::string& text, const std::string& format = "toml") {
+  try {
+    load_config_text(text, format, "test.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+const std::string one_forwarder = "[[forwarders]]\nid = \"f\"\ntype = \"stdout\"\n";
+}  // namespace
+
+TEST_CASE("the embedded default loads") {
+  const auto config = load_config_text(embedded_default_config(), "toml", "<embedded default>");
+  CHECK(config.ingest.socket == "./var/auditfwd.sock");
+  CHECK(config.store.enabled);
+  CHECK(config.forwarders.size() == 2);
+  CHECK(config.ingest.socket_mode == 0660u);
+}
+
+TEST_CASE("TOML and JSON give the same structure") {
+  const auto toml = load_config_text(R"(
+[store]
+durability = "os"
+completed_retention = "5m"
+[[forwarders]]
+id = "a"
+type = "file"
+dispatch = "async"
+timeout = 2.5
+backoff = "exponential"
+backoff_min = "500ms"
+backoff_max = "10m"
+path = "/tmp/x"
+)", "toml", "t.toml");
+  const auto json = load_config_text(R"({"store":{"durability":"os","completed_retention":"5m"},
+    "forwarders":[{"id":"a","type":"file","dispatch":"async","timeout":2.5,"backoff":"exponential",
+                   "backoff_min":"500ms","backoff_max":"10m","path":"/tmp/x"}]})", "json", "t.json");
+  for (const auto* config : {&toml, &json}) {
+    CHECK_FALSE(config->store.durability_fsync);
+    CHECK(config->store.completed_retention == std::chrono::minutes(5));
+    REQUIRE(config->forwarders.size() == 1);
+    const auto& f = config->forwarders[0];
+    CHECK(f.dispatch == DispatchMode::async);
+    CHECK(f.timeout == std::chrono::milliseconds(2500));
+    CHECK(f.retry.backoff == BackoffKind::exponential);
+    CHECK(f.retry.backoff_min == std::chrono::milliseconds(500));
+    CHECK(f.retry.backoff_max == std::chrono::minutes(10));
+    CHECK(f.options.at("path") == "/tmp/x");
+    CHECK_FALSE(f.options.contains("timeout"));
+  }
+}
+
+TEST_CASE("errors name the file, the key and the reason") {
+  CHECK(error_of("[ingest]\nsokcet = \"/x\"\n" + one_forwarder) == "test.toml: ingest.sokcet: unknown key");
+  CHECK(error_of("[store]\ndurability = \"sometimes\"\n" + one_forwarder) ==
+        "test.toml: store.durability: must be one of fsync, os, not \"sometimes\"");
+  CHECK(error_of("[workers]\nshutdown_grace = \"soon\"\n" + one_forwarder).find("test.toml: workers.shutdown_grace: must be a duration") == 0);
+  CHECK(error_of("[[forwarders]]\ntype = \"stdout\"\n") == "test.toml: forwarders[0].id: is required");
+  CHECK(error_of(one_forwarder + "dispatch = \"later\"\n").find("forwarders[0].dispatch") != std::string::npos);
+  CHECK(error_of(one_forwarder + one_forwarder).find("forwarders[1].id: \"f\" is used by another forwarder") !=
+        std::string::npos);
+  CHECK(error_of(one_forwarder + "max_attempts = 0\n").find("forwarders[0].max_attempts: must be between 1") !=
+        std::string::npos);
+  CHECK(error_of("").find("forwarders: at least one forwarder") != std::string::npos);
+  CHECK(error_of("[store\n").find("test.toml: line 1") == 0);
+  CHECK(error_of("{\"forwarders\": 3}", "json").find("forwarders") != std::string::npos);
+  CHECK(error_of("[ingest]\nsocket_mode = \"rw\"\n" + one_forwarder).find("ingest.socket_mode") != std::string::npos);
+}
+
+TEST_CASE("${ENV} is substituted; an unset variable is an error naming the key") {
+  ::setenv("AUDITFWD_TEST_DIR", "/srv/audit", 1);
+  const auto config = load_config_text("[store]\npath = \"${AUDITFWD_TEST_DIR}/jobs.db\"\n" + one_forwarder, "toml", "e.toml");
+  CHECK(config.store.path == "/srv/audit/jobs.db");
+  ::unsetenv("AUDITFWD_TEST_UNSET");
+  CHECK(error_of("[store]\npath = \"${AUDITFWD_TEST_UNSET}\"\n" + one_forwarder) ==
+        "test.toml: store.path: environment variable AUDITFWD_TEST_UNSET is not set");
+}
+
+TEST_CASE("async without a store is refused with the three fixes") {
+  const auto config = load_config_text("[store]\nenabled = false\n" + one_forwarder + "dispatch = \"async\"\n", "toml", "s.toml");
+  try {
+    check_dispatch_safety(config);
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    const std::string message = e.what();
+    CHECK(message.find("s.toml: forwarders[0].dispatch") == 0);
+    CHECK(message.find("\"f\"") != std::string::npos);
+    CHECK(message.find("enable the store") != std::string::npos);
+    CHECK(message.find("\"auto\"") != std::string::npos);
+    CHECK(message.find("remove") != std::string::npos);
+  }
+  const auto fine = load_config_text("[store]\nenabled = false\n" + one_forwarder + "dispatch = \"auto\"\n", "toml", "s.toml");
+  CHECK_NOTHROW(check_dispatch_safety(fine));
+}

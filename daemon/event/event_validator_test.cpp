@@ -1,0 +1,129 @@
+// Unit tests for the event rules of DESIGN.md.
+#include "event/event_validator.hpp"
+
+#include <boost/json.hpp>
+#include <doctest/doctest.h>
+#include <string>
+
+using namespace auditfwd;
+
+namespace {
+const PeerCredentials peer{1000, 1001, 4242};
+
+boost::system::result<Event, Rejection> check(const std::string& line, std::size_t max_metadata = 8192) {
+  return validate_event(line, ValidationLimits{max_metadata}, peer, now_micros());
+}
+
+errc code_of(const std::string& line) {
+  auto result = check(line);
+  REQUIRE_FALSE(result.has_value());
+  return result.error().code;
+}
+
+std::string detail_of(const std::string& line) { return check(line).error().detail; }
+}  // namespace
+
+TEST_CASE("a minimal event is stamped with id, defaults, source and received_at") {
+  auto result = check(R"({"action":"user.login"})");
+  REQUIRE(result.has_value());
+  const auto stamped = boost::json::parse(result->json).as_object();
+  CHECK(stamped.at("action") == "user.login");
+  CHECK(stamped.at("outcome") == "success");
+  CHECK(stamped.at("actor_type") == "user");
+  CHECK(stamped.at("metadata").as_object().empty());
+  CHECK(stamped.at("source").as_object().at("uid") == 1000);
+  CHECK(stamped.at("source").as_object().at("gid") == 1001);
+  CHECK(stamped.at("source").as_object().at("pid") == 4242);
+  CHECK(stamped.at("id").as_string().size() == 36);
+  CHECK(stamped.at("id").as_string()[14] == '7');  // UUIDv7
+  CHECK_FALSE(result->client_supplied_id);
+  CHECK(result->occurred_at.size() == 27);  // 2026-11-26T19:25:30.123456Z
+}
+
+TEST_CASE("a client-supplied id is kept, lower-cased, and marks the idempotency key") {
+  auto result = check(R"({"action":"a.b","id":"0190B2A4-7C1E-7CC2-8E1D-1234567890AB"})");
+  REQUIRE(result.has_value());
+  CHECK(result->id == "0190b2a4-7c1e-7cc2-8e1d-1234567890ab");
+  CHECK(result->client_supplied_id);
+}
+
+TEST_CASE("action format and length") {
+  CHECK(is_valid_action("user.login"));
+  CHECK(is_valid_action("org.member_2.role_changed"));
+  CHECK_FALSE(is_valid_action("login"));
+  CHECK_FALSE(is_valid_action("User.login"));
+  CHECK_FALSE(is_valid_action("user..login"));
+  CHECK_FALSE(is_valid_action("user.login."));
+  CHECK_FALSE(is_valid_action("user.1login"));
+  CHECK_FALSE(is_valid_action("a." + std::string(254, 'b')));
+  CHECK(code_of(R"({"outcome":"success"})") == errc::invalid_event);
+  CHECK(detail_of(R"({"outcome":"success"})").find("action") != std::string::npos);
+  CHECK(code_of(R"({"action":"nodot"})") == errc::invalid_event);
+  CHECK(code_of(R"({"action":42})") == errc::invalid_event);
+}
+
+TEST_CASE("field rules name the field") {
+  CHECK(detail_of(R"({"action":"a.b","outcome":"maybe"})").find("outcome") != std::string::npos);
+  CHECK(detail_of(R"({"action":"a.b","occurred_at":"yesterday"})").find("occurred_at") != std::string::npos);
+  CHECK(detail_of(R"({"action":"a.b","occurred_at":"2026-02-30T10:00:00Z"})").find("occurred_at") != std::string::npos);
+  CHECK(check(R"({"action":"a.b","occurred_at":"2026-02-28T10:00:00.5+02:00"})").has_value());
+  CHECK(detail_of(R"({"action":"a.b","id":"nope"})").find("id") != std::string::npos);
+  CHECK(detail_of(R"({"action":"a.b","actor_id":"123"})").find("actor_id") != std::string::npos);
+  CHECK(check(R"({"action":"a.b","actor_id":null,"target_id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab"})").has_value());
+  CHECK(detail_of(R"({"action":"a.b","ip_address":"300.1.1.1"})").find("ip_address") != std::string::npos);
+  CHECK(check(R"({"action":"a.b","ip_address":"2001:db8::1"})").has_value());
+  CHECK(check(R"({"action":"a.b","ip_address":"10.0.0.1"})").has_value());
+  CHECK(detail_of(R"({"action":"a.b","actor_type":")" + std::string(65, 'x') + R"("})").find("actor_type") !=
+        std::string::npos);
+  CHECK(detail_of(R"({"action":"a.b","user_agent":")" + std::string(513, 'x') + R"("})").find("user_agent") !=
+        std::string::npos);
+  CHECK(check(R"({"action":"a.b","user_agent":")" + std::string(512, 'x') + R"("})").has_value());
+  CHECK(detail_of(R"({"action":"a.b","metadata":[1]})").find("metadata") != std::string::npos);
+}
+
+TEST_CASE("unknown fields and daemon-owned fields are rejected") {
+  CHECK(code_of(R"({"action":"a.b","colour":"red"})") == errc::invalid_event);
+  CHECK(detail_of(R"({"action":"a.b","colour":"red"})").find("colour") != std::string::npos);
+  CHECK(code_of(R"({"action":"a.b","source":{"uid":0}})") == errc::invalid_event);
+  CHECK(detail_of(R"({"action":"a.b","source":{"uid":0}})").find("source") != std::string::npos);
+  CHECK(code_of(R"({"action":"a.b","received_at":"2026-01-01T00:00:00Z"})") == errc::invalid_event);
+}
+
+TEST_CASE("not JSON, or not an object") {
+  CHECK(code_of("not json") == errc::invalid_json);
+  CHECK(code_of("[1,2]") == errc::invalid_json);
+  CHECK(code_of(R"({"action":"a.b")") == errc::invalid_json);
+}
+
+TEST_CASE("forbidden metadata keys at any depth, any case") {
+  CHECK(code_of(R"({"action":"a.b","metadata":{"password":"x"}})") == errc::forbidden_key);
+  CHECK(code_of(R"({"action":"a.b","metadata":{"deep":{"list":[{"API_KEY":"x"}]}}})") == errc::forbidden_key);
+  CHECK(detail_of(R"({"action":"a.b","metadata":{"deep":{"list":[{"API_KEY":"x"}]}}})") ==
+        "metadata.deep.list[0].API_KEY is a secret-bearing key and is not accepted");
+  for (const char* key : {"password_hash", "password_confirmation", "totp_code", "totp_secret", "backup_code",
+                          "session_token", "bearer_token", "token", "access_token", "refresh_token", "oauth_secret",
+                          "client_secret", "secret"})
+    CHECK(is_forbidden_metadata_key(key));
+  CHECK_FALSE(is_forbidden_metadata_key("token_count"));
+  CHECK(check(R"({"action":"a.b","metadata":{"token_count":3}})").has_value());
+}
+
+TEST_CASE("metadata size limit is configurable") {
+  const std::string big = R"({"action":"a.b","metadata":{"k":")" + std::string(200, 'x') + R"("}})";
+  CHECK(check(big, 8192).has_value());
+  auto refused = check(big, 100);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().code == errc::too_large);
+  CHECK(refused.error().detail.find("metadata") != std::string::npos);
+}
+
+TEST_CASE("an event round-trips through its stored JSON") {
+  auto result = check(R"({"action":"a.b","outcome":"failure"})");
+  REQUIRE(result.has_value());
+  const auto restored = Event::from_json(result->json);
+  CHECK(restored.id == result->id);
+  CHECK(restored.action == "a.b");
+  CHECK(restored.outcome == "failure");
+  CHECK(restored.occurred_at == result->occurred_at);
+  CHECK_THROWS(Event::from_json("{}"));
+}

@@ -1,0 +1,182 @@
+// Unit tests for the job lifecycle against a real SQLite file.
+#include "store/job_store.hpp"
+
+#include "common/time_format.hpp"
+#include "store/schema.hpp"
+
+#include <SQLiteCpp/Statement.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <doctest/doctest.h>
+#include <filesystem>
+
+using namespace auditfwd;
+namespace asio = boost::asio;
+
+namespace {
+
+struct TempStore {
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              ("auditfwd-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  StoreConfig config;
+  static inline int counter = 0;
+  TempStore() {
+    std::filesystem::create_directories(dir);
+    config.path = (dir / "jobs.db").string();
+    config.durability_fsync = false;
+  }
+  ~TempStore() { std::filesystem::remove_all(dir); }
+  std::string state_of(std::int64_t id) {
+    SQLite::Database db(config.path);
+    SQLite::Statement q(db, "SELECT state FROM jobs WHERE id = ?");
+    q.bind(1, static_cast<int64_t>(id));
+    return q.executeStep() ? q.getColumn(0).getString() : "<gone>";
+  }
+  std::string errors_of(std::int64_t id) {
+    SQLite::Database db(config.path);
+    SQLite::Statement q(db, "SELECT coalesce(errors, '') FROM jobs WHERE id = ?");
+    q.bind(1, static_cast<int64_t>(id));
+    return q.executeStep() ? q.getColumn(0).getString() : "";
+  }
+};
+
+// Runs one awaitable to completion on a private io_context.
+template <typename T>
+T run(asio::awaitable<T> work) {
+  asio::io_context io;
+  auto future = asio::co_spawn(io, std::move(work), asio::use_future);
+  io.run();
+  return future.get();
+}
+
+EnqueueItem item(const std::string& id, std::vector<std::string> forwarders, bool remember = false) {
+  EnqueueItem it{id, R"({"id":")" + id + R"("})", {}, remember};
+  for (auto& f : forwarders) it.jobs.push_back({f, 3});
+  return it;
+}
+
+}  // namespace
+
+TEST_CASE("enqueue → claim → complete (deleted when completed_retention is 0)") {
+  TempStore temp;
+  temp.config.completed_retention = std::chrono::milliseconds(0);
+  JobStore store(temp.config);
+  store.start({});
+  auto outcomes = run(store.async_enqueue({item("e1", {"a", "b"}), item("e2", {"a"})}, asio::use_awaitable));
+  REQUIRE(outcomes.size() == 2);
+  CHECK(outcomes[0].code == errc::ok);
+  CHECK(outcomes[0].job_ids.size() == 2);
+  CHECK(temp.state_of(outcomes[0].job_ids[0]) == "available");
+
+  auto claimed = run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
+    auto [ec, jobs] = co_await store.async_claim("a", 10, 0, asio::as_tuple(asio::use_awaitable));
+    CHECK_FALSE(ec);
+    co_return jobs;
+  }());
+  REQUIRE(claimed.size() == 2);
+  CHECK(claimed[0].attempt == 1);
+  CHECK(temp.state_of(claimed[0].id) == "executing");
+  // Built outside the coroutine: GCC 12 rejects braced arrays inside coroutine bodies.
+  std::vector<JobFinish> finishes{{claimed[0].id, JobState::completed, 1, 0, {}}};
+  auto error = run([&]() -> asio::awaitable<boost::system::error_code> {
+    auto result = co_await store.async_finish(finishes, asio::as_tuple(asio::use_awaitable));
+    co_return std::get<0>(result);
+  }());
+  CHECK_FALSE(error);
+  CHECK(temp.state_of(claimed[0].id) == "<gone>");
+  CHECK(store.counters().pending_jobs == 2);  // e1/b and e2/a (claimed, executing)
+  store.stop();
+  CHECK(temp.state_of(claimed[1].id) == "available");  // released at stop, attempt not counted
+}
+
+TEST_CASE("retryable waits for scheduled_at; failures append to the error list; discarded and cancelled") {
+  TempStore temp;
+  temp.config.completed_retention = std::chrono::hours(1);
+  JobStore store(temp.config);
+  store.start({});
+  auto ids = run(store.async_enqueue({item("e1", {"a"}), item("e2", {"a"})}, asio::use_awaitable));
+  auto claim = [&]() {
+    return run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
+      auto [ec, jobs] = co_await store.async_claim("a", 10, 0, asio::as_tuple(asio::use_awaitable));
+      co_return jobs;
+    }());
+  };
+  auto finish = [&](std::vector<JobFinish> f) {
+    run([&]() -> asio::awaitable<void> { co_await store.async_finish(f, asio::use_awaitable); }());
+  };
+  auto first = claim();
+  REQUIRE(first.size() == 2);
+  finish({{first[0].id, JobState::retryable, 1, unix_millis_now() + 60'000, "HTTP 503"},
+          {first[1].id, JobState::retryable, 1, unix_millis_now() - 1, "connection refused"}});
+  CHECK(temp.state_of(first[0].id) == "retryable");
+  CHECK(temp.errors_of(first[0].id).find("\"error\":\"HTTP 503\"") != std::string::npos);
+  CHECK(temp.errors_of(first[0].id).find("\"attempt\":1") != std::string::npos);
+  auto second = claim();  // only the due one
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].id == first[1].id);
+  CHECK(second[0].attempt == 2);
+  finish({{second[0].id, JobState::discarded, 2, 0, "still refused"}});
+  CHECK(temp.state_of(second[0].id) == "discarded");
+  CHECK(temp.errors_of(second[0].id).find("still refused") != std::string::npos);
+  CHECK(temp.errors_of(second[0].id).find("connection refused") != std::string::npos);
+  (void)ids;
+  store.stop();
+}
+
+TEST_CASE("max_pending_jobs turns enqueues into store_full and sets full()") {
+  TempStore temp;
+  temp.config.max_pending_jobs = 3;
+  JobStore store(temp.config);
+  store.start({});
+  auto outcomes = run(store.async_enqueue({item("e1", {"a", "b"}), item("e2", {"a", "b"})}, asio::use_awaitable));
+  CHECK(outcomes[0].code == errc::ok);
+  CHECK(outcomes[1].code == errc::store_full);
+  CHECK_FALSE(store.full());  // 2 of 3
+  run(store.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
+  CHECK(store.full());
+  CHECK_FALSE(store.accepting());
+  CHECK(store.counters().store_full_rejections == 1);
+  store.stop();
+}
+
+TEST_CASE("remembered ids are found; others are not") {
+  TempStore temp;
+  JobStore store(temp.config);
+  store.start({});
+  run(store.async_enqueue({item("id-1", {}, true), item("id-2", {"a"}, false)}, asio::use_awaitable));
+  auto seen = run(store.async_find_seen({"id-1", "id-2", "id-3"}, asio::use_awaitable));
+  CHECK(seen == std::vector<bool>{true, false, false});
+  store.stop();
+}
+
+TEST_CASE("jobs left executing by a crash are rescued at open") {
+  TempStore temp;
+  {
+    auto db = open_store_database(temp.config.path, false);
+    db.exec("INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, scheduled_at) "
+            "VALUES ('a', 'e1', 'executing', 1, 3, '{}', 0, 0), ('a', 'e2', 'executing', 3, 3, '{}', 0, 0)");
+  }
+  JobStore store(temp.config);
+  CHECK(temp.state_of(1) == "available");
+  CHECK(temp.errors_of(1).find("interrupted") != std::string::npos);
+  CHECK(temp.state_of(2) == "discarded");
+  store.stop();
+}
+
+TEST_CASE("the committed listener names the forwarders that got jobs") {
+  TempStore temp;
+  JobStore store(temp.config);
+  std::vector<std::string> notified;
+  std::mutex mutex;
+  store.start([&](const std::vector<std::string>& ids) {
+    std::lock_guard lock(mutex);
+    notified.insert(notified.end(), ids.begin(), ids.end());
+  });
+  run(store.async_enqueue({item("e1", {"b", "a"})}, asio::use_awaitable));
+  store.stop();
+  std::sort(notified.begin(), notified.end());
+  CHECK(notified == std::vector<std::string>{"a", "b"});
+}
