@@ -4,6 +4,7 @@
 #include "config/config_error.hpp"
 #include "forwarders/file_forwarder.hpp"
 #include "forwarders/stdout_forwarder.hpp"
+#include "forwarders/tcp_forwarder.hpp"
 
 #include <fmt/format.h>
 #include <functional>
@@ -18,6 +19,7 @@ const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
       {"file", make_file_forwarder},
       {"stdout", make_stdout_forwarder},
+      {"tcp", make_tcp_forwarder},
   };
   return table;
 }

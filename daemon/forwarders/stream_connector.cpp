@@ -1,0 +1,225 @@
+// The shared tcp/tls connection: lazy connect, EOF probe before each write, backoff, cancellation.
+#include "forwarders/stream_connector.hpp"
+
+#include "forwarders/async_mutex.hpp"
+#include "forwarders/reconnect_backoff.hpp"
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <fmt/format.h>
+#include <openssl/x509v3.h>
+#include <optional>
+#include <poll.h>
+#include <sys/socket.h>
+
+namespace auditfwd {
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+struct StreamConnector::Impl {
+  Impl(asio::any_io_executor ex, Endpoint ep, TlsFiles files, std::shared_ptr<spdlog::logger> logger)
+      : executor(std::move(ex)), endpoint(std::move(ep)), tls(std::move(files)), log(std::move(logger)),
+        mutex(executor) {}
+
+  asio::any_io_executor executor;
+  const Endpoint endpoint;
+  const TlsFiles tls;
+  std::shared_ptr<spdlog::logger> log;
+  AsyncMutex mutex;
+  std::atomic<bool> reset_requested{false};
+
+  // Guarded by `mutex`.
+  std::optional<ssl::context> ssl_context;
+  std::optional<tcp::socket> plain;
+  std::optional<ssl::stream<tcp::socket>> secure;
+  ReconnectBackoff backoff;
+  std::string last_error;
+
+  bool connected() const { return plain || secure; }
+
+  tcp::socket* socket() {
+    if (plain) return &*plain;
+    if (secure) return &secure->next_layer();
+    return nullptr;
+  }
+
+  void disconnect() {
+    boost::system::error_code ignored;
+    if (auto* s = socket()) {
+      s->shutdown(tcp::socket::shutdown_both, ignored);
+      s->close(ignored);
+    }
+    plain.reset();
+    secure.reset();
+  }
+
+  // True when the peer has closed or reset the connection. A write to such a
+  // socket may still succeed once (the kernel buffers it, the peer answers
+  // with RST), so we ask the kernel before writing instead of trusting write().
+  bool peer_gone() {
+    auto* s = socket();
+    pollfd probe{s->native_handle(), POLLIN | POLLRDHUP, 0};
+    if (::poll(&probe, 1, 0) < 0) return false;
+    if (probe.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) return true;
+    if ((probe.revents & POLLIN) && plain) {
+      // The receiver is not expected to talk; discard what it sent so its
+      // window never fills, and notice an orderly close hidden behind it.
+      char scratch[4096];
+      for (;;) {
+        const auto n = ::recv(s->native_handle(), scratch, sizeof scratch, MSG_DONTWAIT);
+        if (n == 0) return true;
+        if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+      }
+    }
+    return false;  // TLS: pending bytes are records (e.g. session tickets) for OpenSSL, not ours to read
+  }
+
+  std::string prepare_tls_context() {
+    if (ssl_context) return {};
+    ssl::context context(ssl::context::tls_client);
+    boost::system::error_code error;
+    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+                        error);
+    context.set_verify_mode(ssl::verify_peer, error);
+    if (tls.ca_file) {
+      if (context.load_verify_file(*tls.ca_file, error); error)
+        return fmt::format("cannot load tls_ca_file {}: {}", *tls.ca_file, error.message());
+    } else if (context.set_default_verify_paths(error); error) {
+      return fmt::format("cannot load the system trust store: {}", error.message());
+    }
+    if (tls.cert_file) {
+      if (context.use_certificate_chain_file(*tls.cert_file, error); error)
+        return fmt::format("cannot load tls_cert_file {}: {}", *tls.cert_file, error.message());
+      if (context.use_private_key_file(*tls.key_file, ssl::context::pem, error); error)
+        return fmt::format("cannot load tls_key_file {}: {}", *tls.key_file, error.message());
+    }
+    ssl_context.emplace(std::move(context));
+    return {};
+  }
+
+  asio::awaitable<std::string> connect() {
+    const auto target = endpoint.text();
+    boost::system::error_code error;
+    const auto literal = asio::ip::make_address(endpoint.host, error);
+    const bool is_ip = !error;
+    std::vector<tcp::endpoint> candidates;
+    if (is_ip) {
+      candidates.emplace_back(literal, endpoint.port);
+    } else {
+      tcp::resolver resolver(executor);
+      auto [resolve_error, results] = co_await resolver.async_resolve(
+          endpoint.host, std::to_string(endpoint.port), asio::as_tuple(asio::use_awaitable));
+      if (resolve_error) co_return fmt::format("resolve {}: {}", endpoint.host, resolve_error.message());
+      for (const auto& entry : results) candidates.push_back(entry.endpoint());
+    }
+
+    tcp::socket socket(executor);
+    auto [connect_error, peer] = co_await asio::async_connect(socket, candidates, asio::as_tuple(asio::use_awaitable));
+    if (connect_error) co_return fmt::format("connect to {}: {}", target, connect_error.message());
+    socket.set_option(tcp::no_delay(true), error);
+    socket.set_option(asio::socket_base::keep_alive(true), error);
+
+    if (endpoint.transport != Transport::tls) {
+      plain.emplace(std::move(socket));
+      co_return std::string{};
+    }
+    if (auto problem = prepare_tls_context(); !problem.empty()) co_return problem;
+    ssl::stream<tcp::socket> stream(std::move(socket), *ssl_context);
+    SSL* handle = stream.native_handle();
+    if (is_ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), endpoint.host.c_str());
+    } else {
+      SSL_set_tlsext_host_name(handle, endpoint.host.c_str());  // SNI
+      X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(handle), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      SSL_set1_host(handle, endpoint.host.c_str());
+    }
+    auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::client,
+                                                             asio::as_tuple(asio::use_awaitable));
+    if (handshake_error) {
+      const long verify = SSL_get_verify_result(handle);
+      if (verify != X509_V_OK)
+        co_return fmt::format("TLS handshake with {}: certificate verification failed: {}", target,
+                              X509_verify_cert_error_string(verify));
+      co_return fmt::format("TLS handshake with {}: {}", target, handshake_error.message());
+    }
+    secure.emplace(std::move(stream));
+    co_return std::string{};
+  }
+
+  asio::awaitable<std::string> write_locked(std::vector<asio::const_buffer>& buffers) {
+    if (reset_requested.exchange(false) && connected()) {
+      log->info("reconnecting to {} (reopen requested)", endpoint.text());
+      disconnect();
+    }
+    if (connected() && peer_gone()) {
+      log->info("{} closed the connection; reconnecting", endpoint.text());
+      disconnect();
+    }
+    if (!connected()) {
+      if (const auto wait = backoff.remaining(); wait.count() > 0)
+        co_return fmt::format("{} (next connection attempt in {}ms)", last_error, wait.count());
+      if (auto error = co_await connect(); !error.empty()) {
+        disconnect();
+        const auto wait = backoff.failed();
+        log->warn("{}; next attempt in {}ms", error, wait.count());
+        last_error = std::move(error);
+        co_return last_error;
+      }
+      backoff.succeeded();
+      log->info("connected to {}", endpoint.text());
+    }
+
+    boost::system::error_code error;
+    if (plain) {
+      std::tie(error, std::ignore) = co_await asio::async_write(*plain, buffers, asio::as_tuple(asio::use_awaitable));
+    } else {
+      // OpenSSL writes one buffer per record: join the batch so it costs one record per 16KiB, not per line.
+      std::string joined;
+      joined.reserve(asio::buffer_size(buffers));
+      for (const auto& b : buffers) joined.append(static_cast<const char*>(b.data()), b.size());
+      std::tie(error, std::ignore) =
+          co_await asio::async_write(*secure, asio::buffer(joined), asio::as_tuple(asio::use_awaitable));
+    }
+    if (error) {
+      disconnect();
+      co_return fmt::format("write to {}: {}", endpoint.text(), error.message());
+    }
+    co_return std::string{};
+  }
+};
+
+StreamConnector::StreamConnector(asio::any_io_executor executor, Endpoint endpoint, TlsFiles tls,
+                                 std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(endpoint), std::move(tls), std::move(log))) {}
+
+StreamConnector::~StreamConnector() = default;
+
+asio::awaitable<std::string> StreamConnector::write(std::vector<asio::const_buffer> buffers) {
+  AsyncMutex::Lock lock;
+  try {
+    lock = co_await impl_->mutex.lock();
+    if (!lock) co_return std::string("cancelled while waiting for the connection");
+    co_return co_await impl_->write_locked(buffers);
+  } catch (const boost::system::system_error& e) {
+    // A cancelled coroutine throws at its next co_await.
+    if (e.code() != asio::error::operation_aborted) throw;
+  }
+  // A cancelled step may have left the stream half used: start afresh next time.
+  if (lock) impl_->disconnect();
+  co_return std::string("cancelled");
+}
+
+void StreamConnector::reset() { impl_->reset_requested = true; }
+
+void StreamConnector::close() { impl_->disconnect(); }
+
+const Endpoint& StreamConnector::endpoint() const { return impl_->endpoint; }
+
+}  // namespace auditfwd

@@ -1,0 +1,51 @@
+// JSON lines on a shared connection; a batch is one gather write, a failed write retries the whole batch.
+#include "forwarders/tcp_forwarder.hpp"
+
+#include "config/config_reader.hpp"
+#include "forwarders/stream_connector.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace auditfwd {
+namespace {
+
+class TcpForwarder final : public Forwarder {
+ public:
+  TcpForwarder(const boost::asio::any_io_executor& executor, Endpoint endpoint, TlsFiles tls,
+               std::shared_ptr<spdlog::logger> log)
+      : connector_(executor, std::move(endpoint), std::move(tls), std::move(log)) {}
+
+  BatchLimits batch_limits() const override { return {500, 1024 * 1024}; }
+
+  boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
+    static constexpr char newline = '\n';
+    std::vector<boost::asio::const_buffer> buffers;
+    buffers.reserve(events.size() * 2);
+    for (const auto& event : events) {
+      buffers.push_back(boost::asio::buffer(event.json));
+      buffers.push_back(boost::asio::buffer(&newline, 1));
+    }
+    const auto error = co_await connector_.write(std::move(buffers));
+    co_return same_outcome(events.size(), error.empty() ? DeliveryOutcome::success() : DeliveryOutcome::retry(error));
+  }
+
+  void reopen() override { connector_.reset(); }
+  void stop() override { connector_.close(); }
+
+ private:
+  StreamConnector connector_;
+};
+
+}  // namespace
+
+std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config,
+                                              const boost::asio::any_io_executor& executor) {
+  ConfigReader reader(config.options, config.file, config.path);
+  auto endpoint = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
+  auto tls = read_tls_files(reader, endpoint);
+  reader.finish();
+  return std::make_unique<TcpForwarder>(executor, std::move(endpoint), std::move(tls),
+                                        spdlog::default_logger()->clone("forwarder." + config.id));
+}
+
+}  // namespace auditfwd
