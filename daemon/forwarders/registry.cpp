@@ -4,6 +4,7 @@
 #include "config/config_error.hpp"
 #include "forwarders/file_forwarder.hpp"
 #include "forwarders/stdout_forwarder.hpp"
+#include "forwarders/syslog_forwarder.hpp"
 #include "forwarders/tcp_forwarder.hpp"
 
 #include <fmt/format.h>
@@ -19,6 +20,7 @@ const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
       {"file", make_file_forwarder},
       {"stdout", make_stdout_forwarder},
+      {"syslog", make_syslog_forwarder},
       {"tcp", make_tcp_forwarder},
   };
   return table;
