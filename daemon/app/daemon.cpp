@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <csignal>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
@@ -50,6 +51,7 @@ std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& i
 }  // namespace
 
 int run_daemon(const Config& config, const std::string& config_path) {
+  std::signal(SIGPIPE, SIG_IGN);  // a dead exec child or peer is an EPIPE outcome, not the daemon's death
   auto log = spdlog::default_logger()->clone("daemon");
   check_dispatch_safety(config);
   asio::io_context io(config.workers.threads);

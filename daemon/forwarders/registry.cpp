@@ -2,6 +2,7 @@
 #include "forwarders/registry.hpp"
 
 #include "config/config_error.hpp"
+#include "forwarders/exec_forwarder.hpp"
 #include "forwarders/file_forwarder.hpp"
 #include "forwarders/http_forwarder.hpp"
 #include "forwarders/stdout_forwarder.hpp"
@@ -19,6 +20,7 @@ using Factory = std::function<std::unique_ptr<Forwarder>(const ForwarderConfig&,
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
+      {"exec", make_exec_forwarder},
       {"file", make_file_forwarder},
       {"http", make_http_forwarder},
       {"stdout", make_stdout_forwarder},
