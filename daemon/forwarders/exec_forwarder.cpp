@@ -74,7 +74,10 @@ class ExecForwarder final : public Forwarder {
     }
     // Cancelled (the forwarder's timeout): replies still on their way would be
     // taken for the next batch's, so this child's stream is unusable.
-    if (lock && child_) retire_child(false, "timed out; restarting it");
+    if (lock && child_) {
+      retire_child(false, "no answer in time; replacing it");
+      fail("the child did not answer within the forwarder's timeout");  // a child that always hangs is not restarted in a loop
+    }
     for (auto& outcome : outcomes)
       if (outcome.kind == DeliveryOutcome::Kind::retry && outcome.reason == "no answer from the child")
         outcome = DeliveryOutcome::retry("cancelled: no answer from the child in time");

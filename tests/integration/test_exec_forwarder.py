@@ -48,6 +48,9 @@ CHILD = textwrap.dedent(r'''
         elif mode == "crash" and state["runs"] == 1 and state["answered"] == 2:
             print("exec-test: giving up after 2 answers", file=sys.stderr, flush=True)
             sys.exit(3)
+        elif mode == "hang" and state["runs"] == 1:
+            import time
+            time.sleep(120)  # never answers: the daemon must time out and replace this child
         elif mode == "garble" and state["runs"] == 1:
             sys.stdout.write("OK\n")
             sys.stdout.flush()
@@ -113,6 +116,16 @@ class ExecForwarderTest(DaemonTestCase):
         wait_until(lambda: sorted(set(self.delivered(d))) == sorted(ids), message="every event after the restart")
         self.assertTrue(any("malformed reply" in e["error"] for e in self.errors(d)), self.errors(d))
         self.assertIn("malformed reply from the child (not JSON): OK", d.log())
+
+    def test_a_child_that_does_not_answer_in_time_is_replaced(self):
+        d = self.exec_daemon("hang", timeout="500ms")
+        ids = [reply["id"] for reply in d.send([event() for _ in range(2)])]
+        wait_until(lambda: sorted(set(self.delivered(d))) == sorted(ids), message="every event after the timeout")
+        self.assertTrue(any("timeout" in e["error"] for e in self.errors(d)), self.errors(d))
+        with open(d.path("pids")) as f:
+            first_pid = int(f.read().split()[0])
+        wait_until(lambda: not os.path.exists(f"/proc/{first_pid}"), message="the hung child gone")
+        self.assertEqual(d.stop(), 0)
 
     def test_stop_ends_and_reaps_the_child(self):
         d = self.exec_daemon("plain")
