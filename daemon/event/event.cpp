@@ -7,8 +7,10 @@
 namespace auditfwd {
 
 Event Event::from_json(std::string json_text) {
+  unsigned char arena[4096];
+  boost::json::monotonic_resource resource(arena, sizeof arena);
   boost::system::error_code ec;
-  const auto value = boost::json::parse(json_text, ec);
+  const auto value = boost::json::parse(json_text, ec, &resource);
   if (ec || !value.is_object()) throw std::runtime_error("stored event is not a JSON object");
   const auto& object = value.get_object();
   auto text = [&](std::string_view key) -> std::string {

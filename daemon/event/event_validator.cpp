@@ -107,8 +107,11 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
                                                        const ValidationLimits& limits,
                                                        const PeerCredentials& peer,
                                                        sys_micros received_at) {
+  // Every node of this event lives in one arena freed at return: no malloc per node.
+  unsigned char arena[8192];
+  json::monotonic_resource resource(arena, sizeof arena);
   boost::system::error_code ec;
-  json::value parsed = json::parse(line, ec);
+  json::value parsed = json::parse(line, ec, &resource);
   if (ec) return reject(errc::invalid_json, fmt::format("not valid JSON: {}", ec.message()));
   auto* input = parsed.if_object();
   if (!input) return reject(errc::invalid_json, "the line must be one JSON object");
@@ -164,8 +167,8 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
     if (ip_ec) return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address or null");
   }
 
-  json::value metadata = json::object{};
-  if (const auto* given = input->if_contains("metadata"); given && !given->is_null()) {
+  json::value metadata(json::object_kind, parsed.storage());
+  if (auto* given = input->if_contains("metadata"); given && !given->is_null()) {
     if (!given->is_object()) return reject(errc::invalid_event, "metadata must be a JSON object");
     if (auto path = find_forbidden_key(*given, "metadata"))
       return reject(errc::forbidden_key, fmt::format("{} is a secret-bearing key and is not accepted", *path));
@@ -173,7 +176,7 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
     if (size > limits.max_metadata_bytes)
       return reject(errc::too_large,
                     fmt::format("metadata is {} bytes serialized; the limit is {}", size, limits.max_metadata_bytes));
-    metadata = *given;
+    metadata = std::move(*given);  // same arena: a pointer swap, not a copy
   }
 
   auto field_or_null = [&](std::string_view field) -> json::value {
@@ -197,7 +200,11 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   stamped["ip_address"] = field_or_null("ip_address");
   stamped["user_agent"] = field_or_null("user_agent");
   stamped["metadata"] = std::move(metadata);
-  stamped["source"] = json::object{{"uid", peer.uid}, {"gid", peer.gid}, {"pid", peer.pid}};
+  json::object source(parsed.storage());
+  source["uid"] = peer.uid;
+  source["gid"] = peer.gid;
+  source["pid"] = peer.pid;
+  stamped["source"] = std::move(source);
   event.json = json::serialize(stamped);
   return event;
 }

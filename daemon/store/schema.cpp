@@ -3,18 +3,31 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <filesystem>
+#include <sqlite3.h>
 
 namespace auditfwd {
 
 SQLite::Database open_store_database(const std::string& path, bool durability_fsync) {
+  // Each connection is used by one thread only (NOMUTEX below); SQLite's global
+  // allocation statistics would cost a mutex per malloc for nothing.
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX);
+  SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   db.setBusyTimeout(10'000);
   db.exec("PRAGMA journal_mode=WAL");
   db.exec(durability_fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   db.exec("PRAGMA foreign_keys=OFF");
   db.exec("PRAGMA temp_store=MEMORY");
+  // 8 MiB of page cache keeps the hot index pages of a deep backlog in memory
+  // without letting RSS grow with the backlog.
+  db.exec("PRAGMA cache_size=-8192");
+  // Checkpoint every ~32 MiB of WAL instead of 4 MiB: fewer copies and syncs of the main file.
+  db.exec("PRAGMA wal_autocheckpoint=8192");
   db.exec(R"sql(
     CREATE TABLE IF NOT EXISTS jobs (
       id           INTEGER PRIMARY KEY,
@@ -34,7 +47,7 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
     -- Due work per forwarder; partial so finished rows cost nothing here.
     CREATE INDEX IF NOT EXISTS jobs_due ON jobs (forwarder, scheduled_at)
       WHERE state IN ('available','retryable');
-    CREATE INDEX IF NOT EXISTS jobs_executing ON jobs (forwarder) WHERE state = 'executing';
+    DROP INDEX IF EXISTS jobs_executing;
     -- Pruning and the dead-letter view; new jobs never enter it.
     CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (state, finished_at)
       WHERE state IN ('completed','discarded','cancelled');

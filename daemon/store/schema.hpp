@@ -9,6 +9,7 @@ namespace auditfwd {
 // Opens (creating parent directories and the file if needed) the store at
 // `path` in WAL mode with a busy timeout, `synchronous` FULL when
 // `durability_fsync` else NORMAL, and creates the schema if absent.
+// The connection is for one thread at a time (SQLITE_OPEN_NOMUTEX).
 // Throws SQLite::Exception or std::runtime_error.
 SQLite::Database open_store_database(const std::string& path, bool durability_fsync);
 

@@ -1,0 +1,218 @@
+// auditfwd-load: N clients pipelining ~300-byte events into the socket; prints events/s,
+// reply latency percentiles and the daemon's peak RSS. Also measures the baseline the
+// store is judged against: one SQLite commit per event, on the same disk.
+#include "store/schema.hpp"
+
+#include <CLI/CLI.hpp>
+#include <SQLiteCpp/Statement.h>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string socket_path;
+  int clients = 4;
+  std::size_t events = 200'000;  // total, across clients
+  double rate = 0;               // events/s across clients; 0 = as fast as replies allow
+  std::size_t window = 4096;     // events in flight per client
+  int daemon_pid = 0;
+  std::string baseline_db;
+  std::string label = "run";
+};
+
+// A ~300-byte event, as a typical application emits: ids, an address, a user agent, metadata.
+std::string make_event(std::size_t client, std::size_t sequence) {
+  return fmt::format(
+      R"({{"action":"user.login","outcome":"success","actor_id":"0190b2a4-7c1e-7cc2-8e1d-{:012x}",)"
+      R"("ip_address":"192.0.2.{}","user_agent":"Mozilla/5.0 (X11; Linux x86_64) bench/1.0",)"
+      R"("metadata":{{"client":{},"seq":{},"method":"password","mfa":true,"tenant":"acme-corp"}}}})"
+      "\n",
+      sequence, sequence % 250, client, sequence);
+}
+
+int connect_unix(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    std::perror("connect");
+    std::exit(2);
+  }
+  return fd;
+}
+
+struct ClientResult {
+  std::vector<std::int64_t> latencies_us;
+  std::size_t ok = 0;
+  std::size_t refused = 0;
+};
+
+// One connection: a writer thread keeps up to `window` events in flight (paced when a
+// rate is set); this thread reads replies and times each against its send time.
+ClientResult run_client(const Options& options, std::size_t client, std::size_t count, Clock::time_point start) {
+  const int fd = connect_unix(options.socket_path);
+  std::vector<Clock::time_point> sent_at(count);
+  std::atomic<std::size_t> replies_seen{0};
+  std::thread writer([&] {
+    const double per_client_rate = options.rate / options.clients;
+    std::string buffer;
+    std::size_t next = 0;
+    while (next < count) {
+      std::size_t allowed = std::min(count, replies_seen.load(std::memory_order_acquire) + options.window);
+      if (per_client_rate > 0) {
+        const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+        allowed = std::min(allowed, static_cast<std::size_t>(elapsed * per_client_rate) + 1);
+      }
+      if (next >= allowed) {
+        std::this_thread::sleep_for(std::chrono::microseconds(per_client_rate > 0 ? 200 : 20));
+        continue;
+      }
+      buffer.clear();
+      const auto now = Clock::now();
+      for (; next < allowed && buffer.size() < 256 * 1024; ++next) {
+        buffer += make_event(client, next);
+        sent_at[next] = now;
+      }
+      for (std::size_t offset = 0; offset < buffer.size();) {
+        const auto written = ::write(fd, buffer.data() + offset, buffer.size() - offset);
+        if (written <= 0) {
+          std::perror("write");
+          std::exit(2);
+        }
+        offset += static_cast<std::size_t>(written);
+      }
+    }
+  });
+
+  ClientResult result;
+  result.latencies_us.reserve(count);
+  std::vector<char> buffer(1 << 20);
+  std::string partial;
+  std::size_t replies = 0;
+  while (replies < count) {
+    const auto got = ::read(fd, buffer.data(), buffer.size());
+    if (got <= 0) {
+      std::fprintf(stderr, "connection closed after %zu of %zu replies\n", replies, count);
+      std::exit(2);
+    }
+    const auto now = Clock::now();
+    partial.append(buffer.data(), static_cast<std::size_t>(got));
+    std::size_t start_of_line = 0;
+    for (auto newline = partial.find('\n'); newline != std::string::npos;
+         start_of_line = newline + 1, newline = partial.find('\n', start_of_line)) {
+      if (partial.compare(start_of_line, 10, "{\"ok\":true") == 0) ++result.ok;
+      else ++result.refused;
+      result.latencies_us.push_back(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[replies]).count());
+      ++replies;
+    }
+    partial.erase(0, start_of_line);
+    replies_seen.store(replies, std::memory_order_release);
+  }
+  writer.join();
+  ::close(fd);
+  return result;
+}
+
+std::size_t peak_rss_kib(int pid) {
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoul(line.substr(6));
+  return 0;
+}
+
+double percentile(std::vector<std::int64_t>& values, double p) {
+  if (values.empty()) return 0;
+  const auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
+  return static_cast<double>(values[index]) / 1000.0;
+}
+
+int run_load(const Options& options) {
+  std::vector<ClientResult> results(static_cast<std::size_t>(options.clients));
+  std::vector<std::thread> threads;
+  const auto start = Clock::now();
+  for (int c = 0; c < options.clients; ++c) {
+    const std::size_t share = options.events / options.clients + (static_cast<std::size_t>(c) < options.events % options.clients);
+    threads.emplace_back([&, c, share] { results[static_cast<std::size_t>(c)] = run_client(options, c, share, start); });
+  }
+  for (auto& thread : threads) thread.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  std::vector<std::int64_t> latencies;
+  std::size_t ok = 0, refused = 0;
+  for (auto& r : results) {
+    latencies.insert(latencies.end(), r.latencies_us.begin(), r.latencies_us.end());
+    ok += r.ok;
+    refused += r.refused;
+  }
+  const double p50 = percentile(latencies, 50), p99 = percentile(latencies, 99), p999 = percentile(latencies, 99.9);
+  fmt::print("{:<28} {:>10.0f} events/s  p50 {:>7.3f} ms  p99 {:>7.3f} ms  p99.9 {:>7.3f} ms  peak RSS {:>7.1f} MiB  "
+             "({} ok, {} refused, {} clients, {:.2f} s)\n",
+             options.label, static_cast<double>(ok + refused) / seconds, p50, p99, p999,
+             options.daemon_pid ? static_cast<double>(peak_rss_kib(options.daemon_pid)) / 1024.0 : 0.0, ok, refused,
+             options.clients, seconds);
+  return refused == 0 ? 0 : 1;
+}
+
+// The naive durable design: one transaction (one fsync) per event, same schema and pragmas.
+int run_baseline(const Options& options) {
+  auto db = auditfwd::open_store_database(options.baseline_db, true);
+  SQLite::Statement insert(db, "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, "
+                               "inserted_at, scheduled_at) VALUES ('bench', ?1, 'available', 0, 20, ?2, 0, 0)");
+  std::vector<std::int64_t> latencies;
+  const auto start = Clock::now();
+  for (std::size_t i = 0; i < options.events; ++i) {
+    const auto began = Clock::now();
+    db.exec("BEGIN IMMEDIATE");
+    insert.bind(1, fmt::format("baseline-{}", i));
+    insert.bind(2, make_event(0, i));
+    insert.exec();
+    insert.reset();
+    db.exec("COMMIT");
+    latencies.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began).count());
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  fmt::print("{:<28} {:>10.0f} events/s  p50 {:>7.3f} ms  p99 {:>7.3f} ms  p99.9 {:>7.3f} ms  (one commit per event, "
+             "synchronous=FULL, {} events)\n",
+             options.label, static_cast<double>(options.events) / seconds, percentile(latencies, 50),
+             percentile(latencies, 99), percentile(latencies, 99.9), options.events);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"auditfwd load generator and store baseline"};
+  Options options;
+  app.add_option("--socket", options.socket_path, "daemon socket (load mode)");
+  app.add_option("--clients", options.clients, "concurrent connections")->check(CLI::Range(1, 256));
+  app.add_option("--events", options.events, "events in total");
+  app.add_option("--rate", options.rate, "target events/s across clients (0: as fast as possible)");
+  app.add_option("--window", options.window, "events in flight per client");
+  app.add_option("--daemon-pid", options.daemon_pid, "report this process's peak RSS");
+  app.add_option("--baseline-db", options.baseline_db, "measure one SQLite commit per event in this file instead");
+  app.add_option("--label", options.label, "name printed with the figures");
+  CLI11_PARSE(app, argc, argv);
+  if (!options.baseline_db.empty()) return run_baseline(options);
+  if (options.socket_path.empty()) {
+    std::fprintf(stderr, "--socket or --baseline-db is required\n");
+    return 64;
+  }
+  return run_load(options);
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs every ingest scenario against a release build, plus the one-commit-per-event
+# baseline on the same disk, and prints one line of figures per scenario.
+#   bench/run_benchmarks.sh [build-dir]      (default: build/release)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${1:-build/release}
+BIN=$BUILD/daemon/auditfwd
+LOAD=$BUILD/bench/auditfwd-load
+EVENTS=${EVENTS:-1000000}
+CLIENTS=${CLIENTS:-4}
+WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/auditfwd-bench.XXXXXX")
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$WORK"' EXIT
+
+# start_daemon NAME DISPATCH DURABILITY: a daemon with one file forwarder
+start_daemon() {
+  local dir=$WORK/$1
+  mkdir -p "$dir"
+  cat >"$dir/c.toml" <<TOML
+[ingest]
+socket = "$dir/s.sock"
+[store]
+path = "$dir/jobs.db"
+durability = "$3"
+[log]
+level = "warn"
+[[forwarders]]
+id = "file"
+type = "file"
+dispatch = "$2"
+path = "$dir/out.log"
+TOML
+  "$BIN" --config "$dir/c.toml" 2>"$dir/daemon.log" &
+  DAEMON_PID=$!
+  for _ in $(seq 100); do [ -S "$dir/s.sock" ] && return; sleep 0.05; done
+  echo "daemon did not start: $(cat "$dir/daemon.log")" >&2; exit 1
+}
+
+stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; }
+
+echo "# $(nproc) cores, $(uname -r), disk: $(df -h "$WORK" | awk 'NR==2{print $1" ("$2")"}'), $EVENTS events x $CLIENTS clients"
+start_daemon sync sync fsync
+"$LOAD" --socket "$WORK/sync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "sync file"
+stop_daemon
+start_daemon fsync async fsync
+"$LOAD" --socket "$WORK/fsync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=fsync"
+stop_daemon
+start_daemon os async os
+"$LOAD" --socket "$WORK/os/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=os"
+stop_daemon
+start_daemon steady async fsync
+"$LOAD" --socket "$WORK/steady/s.sock" --clients "$CLIENTS" --events 300000 --rate 10000 --daemon-pid "$DAEMON_PID" --label "async fsync @10k/s steady"
+stop_daemon
+"$LOAD" --baseline-db "$WORK/baseline.db" --events "${BASELINE_EVENTS:-3000}" --label "baseline: commit per event"
