@@ -141,7 +141,6 @@ const char* content_type(HttpBodyFormat format) {
 HttpSettings parse_http_settings(const ForwarderConfig& config) {
   ConfigReader reader(config.options, config.file, config.path);
   HttpSettings settings;
-  settings.request_timeout = config.timeout;
   parse_url(reader, settings);
 
   const auto format = reader.choice("format", {"json", "ndjson", "json_array"}, "json");

@@ -41,7 +41,6 @@ struct HttpSettings {
   std::optional<std::string> tls_key_file;
 
   std::chrono::milliseconds connect_timeout{std::chrono::seconds{5}};
-  std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};  // the forwarder's `timeout`
 };
 
 // Reads the type keys of one `http` forwarder entry. Throws ConfigError naming

@@ -98,8 +98,10 @@ class HttpForwarder final : public Forwarder {
 
   asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
     if (events.empty()) co_return BatchOutcome{};
-    if (settings_.format != HttpBodyFormat::json)
-      co_return same_outcome(events.size(), co_await post(build_body(settings_.format, events), events.front().id));
+    if (settings_.format != HttpBodyFormat::json) {
+      auto outcome = co_await post(build_body(settings_.format, events), events.front().id);
+      co_return same_outcome(events.size(), outcome);
+    }
 
     // "json": one request per event, each carrying its own id.
     BatchOutcome outcomes;
@@ -166,8 +168,10 @@ class HttpForwarder final : public Forwarder {
         connection = std::make_unique<Connection>(executor_, tls_context_.get(), generation_.load());
         if (auto reason = co_await open(*connection); !reason.empty()) co_return DeliveryOutcome::retry(std::move(reason));
       }
-      auto result = connection->tls ? co_await exchange(*connection->tls, *connection, request)
-                                    : co_await exchange(*connection->plain, *connection, request);
+      // (Not a ?: with two co_awaits: GCC 12 miscompiles that and frees the result twice.)
+      Exchange result;
+      if (connection->tls) result = co_await exchange(*connection->tls, *connection, request);
+      else result = co_await exchange(*connection->plain, *connection, request);
       if (result.error) {
         if (co_await cancelled()) co_return DeliveryOutcome::retry("cancelled");
         if (reused && attempt == 0 && !result.got_response_bytes) {
@@ -192,9 +196,9 @@ class HttpForwarder final : public Forwarder {
   template <class Stream>
   asio::awaitable<Exchange> exchange(Stream& stream, Connection& connection, const Request& request) {
     Exchange out;
-    // The caller bounds the whole delivery by `timeout`; the stream's own
-    // expiry is a second guard should a caller ever forget.
-    connection.tcp().expires_after(settings_.request_timeout);
+    // No expiry of our own: the caller bounds the delivery by `timeout` and
+    // cancels these operations (per-operation cancellation) when it expires.
+    connection.tcp().expires_never();
     auto [write_error, written] = co_await http::async_write(stream, request, tuple_awaitable);
     (void)written;
     if (write_error) {
@@ -217,7 +221,6 @@ class HttpForwarder final : public Forwarder {
       // 1xx (other than 101) are interim responses: the final one follows.
       if (out.response.result_int() / 100 != 1 || out.response.result_int() == 101) break;
     }
-    connection.tcp().expires_never();
     co_return out;
   }
 
@@ -294,7 +297,8 @@ class HttpForwarder final : public Forwarder {
     co_await lookup->timer.async_wait(tuple_awaitable);
     if (lookup->done) co_return std::tuple{lookup->error, std::move(lookup->results)};
     lookup->resolver.cancel();
-    co_return std::tuple{error_code(co_await cancelled() ? asio::error::operation_aborted : asio::error::timed_out),
+    const bool by_caller = co_await cancelled();
+    co_return std::tuple{error_code(by_caller ? asio::error::operation_aborted : asio::error::timed_out),
                          tcp::resolver::results_type{}};
   }
 

@@ -1,0 +1,358 @@
+"""The `http` forwarder against real HTTP and HTTPS receivers (stdlib http.server + ssl)."""
+import gzip
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from harness import AUDITFWD_BIN, DaemonTestCase, event, wait_until
+
+BEARER = "bearer-s3cret-value"
+SECRETS = ["whsec_current_1234", "whsec_previous_5678"]
+
+
+def make_pki(directory):
+    """A test CA, a server certificate for localhost/127.0.0.1, a client certificate, and an unrelated CA."""
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    def key_and_csr(name, cn):
+        openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+
+    def ca(name):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN=auditfwd test {name}",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def sign(name, extensions):
+        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
+            f.write(extensions)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+
+    ca("ca")
+    ca("other-ca")
+    key_and_csr("server", "localhost")
+    sign("server", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    key_and_csr("client", "auditfwd-client")
+    sign("client", "extendedKeyUsage=clientAuth\n")
+    return {name: os.path.join(directory, name) for name in
+            ["ca.pem", "other-ca.pem", "server.pem", "server.key", "client.pem", "client.key"]}
+
+
+class Receiver:
+    """An HTTP(S) server on 127.0.0.1 that records every request and answers with `respond(request)`."""
+
+    def __init__(self, pki=None, require_client_cert=False, respond=None, close_after_response=False):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.respond = respond or (lambda request: (200, {}, b'{"ok":true}'))
+        self.sni_names = []
+        self.release = threading.Event()  # for responders that hold a request
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                request = {
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "raw": body,
+                    "body": gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body,
+                    "at": time.monotonic(),
+                    "peer_port": self.client_address[1],
+                    "client_cert": self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None,
+                }
+                status, headers, payload = receiver.respond(request)
+                with receiver.lock:
+                    receiver.requests.append(request)
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the forwarder gave up on a held request: expected
+                    return
+                if close_after_response:
+                    self.close_connection = True  # without "Connection: close": the client finds out later
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.scheme = "http"
+        if pki:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(pki["server.pem"], pki["server.key"])
+            context.sni_callback = lambda sock, name, ctx: self.sni_names.append(name) and None
+            if require_client_cert:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(pki["ca.pem"])
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/hook", host="localhost"):
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def received(self):
+        with self.lock:
+            return list(self.requests)
+
+    def events(self, request):
+        """The events in one request, whatever the body format."""
+        content_type = request["headers"]["content-type"]
+        if content_type == "application/x-ndjson":
+            return [json.loads(line) for line in request["body"].splitlines() if line.strip()]
+        value = json.loads(request["body"])
+        return value if isinstance(value, list) else [value]
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def http_forwarder(url, **extra):
+    return {"id": "hook", "type": "http", "dispatch": "async", "url": url,
+            "backoff": "fixed", "backoff_min": "200ms", "timeout": "5s", **extra}
+
+
+def expected_signatures(request):
+    headers = request["headers"]
+    message = f"{headers['idempotency-key']}.{headers['x-auditfwd-timestamp']}.".encode() + request["raw"]
+    return ["v1=" + hmac.new(s.encode(), message, hashlib.sha256).hexdigest() for s in SECRETS]
+
+
+class HttpForwarderTest(DaemonTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.pki_dir = tempfile.mkdtemp(prefix="auditfwd-http-pki-")
+        cls.pki = make_pki(cls.pki_dir)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.pki_dir, ignore_errors=True)
+
+    def receiver(self, **kwargs):
+        r = Receiver(**kwargs)
+        self.addCleanup(r.stop)
+        return r
+
+    def jobs(self, d, state=None):
+        args = ["list", "--json"] + (["--state", state] if state else [])
+        result = d.jobs(*args)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+    def test_https_json_carries_auth_idempotency_key_and_signatures(self):
+        r = self.receiver(pki=self.pki)
+        d = self.daemon([http_forwarder(r.url(), tls_ca_file=self.pki["ca.pem"], bearer_token=BEARER,
+                                        hmac_secrets=SECRETS, headers={"X-Tenant": "acme"})])
+        replies = d.send([event("user.login"), event("user.logout"), event("user.password_changed")])
+        ids = [reply["id"] for reply in replies]
+        wait_until(lambda: len(r.received()) >= 3, message="three requests")
+        received = r.received()
+        self.assertEqual(len(received), 3)
+        self.assertEqual(sorted(req["headers"]["idempotency-key"] for req in received), sorted(ids))
+        for req in received:
+            headers = req["headers"]
+            [body_event] = r.events(req)
+            self.assertEqual(headers["idempotency-key"], body_event["id"])
+            self.assertEqual(headers["authorization"], f"Bearer {BEARER}")
+            self.assertEqual(headers["content-type"], "application/json")
+            self.assertEqual(headers["user-agent"], "auditfwd/0.1")
+            self.assertEqual(headers["x-tenant"], "acme")
+            self.assertEqual(req["path"], "/hook")
+            self.assertLess(abs(int(headers["x-auditfwd-timestamp"]) - time.time()), 300)
+            self.assertEqual(headers["x-auditfwd-signature"].split(","), expected_signatures(req))
+        self.assertIn("localhost", r.sni_names)
+        # Keep-alive: the three requests did not need three connections.
+        self.assertLess(len({req["peer_port"] for req in received}), 3)
+        wait_until(lambda: all(j["state"] == "completed" for j in self.jobs(d)), message="jobs completed")
+        self.assertEqual(d.stop(), 0)
+        log = d.log()
+        for secret in [BEARER, *SECRETS]:
+            self.assertNotIn(secret, log)
+
+    def test_ndjson_and_json_array_batches_deliver_every_event_once(self):
+        gate = threading.Event()
+
+        def respond(request):
+            gate.wait(30)  # hold the first requests until every event is queued: later claims fill batches
+            return 200, {}, b""
+
+        r = self.receiver(respond=respond)
+        d = self.daemon([
+            {**http_forwarder(r.url("/ndjson"), format="ndjson", batch_max_events=10), "id": "nd"},
+            {**http_forwarder(r.url("/array"), format="json_array", batch_max_events=10), "id": "arr"},
+        ])
+        replies = d.send([event("user.login", metadata={"n": i}) for i in range(25)])
+        ids = sorted(reply["id"] for reply in replies)
+        gate.set()
+        for path, content_type in [("/ndjson", "application/x-ndjson"), ("/array", "application/json")]:
+            def delivered(path=path):
+                return [e["id"] for req in r.received() if req["path"] == path for e in r.events(req)]
+            wait_until(lambda: len(delivered()) >= 25, message=f"25 events at {path}")
+            requests = [req for req in r.received() if req["path"] == path]
+            self.assertEqual(sorted(delivered()), ids, path)  # every event exactly once
+            self.assertLessEqual(len(requests), 4, path)  # at most 1 held + ceil(24 / 10)
+            for req in requests:
+                self.assertEqual(req["headers"]["content-type"], content_type)
+                self.assertEqual(req["headers"]["idempotency-key"], r.events(req)[0]["id"])
+                self.assertLessEqual(len(r.events(req)), 10)
+        self.assertEqual(d.stop(), 0)
+
+    def test_503_with_retry_after_is_retried_after_the_given_time(self):
+        def respond(request):
+            if not r.received():
+                return 503, {"Retry-After": "2"}, b"overloaded"
+            return 200, {}, b""
+
+        r = self.receiver(respond=respond)
+        d = self.daemon([http_forwarder(r.url())], store={"completed_retention": "1h"})
+        [reply] = d.send([event()])
+        wait_until(lambda: len(r.received()) >= 2, message="the retry")
+        first, second = r.received()[:2]
+        self.assertGreaterEqual(second["at"] - first["at"], 1.8)  # Retry-After (2 s) beat the 200 ms backoff
+        self.assertEqual(second["headers"]["idempotency-key"], reply["id"])
+        [job] = wait_until(lambda: self.jobs(d, "completed"), message="the job to complete")
+        self.assertEqual(job["attempt"], 2)
+        self.assertIn("HTTP 503", job["errors"][0]["error"])
+        self.assertIn("overloaded", job["errors"][0]["error"])
+
+    def test_400_cancels_the_job_with_status_and_body(self):
+        r = self.receiver(respond=lambda request: (400, {"Content-Type": "application/json"},
+                                                   b'{"error":"schema mismatch: field actor_type"}'))
+        d = self.daemon([http_forwarder(r.url())])
+        [reply] = d.send([event()])
+        [job] = wait_until(lambda: self.jobs(d, "cancelled"), message="the job to be cancelled")
+        self.assertEqual(job["event_id"], reply["id"])
+        self.assertEqual(len(job["errors"]), 1)
+        self.assertIn("HTTP 400 Bad Request", job["errors"][0]["error"])
+        self.assertIn("schema mismatch", job["errors"][0]["error"])
+        self.assertEqual(len(r.received()), 1)  # a permanent failure is not retried
+
+    def test_untrusted_server_certificate_is_never_sent_anything(self):
+        r = self.receiver(pki=self.pki)
+        d = self.daemon([http_forwarder(r.url(), tls_ca_file=self.pki["other-ca.pem"], bearer_token=BEARER)])
+        d.send([event()])
+
+        def tls_error():
+            return [j for j in self.jobs(d, "retryable") if j["errors"]]
+
+        [job] = wait_until(tls_error, message="a TLS error on the job")
+        self.assertIn("certificate verify failed", job["errors"][0]["error"])
+        self.assertEqual(r.received(), [])
+        self.assertNotIn(BEARER, d.log())
+
+    def test_tls_verify_false_delivers_and_warns(self):
+        r = self.receiver(pki=self.pki)
+        d = self.daemon([http_forwarder(r.url(), tls_verify=False)])
+        d.send([event()])
+        wait_until(r.received, message="the request")
+        wait_until(lambda: "NOT verified" in d.log(), message="the warning")
+
+    def test_mutual_tls(self):
+        r = self.receiver(pki=self.pki, require_client_cert=True)
+        d = self.daemon([
+            {**http_forwarder(r.url("/with-cert"), tls_ca_file=self.pki["ca.pem"],
+                              tls_cert_file=self.pki["client.pem"], tls_key_file=self.pki["client.key"]), "id": "mtls"},
+            {**http_forwarder(r.url("/without-cert"), tls_ca_file=self.pki["ca.pem"]), "id": "nocert"},
+        ])
+        d.send([event()])
+        [req] = wait_until(r.received, message="the mTLS request")
+        self.assertEqual(req["path"], "/with-cert")
+        subject = dict(pair for rdn in req["client_cert"]["subject"] for pair in rdn)
+        self.assertEqual(subject["commonName"], "auditfwd-client")
+        wait_until(lambda: [j for j in self.jobs(d, "retryable") if j["forwarder"] == "nocert" and j["errors"]],
+                   message="the forwarder without a client certificate to fail")
+        self.assertEqual([q["path"] for q in r.received()], ["/with-cert"])
+
+    def test_sync_dispatch_returns_the_result_in_the_reply(self):
+        def respond(request):
+            if json.loads(request["body"])["action"] == "user.login":
+                return 204, {}, b""
+            return 422, {}, b"unknown action"
+
+        r = self.receiver(respond=respond)
+        d = self.daemon([http_forwarder(r.url(), dispatch="sync")])
+        ok, refused = d.send([event("user.login"), event("user.deleted")])
+        self.assertEqual(ok["results"]["hook"], {"status": "ok"})
+        self.assertEqual(refused["results"]["hook"]["status"], "error")
+        self.assertIn("HTTP 422", refused["results"]["hook"]["reason"])
+        self.assertIn("unknown action", refused["results"]["hook"]["reason"])
+
+    def test_gzip_body_decodes_and_the_signature_covers_the_compressed_bytes(self):
+        r = self.receiver()
+        d = self.daemon([http_forwarder(r.url(), gzip=True, format="ndjson", hmac_secrets=SECRETS)])
+        [reply] = d.send([event(metadata={"note": "x" * 2000})])
+        [req] = wait_until(r.received, message="the request")
+        self.assertEqual(req["headers"]["content-encoding"], "gzip")
+        self.assertLess(len(req["raw"]), 2000)
+        [body_event] = r.events(req)
+        self.assertEqual(body_event["id"], reply["id"])
+        self.assertEqual(req["headers"]["x-auditfwd-signature"].split(","), expected_signatures(req))
+
+    def test_timeout_cancels_a_hung_request_and_the_retry_succeeds(self):
+        def respond(request):
+            if not r.received() and not hasattr(r, "held"):
+                r.held = True
+                r.release.wait(60)  # never answers within the forwarder's timeout
+            return 200, {}, b""
+
+        r = self.receiver(respond=respond)
+        d = self.daemon([http_forwarder(r.url(), timeout="500ms")], store={"completed_retention": "1h"})
+        d.send([event()])
+        [job] = wait_until(lambda: self.jobs(d, "completed"), message="the retry to succeed")
+        self.assertEqual(job["attempt"], 2)
+        self.assertIn("timeout", job["errors"][0]["error"])
+
+    def test_a_connection_closed_while_idle_is_replaced_without_a_failed_attempt(self):
+        r = self.receiver(close_after_response=True)
+        d = self.daemon([http_forwarder(r.url())], store={"completed_retention": "1h"})
+        for n in range(1, 4):
+            d.send([event()])
+            wait_until(lambda: len(self.jobs(d, "completed")) == n, message=f"job {n} completed")
+        for job in self.jobs(d, "completed"):
+            self.assertEqual(job["attempt"], 1)
+            self.assertEqual(job["errors"], [])
+        self.assertEqual(len(r.received()), 3)
+
+    def test_refused_connection_is_retried(self):
+        r = self.receiver()
+        port = r.port
+        r.stop()
+        d = self.daemon([http_forwarder(f"http://127.0.0.1:{port}/hook")])
+        d.send([event()])
+        [job] = wait_until(lambda: [j for j in self.jobs(d, "retryable") if j["errors"]], message="a retryable error")
+        self.assertIn("connect 127.0.0.1", job["errors"][0]["error"])
+
+    def test_config_errors_name_the_key(self):
+        d = self.daemon([http_forwarder("ftp://example.com/")], start=False)
+        result = subprocess.run([AUDITFWD_BIN, "check-config", "--config", d.config_path],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 78)
+        self.assertIn("forwarders[0].url", result.stdout + result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
