@@ -41,8 +41,9 @@ class FileForwarder final : public Forwarder {
       std::error_code ignored;
       const auto parent = std::filesystem::path(path_).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
-      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
       if (fd_ < 0) return DeliveryOutcome::retry("open " + path_ + ": " + std::strerror(errno));
+      terminate_torn_line();
     }
     if (auto error = write_event_lines(fd_, events); !error.empty()) {
       close_file();  // reopen next time: the file may have been replaced or the disk freed
@@ -54,6 +55,14 @@ class FileForwarder final : public Forwarder {
       return DeliveryOutcome::retry("fsync " + path_ + ": " + error);
     }
     return DeliveryOutcome::success();
+  }
+
+  // A crash mid-write can leave a last line without its newline; end it so the
+  // next event starts on a line of its own (the torn copy is redelivered whole).
+  void terminate_torn_line() {
+    char last = '\n';
+    const off_t size = ::lseek(fd_, 0, SEEK_END);
+    if (size > 0 && ::pread(fd_, &last, 1, size - 1) == 1 && last != '\n') (void)!::write(fd_, "\n", 1);
   }
 
   void close_file() {
