@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
+#include <array>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -21,6 +24,7 @@ namespace auditfwd {
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
 
 struct StreamConnector::Impl {
   Impl(asio::any_io_executor ex, Endpoint ep, TlsFiles files, std::shared_ptr<spdlog::logger> logger)
@@ -149,7 +153,29 @@ struct StreamConnector::Impl {
                               X509_verify_cert_error_string(verify));
       co_return fmt::format("TLS handshake with {}: {}", target, handshake_error.message());
     }
+    if (SSL_version(handle) == TLS1_3_VERSION) {
+      if (auto refusal = co_await await_tls13_verdict(stream); !refusal.empty()) co_return refusal;
+    }
     secure.emplace(std::move(stream));
+    co_return std::string{};
+  }
+
+  // A TLS 1.3 server checks the client's certificate (or its absence) only
+  // after the client has finished its handshake, and says no with an alert
+  // and a close a round trip later. Writing at once would hand a batch to a
+  // connection that is about to be refused, every time. So listen for what the
+  // server sends first — session tickets or that alert — for a short while.
+  asio::awaitable<std::string> await_tls13_verdict(ssl::stream<tcp::socket>& stream) {
+    std::array<char, 256> scratch;
+    asio::steady_timer timer(executor, std::chrono::milliseconds(200));
+    auto first = co_await (stream.async_read_some(asio::buffer(scratch), asio::as_tuple(asio::use_awaitable)) ||
+                           timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (first.index() == 0) {
+      if (const auto error = std::get<0>(std::get<0>(first)); error)
+        co_return fmt::format("TLS connection to {} refused by the server after the handshake: {}{}", endpoint.text(),
+                              error.message(),
+                              tls.cert_file ? "" : " (does it require a client certificate? set tls_cert_file and tls_key_file)");
+    }
     co_return std::string{};
   }
 

@@ -18,10 +18,12 @@ def free_port(kind=socket.SOCK_STREAM):
 def make_certificates(directory, common_name="127.0.0.1"):
     """Creates a CA and a server certificate for 127.0.0.1/localhost signed by it.
 
-    Returns a dict of paths: ca, ca_key, cert, key. The server certificate carries
-    the IP and DNS names in subjectAltName, as host-name verification requires.
+    Returns a dict of paths: ca, ca_key, cert, key, client_cert, client_key. The
+    server certificate carries the IP and DNS names in subjectAltName, as
+    host-name verification requires; the client certificate is for mutual TLS.
     """
-    paths = {name: os.path.join(directory, f"{name}.pem") for name in ("ca", "ca_key", "cert", "key")}
+    paths = {name: os.path.join(directory, f"{name}.pem")
+             for name in ("ca", "ca_key", "cert", "key", "client_cert", "client_key")}
     csr = os.path.join(directory, "server.csr")
     ext = os.path.join(directory, "server.ext")
     with open(ext, "w") as f:
@@ -38,6 +40,13 @@ def make_certificates(directory, common_name="127.0.0.1"):
         "-keyout", paths["key"], "-out", csr)
     run("x509", "-req", "-in", csr, "-CA", paths["ca"], "-CAkey", paths["ca_key"], "-CAcreateserial",
         "-days", "2", "-extfile", ext, "-out", paths["cert"])
+    client_ext = os.path.join(directory, "client.ext")
+    with open(client_ext, "w") as f:
+        f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=auditfwd test client",
+        "-keyout", paths["client_key"], "-out", csr)
+    run("x509", "-req", "-in", csr, "-CA", paths["ca"], "-CAkey", paths["ca_key"], "-CAcreateserial",
+        "-days", "2", "-extfile", client_ext, "-out", paths["client_cert"])
     return paths
 
 
@@ -48,7 +57,7 @@ class LineReceiver:
     receiver would; a new LineReceiver may then take the same port.
     """
 
-    def __init__(self, port=0, certs=None):
+    def __init__(self, port=0, certs=None, require_client_cert=False):
         receiver = self
         self._lock = threading.Lock()
         self._events = []
@@ -57,6 +66,9 @@ class LineReceiver:
         if certs:
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             tls.load_cert_chain(certs["cert"], certs["key"])
+            if require_client_cert:
+                tls.verify_mode = ssl.CERT_REQUIRED
+                tls.load_verify_locations(certs["ca"])
 
         class Handler(socketserver.StreamRequestHandler):
             def setup(self):

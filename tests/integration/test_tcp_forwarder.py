@@ -73,6 +73,24 @@ class TcpForwarderTest(DaemonTestCase):
         wait_until(lambda: sorted(r.ids()) == sorted(ids), message="the events over TLS")
         self.assertEqual(d.stop(), 0)
 
+    def test_mutual_tls_presents_the_client_certificate(self):
+        certs = make_certificates(tempfile.mkdtemp(prefix="auditfwd-certs-"))
+        r = self.receiver(certs=certs, require_client_cert=True)
+        address = f"tls://127.0.0.1:{r.port}"
+        d = self.daemon([
+            tcp_forwarder(address, tls_ca_file=certs["ca"], tls_cert_file=certs["client_cert"],
+                          tls_key_file=certs["client_key"]),
+            {**tcp_forwarder(address, tls_ca_file=certs["ca"]), "id": "anonymous"},
+        ])
+        [reply] = d.send([event()])
+        wait_until(lambda: r.ids() == [reply["id"]], message="the event from the forwarder with a certificate")
+        wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE forwarder = 'anonymous' AND attempt > 1")[0][0],
+                   message="the forwarder without a certificate retrying")
+        self.assertEqual(r.ids(), [reply["id"]])
+        [(errors,)] = d.query("SELECT errors FROM jobs WHERE forwarder = 'anonymous'")
+        self.assertIn("refused by the server after the handshake", json.loads(errors)[0]["error"])
+        self.assertNotIn("BEGIN", d.log())  # no key material in the log
+
     def test_tls_refuses_an_untrusted_server(self):
         certs = make_certificates(tempfile.mkdtemp(prefix="auditfwd-certs-"))
         r = self.receiver(certs=certs)
