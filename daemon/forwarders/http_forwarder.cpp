@@ -280,7 +280,9 @@ class HttpForwarder final : public Forwarder {
       Lookup(const asio::any_io_executor& io, const asio::any_io_executor& mine) : resolver(io), timer(mine) {}
       tcp::resolver resolver;
       asio::steady_timer timer;
+      std::mutex mutex;  // the answer may arrive on another thread than the coroutine's
       bool done = false;
+      bool abandoned = false;
       error_code error;
       tcp::resolver::results_type results;
     };
@@ -289,13 +291,18 @@ class HttpForwarder final : public Forwarder {
     lookup->timer.expires_after(settings_.connect_timeout);
     lookup->resolver.async_resolve(settings_.host, settings_.port,
                                    asio::bind_executor(mine, [lookup](error_code ec, tcp::resolver::results_type r) {
+                                     std::lock_guard lock(lookup->mutex);
                                      lookup->done = true;
                                      lookup->error = ec;
                                      lookup->results = std::move(r);
-                                     lookup->timer.cancel();
+                                     if (!lookup->abandoned) lookup->timer.cancel();
                                    }));
     co_await lookup->timer.async_wait(tuple_awaitable);
-    if (lookup->done) co_return std::tuple{lookup->error, std::move(lookup->results)};
+    {
+      std::lock_guard lock(lookup->mutex);
+      lookup->abandoned = true;
+      if (lookup->done) co_return std::tuple{lookup->error, std::move(lookup->results)};
+    }
     lookup->resolver.cancel();
     const bool by_caller = co_await cancelled();
     co_return std::tuple{error_code(by_caller ? asio::error::operation_aborted : asio::error::timed_out),

@@ -1,4 +1,5 @@
 """The `http` forwarder against real HTTP and HTTPS receivers (stdlib http.server + ssl)."""
+import base64
 import gzip
 import hashlib
 import hmac
@@ -303,7 +304,15 @@ class HttpForwarderTest(DaemonTestCase):
 
     def test_gzip_body_decodes_and_the_signature_covers_the_compressed_bytes(self):
         r = self.receiver()
-        d = self.daemon([http_forwarder(r.url(), gzip=True, format="ndjson", hmac_secrets=SECRETS)])
+
+        def forwarders(directory):
+            password_file = os.path.join(directory, "password")
+            with open(password_file, "w") as f:
+                f.write("pa55:word\n")
+            return [http_forwarder(r.url(), gzip=True, format="ndjson", hmac_secrets=SECRETS,
+                                   basic_user="auditfwd", basic_password_file=password_file)]
+
+        d = self.daemon(forwarders)
         [reply] = d.send([event(metadata={"note": "x" * 2000})])
         [req] = wait_until(r.received, message="the request")
         self.assertEqual(req["headers"]["content-encoding"], "gzip")
@@ -311,6 +320,9 @@ class HttpForwarderTest(DaemonTestCase):
         [body_event] = r.events(req)
         self.assertEqual(body_event["id"], reply["id"])
         self.assertEqual(req["headers"]["x-auditfwd-signature"].split(","), expected_signatures(req))
+        self.assertEqual(req["headers"]["authorization"],
+                         "Basic " + base64.b64encode(b"auditfwd:pa55:word").decode())
+        self.assertNotIn("pa55:word", d.log())
 
     def test_timeout_cancels_a_hung_request_and_the_retry_succeeds(self):
         def respond(request):
@@ -325,6 +337,18 @@ class HttpForwarderTest(DaemonTestCase):
         [job] = wait_until(lambda: self.jobs(d, "completed"), message="the retry to succeed")
         self.assertEqual(job["attempt"], 2)
         self.assertIn("timeout", job["errors"][0]["error"])
+
+    def test_sync_delivery_to_a_hung_receiver_ends_at_the_timeout(self):
+        def respond(request):
+            r.release.wait(60)  # longer than the client's patience: only cancellation can end the delivery
+            return 200, {}, b""
+
+        r = self.receiver(respond=respond)
+        d = self.daemon([http_forwarder(r.url(), dispatch="sync", timeout="500ms")])
+        [reply] = d.send([event()])
+        self.assertEqual(reply["results"]["hook"]["status"], "error")
+        self.assertIn("timeout", reply["results"]["hook"]["reason"])
+        self.assertEqual(d.stop(), 0)
 
     def test_a_connection_closed_while_idle_is_replaced_without_a_failed_attempt(self):
         r = self.receiver(close_after_response=True)
