@@ -62,6 +62,10 @@ int main(int argc, char** argv) {
   purge->add_option("--forwarder", jobs_options.forwarder, "only this forwarder's jobs");
   purge->fallthrough();
 
+  auto* stats = jobs->add_subcommand("stats", "jobs per forwarder and state, and the daemon's counters");
+  stats->add_flag("--json", jobs_options.json, "one JSON object");
+  stats->fallthrough();
+
   CLI11_PARSE(app, argc, argv);
 
   LoadedConfig loaded;
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
       if (*list) return auditfwd::jobs_list_command(jobs_options);
       if (*retry) return auditfwd::jobs_retry_command(jobs_options);
       if (*purge) return auditfwd::jobs_purge_command(jobs_options);
+      if (*stats) return auditfwd::jobs_stats_command(jobs_options);
     }
     auditfwd::setup_logging(loaded.config.log.level);
     return auditfwd::run_daemon(loaded.config, loaded.path);

@@ -27,5 +27,6 @@ struct JobsOptions {
 int jobs_list_command(const JobsOptions& options);
 int jobs_retry_command(const JobsOptions& options);
 int jobs_purge_command(const JobsOptions& options);
+int jobs_stats_command(const JobsOptions& options);
 
 }  // namespace auditfwd

@@ -87,3 +87,30 @@ int jobs_purge_command(const JobsOptions& options) {
 }
 
 }  // namespace auditfwd
+
+namespace auditfwd {
+
+int jobs_stats_command(const JobsOptions& options) {
+  const auto stats = store_stats(options.db_path);
+  if (options.json) {
+    boost::json::object out;
+    boost::json::object jobs;
+    for (const auto& [forwarder, state, count] : stats.jobs_by_state) {
+      auto& per_state = jobs[forwarder];
+      if (!per_state.is_object()) per_state.emplace_object();
+      per_state.as_object()[state] = count;
+    }
+    out["jobs"] = std::move(jobs);
+    out["daemon"] = stats.daemon_counters.empty() ? boost::json::value(nullptr) : boost::json::parse(stats.daemon_counters);
+    std::cout << boost::json::serialize(out) << '\n';
+    return 0;
+  }
+  std::cout << fmt::format("{:<16}  {:<9}  {:>10}\n", "FORWARDER", "STATE", "JOBS");
+  for (const auto& [forwarder, state, count] : stats.jobs_by_state)
+    std::cout << fmt::format("{:<16}  {:<9}  {:>10}\n", forwarder, state, count);
+  std::cout << "daemon counters: " << (stats.daemon_counters.empty() ? "(none published yet)" : stats.daemon_counters)
+            << '\n';
+  return 0;
+}
+
+}  // namespace auditfwd

@@ -52,7 +52,7 @@ struct StoreConfig {
   bool durability_fsync = true;  // "fsync" → synchronous=FULL; "os" → NORMAL
   std::uint64_t max_pending_jobs = 10'000'000;
   std::uint64_t max_bytes = 0;  // 0: no limit besides the disk
-  milliseconds completed_retention{std::chrono::hours{1}};
+  milliseconds completed_retention{0};  // 0: a delivered job is deleted at once
   milliseconds dead_retention{std::chrono::hours{24 * 7}};
   milliseconds idempotency_window{std::chrono::hours{24}};
 };

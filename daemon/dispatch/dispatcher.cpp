@@ -171,6 +171,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
             result = {ForwarderResult::Status::error, 0, "async_unavailable",
                       "the job store cannot commit (see the daemon log); retry later"};
           } else if (store_->full()) {
+            store_->count_store_full_refusal();
             result = {ForwarderResult::Status::error, 0, "store_full",
                       "the job store reached store.max_pending_jobs or store.max_bytes"};
           } else {

@@ -75,6 +75,18 @@ std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::
   return static_cast<std::size_t>(update.exec());
 }
 
+StoreStats store_stats(const std::string& db_path) {
+  auto db = open_existing(db_path);
+  StoreStats stats;
+  SQLite::Statement counts(db, "SELECT forwarder, state, count(*) FROM jobs GROUP BY forwarder, state ORDER BY 1, 2");
+  while (counts.executeStep())
+    stats.jobs_by_state.emplace_back(counts.getColumn(0).getString(), counts.getColumn(1).getString(),
+                                     counts.getColumn(2).getInt64());
+  SQLite::Statement counters(db, "SELECT value FROM meta WHERE key = 'counters'");
+  if (counters.executeStep()) stats.daemon_counters = counters.getColumn(0).getString();
+  return stats;
+}
+
 std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder) {
   if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
     throw std::invalid_argument("only completed, discarded or cancelled jobs can be purged");

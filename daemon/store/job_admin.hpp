@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace auditfwd {
@@ -33,6 +34,13 @@ std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState
 // Only discarded, cancelled or retryable jobs are touched. Returns how many changed.
 std::size_t retry_jobs(const std::string& db_path, const std::vector<std::int64_t>& ids);
 std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::optional<std::string> forwarder);
+
+struct StoreStats {
+  // (forwarder, state, count), sorted.
+  std::vector<std::tuple<std::string, std::string, std::int64_t>> jobs_by_state;
+  std::string daemon_counters;  // JSON published by the running daemon, or empty
+};
+StoreStats store_stats(const std::string& db_path);
 
 // Deletes jobs in a finished state (completed, discarded, cancelled). Returns how many.
 std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder);

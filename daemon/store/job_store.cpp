@@ -12,6 +12,7 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <deque>
+#include <fmt/format.h>
 #include <pthread.h>
 #include <set>
 #include <spdlog/spdlog.h>
@@ -338,7 +339,7 @@ class JobStore::Impl {
       batch.clear();
       if (std::chrono::steady_clock::now() >= next_maintenance) {
         maintain();
-        next_maintenance = std::chrono::steady_clock::now() + (healthy_ ? std::chrono::seconds{5} : std::chrono::seconds{1});
+        next_maintenance = std::chrono::steady_clock::now() + std::chrono::seconds{1};
       }
     }
   }
@@ -438,9 +439,27 @@ class JobStore::Impl {
         next_recount_ = std::chrono::steady_clock::now() + std::chrono::seconds{60};
       }
       update_full_flag();
+      publish_counters();
     } catch (const SQLite::Exception& e) {
       on_failure(e.getErrorCode(), e.what());
     }
+  }
+
+  // The daemon's counters, readable by `auditfwd jobs stats` from the database.
+  void publish_counters() {
+    auto snapshot = counters();
+    snapshot.store_full_rejections += refused_while_full_ ? refused_while_full_->load(std::memory_order_relaxed) : 0;
+    const auto text = fmt::format(
+        R"({{"updated_at":"{}","pending_jobs":{},"used_bytes":{},"jobs_enqueued":{},"store_full_rejections":{},)"
+        R"("commit_failures":{},"commits":{},"healthy":{},"full":{}}})",
+        format_rfc3339(now_micros()), snapshot.pending_jobs, snapshot.used_bytes, snapshot.jobs_enqueued,
+        snapshot.store_full_rejections, snapshot.commit_failures, snapshot.commits, healthy_.load(), full_.load());
+    if (text.substr(text.find(',')) == last_published_.substr(std::min(last_published_.size(), last_published_.find(','))))
+      return;  // nothing changed but the time
+    SQLite::Statement upsert(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('counters', ?1)");
+    upsert.bind(1, text);
+    upsert.exec();
+    last_published_ = text;
   }
 
   void prune() {
@@ -539,6 +558,12 @@ class JobStore::Impl {
     std::int64_t* id_out;
   };
   std::vector<Row> rows_;  // jobs of the current transaction not yet inserted
+  std::string last_published_;
+
+ public:
+  const std::atomic<std::uint64_t>* refused_while_full_ = nullptr;  // JobStore's, for publish_counters()
+
+ private:
   std::chrono::steady_clock::time_point next_recount_ = std::chrono::steady_clock::now() + std::chrono::seconds{60};
 
   mutable std::mutex counters_mutex_;
@@ -629,7 +654,9 @@ class ReleaseOperation final : public Operation {
 
 }  // namespace
 
-JobStore::JobStore(StoreConfig config) : impl_(std::make_unique<Impl>(std::move(config), healthy_, full_)) {}
+JobStore::JobStore(StoreConfig config) : impl_(std::make_unique<Impl>(std::move(config), healthy_, full_)) {
+  impl_->refused_while_full_ = &refused_while_full_;
+}
 
 JobStore::~JobStore() { stop(); }
 
@@ -639,7 +666,11 @@ void JobStore::start(std::function<void(const std::vector<std::string>&)> on_job
 
 void JobStore::stop() { impl_->stop(); }
 
-StoreCounters JobStore::counters() const { return impl_->counters(); }
+StoreCounters JobStore::counters() const {
+  auto counters = impl_->counters();
+  counters.store_full_rejections += refused_while_full_.load(std::memory_order_relaxed);
+  return counters;
+}
 
 void JobStore::submit_enqueue(std::vector<EnqueueItem> items,
                               asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler) {

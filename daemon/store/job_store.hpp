@@ -100,6 +100,10 @@ class JobStore {
   bool full() const noexcept { return full_.load(); }
   StoreCounters counters() const;
 
+  // Counts an async result refused as store_full before reaching the store
+  // (the dispatcher saw full() already). Thread-safe.
+  void count_store_full_refusal() noexcept { refused_while_full_.fetch_add(1, std::memory_order_relaxed); }
+
   // Signature void(std::vector<EnqueueOutcome>), one outcome per item.
   template <typename Token>
   auto async_enqueue(std::vector<EnqueueItem> items, Token&& token) {
@@ -168,6 +172,7 @@ class JobStore {
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> healthy_{true};
   std::atomic<bool> full_{false};
+  std::atomic<std::uint64_t> refused_while_full_{0};
 };
 
 }  // namespace auditfwd

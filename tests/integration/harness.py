@@ -217,6 +217,11 @@ class DaemonTestCase(unittest.TestCase):
 
     def setUp(self):
         self.daemons = []
+        self._problems_before = self._problem_count()
+
+    def _problem_count(self):
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        return len(result.failures) + len(result.errors) if result is not None else 0
 
     def tearDown(self):
         for d in self.daemons:
@@ -228,12 +233,11 @@ class DaemonTestCase(unittest.TestCase):
                 print(f"\n--- daemon log ({d.dir}) ---\n{d.log()[-6000:]}")
 
     def _outcome_ok(self):
+        """True unless this test (not an earlier one) failed; the log is printed only for failures."""
         outcome = getattr(self, "_outcome", None)
-        errors = getattr(outcome, "errors", None) or []
-        result = getattr(outcome, "result", None)
-        if result is not None:
-            return not (result.failures or result.errors)
-        return not any(exc for _, exc in errors)
+        if getattr(outcome, "result", None) is not None:
+            return self._problem_count() == self._problems_before and getattr(outcome, "success", True)
+        return True
 
     def daemon(self, forwarders, start=True, **kwargs):
         d = Daemon(forwarders, **kwargs)
