@@ -175,7 +175,8 @@ class HttpForwarderTest(DaemonTestCase):
     def test_https_json_carries_auth_idempotency_key_and_signatures(self):
         r = self.receiver(pki=self.pki)
         d = self.daemon([http_forwarder(r.url(), tls_ca_file=self.pki["ca.pem"], bearer_token=BEARER,
-                                        hmac_secrets=SECRETS, headers={"X-Tenant": "acme"})])
+                                        hmac_secrets=SECRETS, headers={"X-Tenant": "acme"})],
+                        store={"completed_retention": "1h"})
         replies = d.send([event("user.login"), event("user.logout"), event("user.password_changed")])
         ids = [reply["id"] for reply in replies]
         wait_until(lambda: len(r.received()) >= 3, message="three requests")
@@ -196,7 +197,7 @@ class HttpForwarderTest(DaemonTestCase):
         self.assertIn("localhost", r.sni_names)
         # Keep-alive: the three requests did not need three connections.
         self.assertLess(len({req["peer_port"] for req in received}), 3)
-        wait_until(lambda: all(j["state"] == "completed" for j in self.jobs(d)), message="jobs completed")
+        wait_until(lambda: len(self.jobs(d, "completed")) == 3, message="three completed jobs")
         self.assertEqual(d.stop(), 0)
         log = d.log()
         for secret in [BEARER, *SECRETS]:
