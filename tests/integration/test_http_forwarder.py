@@ -379,13 +379,32 @@ class HttpForwarderTest(DaemonTestCase):
         [job] = wait_until(lambda: [j for j in self.jobs(d, "retryable") if j["errors"]], message="a retryable error")
         self.assertIn("connect 127.0.0.1", job["errors"][0]["error"])
 
-    def test_config_errors_name_the_key(self):
-        d = self.daemon([http_forwarder("ftp://example.com/")], start=False)
-        result = subprocess.run([AUDITFWD_BIN, "check-config", "--config", d.config_path],
-                                capture_output=True, text=True, timeout=60)
-        self.assertEqual(result.returncode, 78)
-        self.assertIn("forwarders[0].url", result.stdout + result.stderr)
+    def check_config(self, forwarder):
+        d = self.daemon([forwarder], start=False)
+        return subprocess.run([AUDITFWD_BIN, "check-config", "--config", d.config_path],
+                              capture_output=True, text=True, timeout=60)
 
+    def test_config_errors_name_the_key(self):
+        for forwarder, key in [
+            (http_forwarder("ftp://example.com/"), "forwarders[0].url"),
+            (http_forwarder("https://localhost/", tls_ca_file="/nonexistent.pem"), "forwarders[0].tls_ca_file"),
+            (http_forwarder("https://localhost/", tls_cert_file=self.pki["client.pem"],
+                            tls_key_file=self.pki["server.key"]), "forwarders[0].tls_key_file"),
+            (http_forwarder("http://localhost/", format="xml"), "forwarders[0].format"),
+            (http_forwarder("http://localhost/", bearer_tokn=BEARER), "forwarders[0].bearer_tokn"),
+        ]:
+            result = self.check_config(forwarder)
+            self.assertEqual(result.returncode, 78, result.stdout + result.stderr)
+            self.assertIn(key, result.stdout + result.stderr)
+            self.assertNotIn(BEARER, result.stdout + result.stderr)
+
+    def test_check_config_loads_tls_files_but_connects_nowhere(self):
+        r = self.receiver(pki=self.pki)
+        result = self.check_config(http_forwarder(r.url(), tls_ca_file=self.pki["ca.pem"],
+                                                  tls_cert_file=self.pki["client.pem"],
+                                                  tls_key_file=self.pki["client.key"]))
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertEqual(r.received(), [])
 
 if __name__ == "__main__":
     unittest.main()
