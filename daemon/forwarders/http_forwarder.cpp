@@ -112,9 +112,8 @@ class HttpForwarder final : public Forwarder {
       outcomes.push_back(std::move(outcome));
       if (back_off && i + 1 < events.size()) {
         // Unreachable, overloaded or asking us to wait: the rest of the batch waits too.
-        const auto& failed = outcomes.back();
-        outcomes.insert(outcomes.end(), events.size() - i - 1,
-                        DeliveryOutcome::retry("not attempted after: " + failed.reason, failed.retry_after));
+        auto rest = DeliveryOutcome::retry("not attempted after: " + outcomes.back().reason, outcomes.back().retry_after);
+        outcomes.insert(outcomes.end(), events.size() - i - 1, rest);
         break;
       }
     }
