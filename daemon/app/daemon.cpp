@@ -86,12 +86,14 @@ int run_daemon(const Config& config, const std::string& config_path) {
     return 1;
   }
 
+  bool abandoned_work = false;  // coroutines still suspended when the grace ran out
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
   auto shutdown = [&]() -> asio::awaitable<void> {
     sd_notify(0, "STOPPING=1");
     log->info("stopping: no new connections; answering what was read, then draining deliveries in flight");
     co_await server.stop(config.workers.shutdown_grace);
     if (pool) co_await pool->drain(config.workers.shutdown_grace);
+    abandoned_work = server.active_sessions() > 0 || (pool && pool->running() > 0);
     io.stop();
   };
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code error, int number) {
@@ -104,7 +106,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
           const auto fresh = load_config_file(config_path);
           validate_forwarders(fresh);
           log->info("{} is valid; changes other than reopened files take effect at the next restart", config_path);
-        } catch (const ConfigError& e) {
+        } catch (const std::exception& e) {
           log->error("SIGHUP: the config on disk is invalid and was not applied: {}", e.what());
         }
       }
@@ -126,9 +128,17 @@ int run_daemon(const Config& config, const std::string& config_path) {
   io.run();
   for (auto& thread : threads) thread.join();
 
-  if (store) store->stop();
+  if (store) store->stop();  // releases jobs still executing back to available
   for (auto& slot : slots) slot.forwarder->stop();
   log->info("stopped");
+  if (abandoned_work) {
+    // Suspended coroutines reference the server, dispatcher and forwarders;
+    // destroying them in ~io_context after those objects would touch freed
+    // memory. Every job is safe on disk now, so leave without unwinding.
+    store.reset();
+    spdlog::shutdown();
+    std::_Exit(0);
+  }
   return 0;
 }
 

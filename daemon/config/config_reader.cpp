@@ -76,12 +76,16 @@ std::chrono::milliseconds ConfigReader::duration(const std::string& key, std::ch
   const auto* value = find(key);
   if (!value) return fallback;
   std::optional<std::chrono::milliseconds> parsed;
-  if (value->is_int64() && value->get_int64() >= 0) parsed = std::chrono::seconds{value->get_int64()};
-  else if (value->is_uint64()) parsed = std::chrono::seconds{static_cast<std::int64_t>(value->get_uint64())};
-  else if (value->is_double() && value->get_double() >= 0)
+  constexpr std::int64_t max_seconds = 100LL * 365 * 24 * 3600;  // checked before scaling: no overflow
+  if (value->is_int64() && value->get_int64() >= 0)
+    parsed = std::chrono::seconds{std::min(value->get_int64(), max_seconds + 1)};
+  else if (value->is_uint64())
+    parsed = std::chrono::seconds{max_seconds + 1};
+  else if (value->is_double() && value->get_double() >= 0 && value->get_double() <= static_cast<double>(max_seconds) + 1)
     parsed = std::chrono::milliseconds{static_cast<std::int64_t>(value->get_double() * 1000)};
   else if (value->is_string()) parsed = parse_duration(value->get_string());
   if (!parsed) fail(key, "must be a duration: seconds as a number, or a string like \"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"");
+  if (*parsed > std::chrono::hours(24 * 365 * 100)) fail(key, "must be at most 100 years");
   return *parsed;
 }
 

@@ -3,6 +3,11 @@
 
 #include "forwarders/timed_delivery.hpp"
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
@@ -57,8 +62,31 @@ void append_results(std::string& out, const std::vector<ForwarderSlot>& slots, c
 
 ForwarderResult from_outcome(const DeliveryOutcome& outcome) {
   if (outcome.ok()) return {ForwarderResult::Status::ok, 0, {}, {}};
-  return {ForwarderResult::Status::error, 0, std::string(error_name(errc::delivery_failed)),
+  return {ForwarderResult::Status::error, 0, std::string(error_name(outcome.timed_out ? errc::timeout : errc::delivery_failed)),
           (outcome.kind == DeliveryOutcome::Kind::permanent ? "permanent: " : "") + outcome.reason};
+}
+
+// Runs the sync deliveries of every forwarder side by side on the caller's
+// strand: a slow forwarder delays the reply by its own timeout, not by the sum.
+template <typename DeliverOne>
+asio::awaitable<void> deliver_sync_in_parallel(DeliverOne& deliver_one,
+                                               const std::vector<std::vector<std::size_t>>& events_per_slot) {
+  auto executor = co_await asio::this_coro::executor;
+  using Operation = decltype(asio::co_spawn(executor, deliver_one(0, events_per_slot[0]), asio::deferred));
+  std::vector<Operation> operations;
+  for (std::size_t s = 0; s < events_per_slot.size(); ++s)
+    if (!events_per_slot[s].empty())
+      operations.push_back(asio::co_spawn(executor, deliver_one(s, events_per_slot[s]), asio::deferred));
+  if (operations.empty()) co_return;
+  if (operations.size() == 1) {
+    co_await std::move(operations.front())(asio::use_awaitable);
+    co_return;
+  }
+  auto [order, exceptions] = co_await asio::experimental::make_parallel_group(std::move(operations))
+                                 .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  (void)order;
+  for (auto& exception : exceptions)
+    if (exception) std::rethrow_exception(exception);
 }
 
 }  // namespace
@@ -139,13 +167,20 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
   }
   if (!client_ids.empty()) {
     std::vector<bool> seen;
+    boost::system::error_code lookup_error;
     if (store_) {
-      seen = co_await store_->async_find_seen(client_ids, asio::use_awaitable);
+      std::tie(lookup_error, seen) =
+          co_await store_->async_find_seen(client_ids, asio::as_tuple(asio::use_awaitable));
     } else {
       for (const auto& id : client_ids) seen.push_back(recently_seen(id));
     }
-    for (std::size_t k = 0; k < client_ids.size(); ++k)
-      if (seen[k]) states[client_id_lines[k]].duplicate = true;
+    for (std::size_t k = 0; k < client_ids.size(); ++k) {
+      if (lookup_error)  // unknown whether it was delivered before: refuse rather than risk a second delivery
+        states[client_id_lines[k]].rejection = Rejection{
+            errc::unavailable, "the job store could not check this id for a duplicate; send it again later"};
+      else if (seen[k])
+        states[client_id_lines[k]].duplicate = true;
+    }
   }
 
   // 2. Routing: per event and forwarder, async (a job) or sync (inline).
@@ -208,7 +243,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
         slots_[s].log->warn("sync delivery of event {} failed: {}", batch[k].id, outcomes[k].reason);
     }
   };
-  for (std::size_t s = 0; s < slots_.size(); ++s) co_await deliver_sync(s, sync_events[s]);
+  co_await deliver_sync_in_parallel(deliver_sync, sync_events);
 
   // 4. One enqueue for the whole chunk. The id is remembered (idempotency) in
   // the same transaction as the jobs, and only when every sync result is ok.
@@ -247,7 +282,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
   }
 
   // 5. auto forwarders whose job the store refused are delivered inline now.
-  for (std::size_t s = 0; s < slots_.size(); ++s) co_await deliver_sync(s, fallback_events[s]);
+  co_await deliver_sync_in_parallel(deliver_sync, fallback_events);
 
   // 6. Replies, in order.
   std::string replies;

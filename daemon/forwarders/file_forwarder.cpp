@@ -3,6 +3,7 @@
 #include "forwarders/file_forwarder.hpp"
 
 #include "config/config_reader.hpp"
+#include "forwarders/blocking_io.hpp"
 #include "forwarders/line_writer.hpp"
 
 #include <atomic>
@@ -24,7 +25,8 @@ class FileForwarder final : public Forwarder {
   BatchLimits batch_limits() const override { return {500, 4 * 1024 * 1024}; }
 
   boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
-    co_return same_outcome(events.size(), write(events));
+    const auto outcome = co_await run_blocking([this, events] { return write(events); });
+    co_return same_outcome(events.size(), outcome);
   }
 
   void reopen() override { reopen_requested_ = true; }

@@ -22,12 +22,14 @@ struct DeliveryOutcome {
   Kind kind = Kind::ok;
   std::string reason;
   std::optional<std::chrono::milliseconds> retry_after;
+  bool timed_out = false;  // a retry because the forwarder's timeout expired
 
   static DeliveryOutcome success() { return {}; }
   static DeliveryOutcome retry(std::string reason, std::optional<std::chrono::milliseconds> after = {}) {
     return {Kind::retry, std::move(reason), after};
   }
   static DeliveryOutcome permanent(std::string reason) { return {Kind::permanent, std::move(reason), {}}; }
+  static DeliveryOutcome timeout(std::string reason) { return {Kind::retry, std::move(reason), {}, true}; }
   bool ok() const { return kind == Kind::ok; }
 };
 

@@ -2,6 +2,7 @@
 #include "forwarders/stdout_forwarder.hpp"
 
 #include "config/config_reader.hpp"
+#include "forwarders/blocking_io.hpp"
 #include "forwarders/line_writer.hpp"
 
 #include <mutex>
@@ -15,11 +16,10 @@ class StdoutForwarder final : public Forwarder {
   BatchLimits batch_limits() const override { return {500, 4 * 1024 * 1024}; }
 
   boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
-    std::string error;
-    {
+    const std::string error = co_await run_blocking([this, events] {
       std::lock_guard lock(mutex_);
-      error = write_event_lines(STDOUT_FILENO, events);
-    }
+      return write_event_lines(STDOUT_FILENO, events);
+    });
     co_return same_outcome(events.size(), error.empty() ? DeliveryOutcome::success()
                                                         : DeliveryOutcome::retry("write stdout: " + error));
   }

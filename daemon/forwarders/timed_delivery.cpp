@@ -1,6 +1,7 @@
 // Timeout by a watchdog timer awaited beside the delivery; the loser is cancelled.
 #include "forwarders/timed_delivery.hpp"
 
+#include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -22,14 +23,19 @@ asio::awaitable<BatchOutcome> guarded(Forwarder& forwarder, std::span<const Even
       co_return same_outcome(events.size(), DeliveryOutcome::retry("internal error: outcome count mismatch"));
     }
     co_return outcome;
+  } catch (const boost::system::system_error& e) {
+    if (e.code() == asio::error::operation_aborted)  // cancelled by the timeout: not a bug
+      co_return same_outcome(events.size(), DeliveryOutcome::timeout("timeout: the delivery was cancelled"));
+    log.error("forwarder raised an exception (a bug; the batch will be retried): {}", e.what());
+    co_return same_outcome(events.size(), DeliveryOutcome::retry(std::string("internal error: ") + e.what()));
   } catch (const std::exception& e) {
     log.error("forwarder raised an exception (a bug; the batch will be retried): {}", e.what());
     co_return same_outcome(events.size(), DeliveryOutcome::retry(std::string("internal error: ") + e.what()));
   }
 }
 
-asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+asio::awaitable<void> sleep_until(std::chrono::steady_clock::time_point deadline) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, deadline);
   co_await timer.async_wait(asio::use_awaitable);
 }
 
@@ -40,21 +46,26 @@ asio::awaitable<BatchOutcome> deliver_within(Forwarder& forwarder, std::span<con
   BatchOutcome outcomes;
   outcomes.reserve(events.size());
   const auto limits = forwarder.batch_limits();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto timed_out = DeliveryOutcome::timeout(fmt::format("timeout: no answer within {}ms", timeout.count()));
   std::size_t start = 0;
   while (start < events.size()) {
+    if (std::chrono::steady_clock::now() >= deadline) {  // no time left for the rest
+      outcomes.insert(outcomes.end(), events.size() - start, timed_out);
+      break;
+    }
     std::size_t end = start + 1, bytes = events[start].json.size();
     while (end < events.size() && end - start < std::max<std::size_t>(limits.max_events, 1) &&
            (limits.max_bytes == 0 || bytes + events[end].json.size() <= limits.max_bytes))
       bytes += events[end++].json.size();
     const auto batch = events.subspan(start, end - start);
-    auto result = co_await (guarded(forwarder, batch, log) || sleep_for(timeout));
+    auto result = co_await (guarded(forwarder, batch, log) || sleep_until(deadline));
     if (result.index() == 0) {
       auto& batch_outcome = std::get<0>(result);
       outcomes.insert(outcomes.end(), std::make_move_iterator(batch_outcome.begin()),
                       std::make_move_iterator(batch_outcome.end()));
     } else {
-      outcomes.insert(outcomes.end(), batch.size(),
-                      DeliveryOutcome::retry(fmt::format("timeout: no answer within {}ms", timeout.count())));
+      outcomes.insert(outcomes.end(), batch.size(), timed_out);
     }
     start = end;
   }

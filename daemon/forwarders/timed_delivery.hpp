@@ -10,9 +10,9 @@
 
 namespace auditfwd {
 
-// Delivers `events` through `forwarder` in batches within its BatchLimits,
-// each batch bounded by `timeout` (a timed-out batch is a retryable "timeout"
-// outcome). An exception escaping the forwarder is logged and becomes a
+// Delivers `events` through `forwarder` in batches within its BatchLimits, the
+// whole call bounded by `timeout`: a batch cut off by it, and every batch not
+// started by then, is a retryable timeout outcome. An exception escaping the forwarder is logged and becomes a
 // retryable outcome: it ends neither the session nor the worker.
 boost::asio::awaitable<BatchOutcome> deliver_within(Forwarder& forwarder, std::span<const Event> events,
                                                     std::chrono::milliseconds timeout, spdlog::logger& log);

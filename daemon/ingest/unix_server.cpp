@@ -19,12 +19,17 @@ namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
 UnixServer::UnixServer(asio::io_context& io, const IngestConfig& config, Dispatcher& dispatcher)
-    : io_(io), config_(config), dispatcher_(dispatcher), acceptor_(io), log_(spdlog::default_logger()->clone("ingest")) {}
+    : io_(io),
+      config_(config),
+      dispatcher_(dispatcher),
+      acceptor_(asio::make_strand(io)),  // accepting and stopping never race
+      log_(spdlog::default_logger()->clone("ingest")) {}
 
 UnixServer::~UnixServer() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  if (owns_socket_file_) std::filesystem::remove(config_.socket, ignored);
+  std::error_code remove_error;
+  if (owns_socket_file_) std::filesystem::remove(config_.socket, remove_error);
 }
 
 void UnixServer::start() {
@@ -56,7 +61,7 @@ void UnixServer::start() {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     log_->info("listening on {}", config_.socket);
   }
-  asio::co_spawn(io_, accept_loop(), [log = log_](std::exception_ptr error) {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), [log = log_](std::exception_ptr error) {
     if (!error) return;
     try {
       std::rethrow_exception(error);
@@ -69,8 +74,13 @@ void UnixServer::start() {
 asio::awaitable<void> UnixServer::accept_loop() {
   while (!stopping_) {
     auto [error, socket] = co_await acceptor_.async_accept(asio::make_strand(io_), asio::as_tuple(asio::use_awaitable));
+    if (stopping_) {  // accepted just as stop() ran: the client sees the connection close
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      co_return;
+    }
     if (error) {
-      if (stopping_ || error == asio::error::operation_aborted) co_return;
+      if (error == asio::error::operation_aborted) co_return;
       log_->warn("accept failed: {}", error.message());
       asio::steady_timer pause(io_, std::chrono::milliseconds(50));  // EMFILE and friends: don't spin
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -115,10 +125,18 @@ std::size_t UnixServer::active_sessions() const {
 }
 
 asio::awaitable<void> UnixServer::stop(std::chrono::milliseconds grace) {
-  stopping_ = true;
+  // On the acceptor's strand, so no accept completes between the flag and the close.
+  co_await asio::co_spawn(
+      acceptor_.get_executor(),
+      [this]() -> asio::awaitable<void> {
+        stopping_ = true;
+        boost::system::error_code ignored;
+        acceptor_.cancel(ignored);
+        acceptor_.close(ignored);
+        co_return;
+      },
+      asio::use_awaitable);
   boost::system::error_code ignored;
-  acceptor_.cancel(ignored);
-  acceptor_.close(ignored);
   {
     std::lock_guard lock(sessions_mutex_);
     for (const auto& session : sessions_) session->stop();
@@ -130,7 +148,8 @@ asio::awaitable<void> UnixServer::stop(std::chrono::milliseconds grace) {
     co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
   }
   if (active_sessions() > 0) log_->warn("{} connection(s) still busy after the grace period", active_sessions());
-  if (owns_socket_file_) std::filesystem::remove(config_.socket, ignored);
+  std::error_code remove_error;
+  if (owns_socket_file_) std::filesystem::remove(config_.socket, remove_error);
   owns_socket_file_ = false;
 }
 

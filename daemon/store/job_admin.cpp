@@ -17,6 +17,12 @@ SQLite::Database open_existing(const std::string& path) {
   return open_store_database(path, true);
 }
 
+// Tells a running daemon that pending jobs changed behind its back (it recounts).
+void bump_admin_generation(SQLite::Database& db) {
+  db.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('admin_generation', "
+          "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'admin_generation'), 0) + 1 AS TEXT))");
+}
+
 }  // namespace
 
 std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState> state,
@@ -60,6 +66,7 @@ std::size_t retry_jobs(const std::string& db_path, const std::vector<std::int64_
     changed += static_cast<std::size_t>(update.exec());
     update.reset();
   }
+  bump_admin_generation(db);
   transaction.commit();
   return changed;
 }
@@ -72,7 +79,11 @@ std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::
   update.bind(1, std::string(to_string(state)));
   update.bind(2, static_cast<int64_t>(unix_millis_now()));
   if (forwarder) update.bind(3, *forwarder);
-  return static_cast<std::size_t>(update.exec());
+  SQLite::Transaction transaction(db);
+  const auto changed = static_cast<std::size_t>(update.exec());
+  bump_admin_generation(db);
+  transaction.commit();
+  return changed;
 }
 
 StoreStats store_stats(const std::string& db_path) {

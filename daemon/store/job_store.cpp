@@ -118,11 +118,11 @@ class JobStore::Impl {
         remember_id_(db_, "INSERT OR IGNORE INTO seen_ids (id, seen_at) VALUES (?1, ?2)"),
         find_seen_(db_, "SELECT 1 FROM seen_ids WHERE id = ?1 AND seen_at >= ?2"),
         // One statement claims a batch: the due jobs, oldest first, up to a count
-        // and (past the first job) a running payload size.
+        // and (past the first job) a running payload size in bytes.
         claim_due_(db_, "UPDATE jobs SET state = 'executing', attempt = attempt + 1, attempted_at = ?2 "
                         "WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER w AS n, "
-                        "sum(length(payload)) OVER w AS running FROM (SELECT id, scheduled_at, payload FROM jobs "
-                        "WHERE forwarder = ?1 AND state IN ('available','retryable') AND scheduled_at <= ?2 "
+                        "sum(length(CAST(payload AS BLOB))) OVER w AS running FROM (SELECT id, scheduled_at, payload "
+                        "FROM jobs WHERE forwarder = ?1 AND state IN ('available','retryable') AND scheduled_at <= ?2 "
                         "ORDER BY scheduled_at, id LIMIT ?3) WINDOW w AS (ORDER BY scheduled_at, id)) "
                         "WHERE n = 1 OR running <= ?4) "
                         "RETURNING id, attempt, max_attempts, payload"),
@@ -130,13 +130,17 @@ class JobStore::Impl {
         mark_completed_(db_, "UPDATE jobs SET state = 'completed', finished_at = ?2 WHERE id = ?1 "
                              "AND state = 'executing'"),
         mark_failed_(db_, "UPDATE jobs SET state = ?2, scheduled_at = ?3, finished_at = ?4, "
-                          "errors = json_insert(coalesce(errors, '[]'), '$[#]', "
+                          "errors = json_insert(CASE WHEN json_valid(errors) THEN errors ELSE '[]' END, '$[#]', "
                           "json_object('attempt', ?5, 'at', ?6, 'error', ?7)) "
                           "WHERE id = ?1 AND state = 'executing'"),
         release_(db_, "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0), scheduled_at = ?2 "
-                      "WHERE id = ?1 AND state = 'executing'") {
+                      "WHERE id = ?1 AND state = 'executing'"),
+        admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')") {
     rescue_interrupted_jobs();
-    recount();
+    recount_pending();
+    refresh_used_bytes();
+    last_admin_generation_ = read_admin_generation();
+    update_full_flag();
     healthy_ = true;
   }
 
@@ -184,72 +188,48 @@ class JobStore::Impl {
 
   void enqueue(std::vector<EnqueueItem>& items, std::vector<EnqueueOutcome>& outcomes) {
     const auto now = unix_millis_now();
-    outcomes.resize(items.size());
+    outcomes.assign(items.size(), EnqueueOutcome{});
+    std::vector<Row> rows;
     for (std::size_t i = 0; i < items.size(); ++i) {
       auto& item = items[i];
       auto& outcome = outcomes[i];
       if (!item.jobs.empty() && over_limits(item.jobs.size())) {
         outcome.code = errc::store_full;
-        ++pending_store_full_;
+        ++delta_.store_full;
         continue;
       }
       outcome.job_ids.resize(item.jobs.size());
       for (std::size_t j = 0; j < item.jobs.size(); ++j) {
-        rows_.push_back({&item.jobs[j], &item, &outcome.job_ids[j]});
+        rows.push_back({&item.jobs[j], &item, &outcome.job_ids[j]});
         forwarders_with_new_jobs_.insert(item.jobs[j].forwarder);
-        ++pending_delta_;
-        pending_bytes_delta_ += item.payload.size() + 128;
-        ++enqueued_delta_;
+        ++delta_.pending;
+        delta_.bytes += static_cast<std::int64_t>(item.payload.size()) + 128;
+        ++delta_.enqueued;
       }
       if (item.remember_id) {
+        StatementReset reset{remember_id_};
         remember_id_.bind(1, item.event_id);
         remember_id_.bind(2, static_cast<int64_t>(now));
         remember_id_.exec();
-        remember_id_.reset();
       }
     }
-    insert_rows(now);
-  }
-
-  // Inserts the queued rows, `insert_batch` per statement: rowids of one
-  // multi-row INSERT are consecutive, so the last one gives them all.
-  void insert_rows(std::int64_t now) {
-    std::size_t start = 0;
-    while (start < rows_.size()) {
-      const std::size_t count = rows_.size() - start >= insert_batch ? insert_batch : 1;
-      auto& statement = count == insert_batch ? insert_jobs_batch_ : insert_job_;
-      for (std::size_t k = 0; k < count; ++k) {
-        const auto& row = rows_[start + k];
-        const int base = static_cast<int>(k * 5);
-        statement.bind(base + 1, row.job->forwarder);
-        statement.bind(base + 2, row.item->event_id);
-        statement.bind(base + 3, row.job->max_attempts);
-        statement.bindNoCopy(base + 4, row.item->payload);
-        statement.bind(base + 5, static_cast<int64_t>(now));
-      }
-      statement.exec();
-      statement.reset();
-      const std::int64_t last = db_.getLastInsertRowid();
-      for (std::size_t k = 0; k < count; ++k)
-        *rows_[start + k].id_out = last - static_cast<std::int64_t>(count - 1 - k);
-      start += count;
-    }
-    rows_.clear();
+    insert_rows(rows, now);
   }
 
   void find_seen(const std::vector<std::string>& ids, std::vector<bool>& seen) {
     const auto oldest = unix_millis_now() - config_.idempotency_window.count();
     seen.assign(ids.size(), false);
     for (std::size_t i = 0; i < ids.size(); ++i) {
+      StatementReset reset{find_seen_};
       find_seen_.bind(1, ids[i]);
       find_seen_.bind(2, static_cast<int64_t>(oldest));
       seen[i] = find_seen_.executeStep();
-      find_seen_.reset();
     }
   }
 
   void claim(const std::string& forwarder, std::size_t max_jobs, std::size_t max_bytes,
              std::vector<ClaimedJob>& jobs) {
+    StatementReset reset{claim_due_};
     claim_due_.bind(1, forwarder);
     claim_due_.bind(2, static_cast<int64_t>(unix_millis_now()));
     claim_due_.bind(3, static_cast<int64_t>(max_jobs));
@@ -262,25 +242,28 @@ class JobStore::Impl {
       job.payload = claim_due_.getColumn(3).getString();
       jobs.push_back(std::move(job));
     }
-    claim_due_.reset();
+    delta_.executing += static_cast<std::int64_t>(jobs.size());
     std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   }
 
   void finish(const std::vector<JobFinish>& finishes) {
     const auto now = unix_millis_now();
-    std::vector<std::int64_t> to_delete;
     const std::string now_text = format_rfc3339(now_micros());
+    std::vector<std::int64_t> to_delete;
     for (const auto& f : finishes) {
-      int changed = 0;
       if (f.state == JobState::completed && config_.completed_retention.count() == 0) {
         to_delete.push_back(f.id);
-        continue;      } else if (f.state == JobState::completed) {
+        continue;
+      }
+      int changed = 0;
+      if (f.state == JobState::completed) {
+        StatementReset reset{mark_completed_};
         mark_completed_.bind(1, static_cast<int64_t>(f.id));
         mark_completed_.bind(2, static_cast<int64_t>(now));
         changed = mark_completed_.exec();
-        mark_completed_.reset();
       } else {
         const bool terminal = f.state != JobState::retryable;
+        StatementReset reset{mark_failed_};
         mark_failed_.bind(1, static_cast<int64_t>(f.id));
         mark_failed_.bind(2, std::string(to_string(f.state)));
         mark_failed_.bind(3, static_cast<int64_t>(terminal ? now : f.scheduled_at_ms));
@@ -290,38 +273,91 @@ class JobStore::Impl {
         mark_failed_.bind(6, now_text);
         mark_failed_.bind(7, f.error);
         changed = mark_failed_.exec();
-        mark_failed_.reset();
-        if (!terminal) continue;  // still pending
+        if (!terminal) {  // back to waiting: still pending, no longer executing
+          delta_.executing -= changed;
+          continue;
+        }
       }
-      if (changed > 0) --pending_delta_;
+      delta_.executing -= changed;
+      delta_.pending -= changed;
     }
     // Delivered jobs go in batches: one statement per `delete_batch` ids.
     for (std::size_t start = 0; start < to_delete.size(); start += delete_batch) {
+      StatementReset reset{delete_jobs_};
       for (std::size_t k = 0; k < delete_batch; ++k) {
         const auto index = start + k;
         delete_jobs_.bind(static_cast<int>(k + 1), static_cast<int64_t>(index < to_delete.size() ? to_delete[index] : -1));
       }
-      pending_delta_ -= delete_jobs_.exec();
-      delete_jobs_.reset();
+      const int removed = delete_jobs_.exec();
+      delta_.pending -= removed;
+      delta_.executing -= removed;
     }
   }
 
   void release(const std::vector<std::int64_t>& ids) {
     const auto now = unix_millis_now();
     for (auto id : ids) {
+      StatementReset reset{release_};
       release_.bind(1, static_cast<int64_t>(id));
       release_.bind(2, static_cast<int64_t>(now));
-      release_.exec();
-      release_.reset();
+      delta_.executing -= release_.exec();
     }
   }
 
+ public:
+  const std::atomic<std::uint64_t>* refused_while_full_ = nullptr;  // JobStore's, for publish_counters()
+
  private:
+  // Resets a cached statement however its use ends, so a failed step never
+  // leaves it busy (SQLite would refuse every later bind).
+  struct StatementReset {
+    SQLite::Statement& statement;
+    ~StatementReset() { statement.tryReset(); }
+  };
+
+  struct Row {
+    const NewJob* job;
+    const EnqueueItem* item;
+    std::int64_t* id_out;
+  };
+
+  // What the operations of one transaction changed, applied on commit only.
+  struct Delta {
+    std::int64_t pending = 0;
+    std::int64_t executing = 0;
+    std::int64_t bytes = 0;
+    std::uint64_t enqueued = 0;
+    std::uint64_t store_full = 0;
+  };
+
+  // Inserts `rows`, `insert_batch` per statement. With AUTOINCREMENT the rowids
+  // of one multi-row INSERT are consecutive, so the last one gives them all.
+  void insert_rows(const std::vector<Row>& rows, std::int64_t now) {
+    std::size_t start = 0;
+    while (start < rows.size()) {
+      const std::size_t count = rows.size() - start >= insert_batch ? insert_batch : 1;
+      auto& statement = count == insert_batch ? insert_jobs_batch_ : insert_job_;
+      StatementReset reset{statement};
+      for (std::size_t k = 0; k < count; ++k) {
+        const auto& row = rows[start + k];
+        const int base = static_cast<int>(k * 5);
+        statement.bind(base + 1, row.job->forwarder);
+        statement.bind(base + 2, row.item->event_id);
+        statement.bind(base + 3, row.job->max_attempts);
+        statement.bindNoCopy(base + 4, row.item->payload);
+        statement.bind(base + 5, static_cast<int64_t>(now));
+      }
+      statement.exec();
+      const std::int64_t last = db_.getLastInsertRowid();
+      for (std::size_t k = 0; k < count; ++k) *rows[start + k].id_out = last - static_cast<std::int64_t>(count - 1 - k);
+      start += count;
+    }
+  }
+
   bool over_limits(std::size_t new_jobs) const {
-    const auto pending = static_cast<std::int64_t>(pending_jobs_) + pending_delta_;
-    if (pending + static_cast<std::int64_t>(new_jobs) > static_cast<std::int64_t>(config_.max_pending_jobs))
-      return true;
-    return config_.max_bytes != 0 && used_bytes_ + pending_bytes_delta_ >= config_.max_bytes;
+    const auto pending = pending_jobs_ + delta_.pending;
+    if (pending + static_cast<std::int64_t>(new_jobs) > static_cast<std::int64_t>(config_.max_pending_jobs)) return true;
+    return config_.max_bytes != 0 && used_bytes_ + delta_.bytes >= static_cast<std::int64_t>(config_.max_bytes);
   }
 
   void run() {
@@ -344,16 +380,31 @@ class JobStore::Impl {
     }
   }
 
+  // One transaction for the whole batch (group commit). Each operation runs in
+  // its own savepoint, so a request that fails for its own reasons fails alone;
+  // a failing disk or a failed COMMIT fails them all.
   void run_batch(std::vector<std::unique_ptr<Operation>>& batch) {
-    pending_delta_ = 0;
-    pending_bytes_delta_ = 0;
-    enqueued_delta_ = 0;
-    pending_store_full_ = 0;
+    Delta committed;
     forwarders_with_new_jobs_.clear();
     bool ok = true;
     try {
       db_.exec("BEGIN IMMEDIATE");
-      for (auto& operation : batch) operation->execute(*this);
+      for (auto& operation : batch) {
+        const Delta before = delta_ = committed;
+        db_.exec("SAVEPOINT operation");
+        try {
+          operation->execute(*this);
+          db_.exec("RELEASE operation");
+          committed = delta_;
+        } catch (const SQLite::Exception& e) {
+          if (is_environment_error(e.getErrorCode())) throw;
+          db_.exec("ROLLBACK TO operation");
+          db_.exec("RELEASE operation");
+          committed = before;
+          operation->fail();
+          log_->error("a store request failed and was rolled back alone: {}", e.what());
+        }
+      }
       db_.exec("COMMIT");
     } catch (const SQLite::Exception& e) {
       ok = false;
@@ -363,22 +414,24 @@ class JobStore::Impl {
       on_failure(SQLITE_ERROR, e.what());
     }
     if (ok) {
-      pending_jobs_ = static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(pending_jobs_) + pending_delta_));
-      used_bytes_ += pending_bytes_delta_;
+      pending_jobs_ = std::max<std::int64_t>(0, pending_jobs_ + committed.pending);
+      executing_jobs_ = std::max<std::int64_t>(0, executing_jobs_ + committed.executing);
+      used_bytes_ = std::max<std::int64_t>(0, used_bytes_ + committed.bytes);
       if (!healthy_.exchange(true)) log_->info("job store recovered: commits succeed again");
-      std::lock_guard lock(counters_mutex_);
-      counters_.commits++;
-      counters_.jobs_enqueued += enqueued_delta_;
     }
     {
       std::lock_guard lock(counters_mutex_);
-      counters_.store_full_rejections += pending_store_full_;
-      counters_.pending_jobs = pending_jobs_;
-      counters_.used_bytes = used_bytes_;
+      if (ok) {
+        counters_.commits++;
+        counters_.jobs_enqueued += committed.enqueued;
+      }
+      counters_.store_full_rejections += committed.store_full;
+      counters_.pending_jobs = static_cast<std::uint64_t>(pending_jobs_);
+      counters_.used_bytes = static_cast<std::uint64_t>(used_bytes_);
     }
-    if (pending_store_full_ > 0)
+    if (committed.store_full > 0)
       log_->warn("store_full: {} event(s) refused for async delivery (pending jobs {}, limit {}; used bytes {}, limit {})",
-                 pending_store_full_, pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
+                 committed.store_full, pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
     update_full_flag();
     for (auto& operation : batch) {
       if (!ok) operation->fail();
@@ -391,15 +444,18 @@ class JobStore::Impl {
 
   void on_failure(int code, const char* what) {
     try {
-      db_.exec("ROLLBACK");
+      if (!db_.getHandle() || sqlite3_get_autocommit(db_.getHandle()) == 0) db_.exec("ROLLBACK");
     } catch (...) {
-      // Nothing to roll back (BEGIN failed); the error below says why.
+      // The transaction is already gone; the error below says why.
     }
+    for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_,
+                            &mark_completed_, &mark_failed_, &release_, &admin_generation_})
+      statement->tryReset();
     {
       std::lock_guard lock(counters_mutex_);
       counters_.commit_failures++;
     }
-    // Any failed commit pauses async intake (auto falls back to sync) until a
+    // A failed commit pauses async intake (auto falls back to sync) until a
     // commit or the periodic probe succeeds; disk-level errors are the usual cause.
     if (healthy_.exchange(false))
       log_->error("job store commit failed ({}), async delivery paused until a commit succeeds: {}",
@@ -409,8 +465,8 @@ class JobStore::Impl {
   }
 
   void update_full_flag() {
-    const bool now_full = pending_jobs_ >= config_.max_pending_jobs ||
-                          (config_.max_bytes != 0 && used_bytes_ >= config_.max_bytes);
+    const bool now_full = pending_jobs_ >= static_cast<std::int64_t>(config_.max_pending_jobs) ||
+                          (config_.max_bytes != 0 && used_bytes_ >= static_cast<std::int64_t>(config_.max_bytes));
     if (now_full != full_.exchange(now_full)) {
       if (now_full)
         log_->warn("job store full (pending jobs {} / {}, bytes {} / {}): async results are store_full, auto falls back to sync",
@@ -420,8 +476,9 @@ class JobStore::Impl {
     }
   }
 
-  // Periodic work between batches: prune, recount (the CLI may have changed
-  // rows), and after a failure probe whether writes succeed again.
+  // Periodic work between batches, each step cheap whatever the backlog:
+  // probe after a failure, prune within a time budget, re-read the size, and
+  // recount pending jobs only when the `jobs` CLI changed some.
   void maintain() {
     try {
       if (!healthy_) {
@@ -434,9 +491,10 @@ class JobStore::Impl {
         log_->info("job store recovered: a probe commit succeeded");
       }
       prune();
-      if (std::chrono::steady_clock::now() >= next_recount_) {
-        recount();
-        next_recount_ = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+      refresh_used_bytes();
+      if (const auto generation = read_admin_generation(); generation != last_admin_generation_) {
+        last_admin_generation_ = generation;
+        recount_pending();
       }
       update_full_flag();
       publish_counters();
@@ -449,51 +507,75 @@ class JobStore::Impl {
   void publish_counters() {
     auto snapshot = counters();
     snapshot.store_full_rejections += refused_while_full_ ? refused_while_full_->load(std::memory_order_relaxed) : 0;
-    const auto text = fmt::format(
-        R"({{"updated_at":"{}","pending_jobs":{},"used_bytes":{},"jobs_enqueued":{},"store_full_rejections":{},)"
-        R"("commit_failures":{},"commits":{},"healthy":{},"full":{}}})",
-        format_rfc3339(now_micros()), snapshot.pending_jobs, snapshot.used_bytes, snapshot.jobs_enqueued,
-        snapshot.store_full_rejections, snapshot.commit_failures, snapshot.commits, healthy_.load(), full_.load());
-    if (text.substr(text.find(',')) == last_published_.substr(std::min(last_published_.size(), last_published_.find(','))))
-      return;  // nothing changed but the time
+    const auto body = fmt::format(
+        R"("pending_jobs":{},"executing_jobs":{},"used_bytes":{},"jobs_enqueued":{},"store_full_rejections":{},)"
+        R"("commit_failures":{},"commits":{},"healthy":{},"full":{})",
+        pending_jobs_, executing_jobs_, used_bytes_, snapshot.jobs_enqueued, snapshot.store_full_rejections,
+        snapshot.commit_failures, snapshot.commits, healthy_.load(), full_.load());
+    if (body == last_published_) return;  // nothing changed but the time
     SQLite::Statement upsert(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('counters', ?1)");
-    upsert.bind(1, text);
+    upsert.bind(1, fmt::format(R"({{"updated_at":"{}",{}}})", format_rfc3339(now_micros()), body));
     upsert.exec();
-    last_published_ = text;
+    last_published_ = body;
   }
 
+  // Deletes expired rows in one transaction of at most ~50 ms, so ingest waits
+  // no longer than that; what is left waits for the next tick.
   void prune() {
     const auto now = unix_millis_now();
-    auto prune_in_chunks = [&](const char* sql, std::int64_t before) {
-      SQLite::Statement statement(db_, sql);
-      for (int round = 0; round < 100; ++round) {  // bounded: the rest waits for the next tick
-        statement.bind(1, static_cast<int64_t>(before));
-        const int removed = statement.exec();
-        statement.reset();
-        if (removed < 5000) break;
-      }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    struct Rule {
+      const char* sql;
+      std::int64_t before;
     };
-    prune_in_chunks("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'completed' "
-                    "AND finished_at < ?1 LIMIT 5000)",
-                    now - config_.completed_retention.count());
-    prune_in_chunks("DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('discarded','cancelled') "
-                    "AND finished_at < ?1 LIMIT 5000)",
-                    now - config_.dead_retention.count());
-    prune_in_chunks("DELETE FROM seen_ids WHERE id IN (SELECT id FROM seen_ids WHERE seen_at < ?1 LIMIT 5000)",
-                    now - config_.idempotency_window.count());
+    const Rule rules[] = {
+        {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'completed' AND finished_at < ?1 LIMIT 1000)",
+         now - config_.completed_retention.count()},
+        {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('discarded','cancelled') "
+         "AND finished_at < ?1 LIMIT 1000)",
+         now - config_.dead_retention.count()},
+        {"DELETE FROM seen_ids WHERE id IN (SELECT id FROM seen_ids WHERE seen_at < ?1 LIMIT 1000)",
+         now - config_.idempotency_window.count()},
+    };
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      for (const auto& rule : rules) {
+        SQLite::Statement statement(db_, rule.sql);
+        while (std::chrono::steady_clock::now() < deadline) {
+          statement.bind(1, static_cast<int64_t>(rule.before));
+          const int removed = statement.exec();
+          statement.reset();
+          if (removed < 1000) break;
+        }
+      }
+      db_.exec("COMMIT");
+    } catch (...) {
+      db_.exec("ROLLBACK");
+      throw;
+    }
   }
 
-  void recount() {
-    pending_jobs_ = static_cast<std::uint64_t>(
-        db_.execAndGet("SELECT count(*) FROM jobs WHERE state IN ('available','retryable','executing')")
-            .getInt64());
+  std::string read_admin_generation() {
+    StatementReset reset{admin_generation_};
+    return admin_generation_.executeStep() ? admin_generation_.getColumn(0).getString() : std::string();
+  }
+
+  // Full count of waiting jobs (the partial index, never the table); executing
+  // jobs are counted in memory from claims and finishes.
+  void recount_pending() {
+    const auto waiting = db_.execAndGet("SELECT count(*) FROM jobs WHERE state IN ('available','retryable')").getInt64();
+    pending_jobs_ = waiting + executing_jobs_;
+    std::lock_guard lock(counters_mutex_);
+    counters_.pending_jobs = static_cast<std::uint64_t>(pending_jobs_);
+  }
+
+  void refresh_used_bytes() {
     const auto pages = db_.execAndGet("PRAGMA page_count").getInt64();
     const auto free_pages = db_.execAndGet("PRAGMA freelist_count").getInt64();
     const auto page_size = db_.execAndGet("PRAGMA page_size").getInt64();
-    used_bytes_ = static_cast<std::uint64_t>((pages - free_pages) * page_size);
+    used_bytes_ = (pages - free_pages) * page_size;
     std::lock_guard lock(counters_mutex_);
-    counters_.pending_jobs = pending_jobs_;
-    counters_.used_bytes = used_bytes_;
+    counters_.used_bytes = static_cast<std::uint64_t>(used_bytes_);
   }
 
   // Oban's rescue: an attempt cut short by a crash is retried, unless it was the last.
@@ -535,7 +617,7 @@ class JobStore::Impl {
   std::shared_ptr<spdlog::logger> log_;
   SQLite::Database db_;
   SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_,
-      mark_completed_, mark_failed_, release_;
+      mark_completed_, mark_failed_, release_, admin_generation_;
 
   std::thread thread_;
   std::mutex mutex_;
@@ -545,26 +627,13 @@ class JobStore::Impl {
   std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
 
   // Writer-thread state.
-  std::uint64_t pending_jobs_ = 0;
-  std::uint64_t used_bytes_ = 0;
-  std::int64_t pending_delta_ = 0;
-  std::uint64_t pending_bytes_delta_ = 0;
-  std::uint64_t enqueued_delta_ = 0;
-  std::uint64_t pending_store_full_ = 0;
+  std::int64_t pending_jobs_ = 0;    // available + retryable + executing
+  std::int64_t executing_jobs_ = 0;  // claimed and not finished
+  std::int64_t used_bytes_ = 0;
+  Delta delta_;  // the running transaction's changes
   std::set<std::string> forwarders_with_new_jobs_;
-  struct Row {
-    const NewJob* job;
-    const EnqueueItem* item;
-    std::int64_t* id_out;
-  };
-  std::vector<Row> rows_;  // jobs of the current transaction not yet inserted
   std::string last_published_;
-
- public:
-  const std::atomic<std::uint64_t>* refused_while_full_ = nullptr;  // JobStore's, for publish_counters()
-
- private:
-  std::chrono::steady_clock::time_point next_recount_ = std::chrono::steady_clock::now() + std::chrono::seconds{60};
+  std::string last_admin_generation_;
 
   mutable std::mutex counters_mutex_;
   StoreCounters counters_;
@@ -591,17 +660,21 @@ class EnqueueOperation final : public Operation {
 
 class FindSeenOperation final : public Operation {
  public:
-  FindSeenOperation(std::vector<std::string> ids, asio::any_completion_handler<void(std::vector<bool>)> handler)
+  FindSeenOperation(std::vector<std::string> ids,
+                    asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler)
       : ids_(std::move(ids)), handler_(std::move(handler)) {}
   void execute(JobStore::Impl& store) override { store.find_seen(ids_, seen_); }
-  // Unknown is reported as unseen: the event is delivered, at least once.
-  void fail() override { seen_.assign(ids_.size(), false); }
-  void complete() override { complete_on_own_executor(std::move(handler_), std::move(seen_)); }
+  void fail() override {
+    seen_.assign(ids_.size(), false);
+    error_ = errc::store_error;
+  }
+  void complete() override { complete_on_own_executor(std::move(handler_), error_, std::move(seen_)); }
 
  private:
   std::vector<std::string> ids_;
   std::vector<bool> seen_;
-  asio::any_completion_handler<void(std::vector<bool>)> handler_;
+  boost::system::error_code error_;
+  asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler_;
 };
 
 class ClaimOperation final : public Operation {
@@ -677,7 +750,8 @@ void JobStore::submit_enqueue(std::vector<EnqueueItem> items,
   impl_->submit(std::make_unique<EnqueueOperation>(std::move(items), std::move(handler)));
 }
 
-void JobStore::submit_find_seen(std::vector<std::string> ids, asio::any_completion_handler<void(std::vector<bool>)> handler) {
+void JobStore::submit_find_seen(std::vector<std::string> ids,
+                                asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler) {
   impl_->submit(std::make_unique<FindSeenOperation>(std::move(ids), std::move(handler)));
 }
 

@@ -114,11 +114,11 @@ class JobStore {
         token, std::move(items));
   }
 
-  // Signature void(std::vector<bool>): true where the id was remembered within
-  // store.idempotency_window.
+  // Signature void(error_code, std::vector<bool>): true where the id was
+  // remembered within store.idempotency_window; store_error when unknown.
   template <typename Token>
   auto async_find_seen(std::vector<std::string> ids, Token&& token) {
-    return boost::asio::async_initiate<Token, void(std::vector<bool>)>(
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<bool>)>(
         [this](auto handler, std::vector<std::string> ids) { submit_find_seen(std::move(ids), std::move(handler)); },
         token, std::move(ids));
   }
@@ -161,7 +161,8 @@ class JobStore {
  private:
   void submit_enqueue(std::vector<EnqueueItem> items,
                       boost::asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler);
-  void submit_find_seen(std::vector<std::string> ids, boost::asio::any_completion_handler<void(std::vector<bool>)> handler);
+  void submit_find_seen(std::vector<std::string> ids,
+                        boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler);
   void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,
                     boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler);
   void submit_finish(std::vector<JobFinish> finishes,

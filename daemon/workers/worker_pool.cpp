@@ -15,6 +15,11 @@
 namespace auditfwd {
 namespace asio = boost::asio;
 
+namespace {
+// Floor for computed retry delays: a zero backoff_min must not spin a worker.
+constexpr std::chrono::milliseconds minimum_backoff{100};
+}  // namespace
+
 struct WorkerPool::Lane {
   explicit Lane(asio::io_context& io, ForwarderSlot& s) : slot(s), strand(asio::make_strand(io)) {}
   ForwarderSlot& slot;
@@ -33,20 +38,23 @@ WorkerPool::~WorkerPool() = default;
 
 void WorkerPool::start() {
   for (auto& lane : lanes_) {
-    for (int i = 0; i < lane.slot.config.concurrency; ++i) {
-      ++running_;
-      asio::co_spawn(lane.strand, work(lane), [this, &lane](std::exception_ptr error) {
-        --running_;
-        if (!error) return;
-        try {
-          std::rethrow_exception(error);
-        } catch (const std::exception& e) {
-          lane.slot.log->critical("worker ended by an exception: {}", e.what());
-        }
-      });
-    }
+    for (int i = 0; i < lane.slot.config.concurrency; ++i) spawn_worker(lane);
     lane.slot.log->debug("{} worker(s) started", lane.slot.config.concurrency);
   }
+}
+
+void WorkerPool::spawn_worker(Lane& lane) {
+  ++running_;
+  asio::co_spawn(lane.strand, work(lane), [this, &lane](std::exception_ptr error) {
+    --running_;
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      lane.slot.log->critical("worker ended by an exception (a bug); starting a new one: {}", e.what());
+    }
+    if (!stopping_) spawn_worker(lane);  // its claimed jobs are rescued at the next start
+  });
 }
 
 void WorkerPool::notify(const std::vector<std::string>& forwarder_ids) {
@@ -91,10 +99,12 @@ std::vector<JobFinish> WorkerPool::classify(const Lane& lane, const std::vector<
         finish.state = JobState::retryable;
         std::chrono::milliseconds delay;
         if (outcome.retry_after) {
-          delay = *outcome.retry_after;  // the destination asked for this time: it wins
+          // The destination asked for this time: it wins, but "Retry-After: 0"
+          // must not burn every attempt in a tight loop.
+          delay = std::max<std::chrono::milliseconds>(*outcome.retry_after, std::chrono::seconds(1));
         } else {
           std::lock_guard lock(rng_mutex_);
-          delay = backoff_delay(policy, job.attempt, rng_);
+          delay = std::max<std::chrono::milliseconds>(backoff_delay(policy, job.attempt, rng_), minimum_backoff);
         }
         finish.scheduled_at_ms = unix_millis_now() + delay.count();
       }

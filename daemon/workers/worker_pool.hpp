@@ -35,8 +35,12 @@ class WorkerPool {
   // and be recorded. Jobs still executing afterwards are released by the store at stop.
   boost::asio::awaitable<void> drain(std::chrono::milliseconds grace);
 
+  // Workers still running (delivering or about to record an outcome).
+  int running() const noexcept { return running_.load(); }
+
  private:
   struct Lane;
+  void spawn_worker(Lane& lane);
   boost::asio::awaitable<void> work(Lane& lane);
   boost::asio::awaitable<void> idle(Lane& lane, std::chrono::milliseconds wait);
   std::vector<JobFinish> classify(const Lane& lane, const std::vector<ClaimedJob>& jobs, const BatchOutcome& outcomes);

@@ -69,7 +69,7 @@ class ExecForwarderTest(DaemonTestCase):
                 f.write(CHILD)
             return [{"id": "custom", "type": "exec", "dispatch": "async",
                      "command": [sys.executable, script, directory, mode], **FAST_RETRY, **extra}]
-        return self.daemon(forwarders)
+        return self.daemon(forwarders, store={"completed_retention": "1h"})
 
     def delivered(self, d):
         return [e["id"] for e in read_json_lines(d.path("out.jsonl"))]

@@ -62,7 +62,7 @@ class SyslogForwarderTest(DaemonTestCase):
 
     def test_tcp_octet_counted_batch_arrives_once_each(self):
         server = self.rsyslog("tcp")
-        d = self.daemon([self.syslog_forwarder(server)])
+        d = self.daemon([self.syslog_forwarder(server)], store={"completed_retention": "1h"})
         ids = [reply["id"] for reply in d.send([event("user.login", metadata={"n": i}) for i in range(150)])]
         wait_until(lambda: dict(d.query("SELECT state, count(*) FROM jobs GROUP BY state")) == {"completed": 150},
                    message="all jobs completed")
@@ -86,7 +86,7 @@ class SyslogForwarderTest(DaemonTestCase):
 
     def test_events_sent_while_rsyslog_is_down_arrive_after_it_returns(self):
         server = self.rsyslog("tcp")
-        d = self.daemon([self.syslog_forwarder(server)])
+        d = self.daemon([self.syslog_forwarder(server)], store={"completed_retention": "1h"})
         before = [reply["id"] for reply in d.send([event() for _ in range(5)])]
         self.received(server, before)
         server.stop()

@@ -24,7 +24,7 @@ class TcpForwarderTest(DaemonTestCase):
 
     def test_a_batch_arrives_exactly_once(self):
         r = self.receiver()
-        d = self.daemon([tcp_forwarder(f"tcp://127.0.0.1:{r.port}")])
+        d = self.daemon([tcp_forwarder(f"tcp://127.0.0.1:{r.port}")], store={"completed_retention": "1h"})
         replies = d.send([event("user.login", metadata={"n": i}) for i in range(200)])
         ids = [reply["id"] for reply in replies]
         wait_until(lambda: self.job_states(d) == {"completed": 200}, message="all jobs completed")
@@ -48,7 +48,7 @@ class TcpForwarderTest(DaemonTestCase):
     def test_receiver_restart_mid_stream_loses_nothing(self):
         port = free_port()
         r1 = self.receiver(port=port)
-        d = self.daemon([tcp_forwarder(f"tcp://127.0.0.1:{port}")])
+        d = self.daemon([tcp_forwarder(f"tcp://127.0.0.1:{port}")], store={"completed_retention": "1h"})
         first = [reply["id"] for reply in d.send([event() for _ in range(20)])]
         wait_until(lambda: set(first) <= set(r1.ids()), message="the first events at the receiver")
         r1.stop()
