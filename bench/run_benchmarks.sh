@@ -36,7 +36,9 @@ TOML
   echo "daemon did not start: $(cat "$dir/daemon.log")" >&2; exit 1
 }
 
-stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; }
+# Each scenario starts with the previous one's dirty pages on disk, so its
+# fsyncs do not queue behind another scenario's writeback.
+stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; sync; }
 
 echo "# $(nproc) cores, $(uname -r), disk: $(df -h "$WORK" | awk 'NR==2{print $1" ("$2")"}'), $EVENTS events x $CLIENTS clients"
 start_daemon sync sync fsync

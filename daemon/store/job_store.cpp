@@ -72,6 +72,7 @@ bool is_environment_error(int code) {
 }
 
 constexpr std::size_t delete_batch = 64;
+constexpr int checkpoint_frames = 2048;  // ~8 MiB of WAL before the checkpointer copies it
 constexpr std::size_t insert_batch = 16;
 
 std::string insert_jobs_sql(std::size_t rows) {
@@ -103,6 +104,8 @@ struct Operation {
   virtual void committed(JobStore::Impl&) {}
   virtual void fail() = 0;
   virtual void complete() = 0;
+  // True when the client's reply depends on this operation being on disk.
+  virtual bool needs_durable_commit() const { return false; }
 };
 
 class JobStore::Impl {
@@ -136,6 +139,9 @@ class JobStore::Impl {
         release_(db_, "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0), scheduled_at = ?2 "
                       "WHERE id = ?1 AND state = 'executing'"),
         admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')") {
+    // Checkpoints run on their own thread and connection (see checkpoint_loop),
+    // so copying the WAL into the database never stalls a commit.
+    sqlite3_wal_hook(db_.getHandle(), &Impl::on_wal_commit, this);
     rescue_interrupted_jobs();
     recount_pending();
     refresh_used_bytes();
@@ -150,6 +156,10 @@ class JobStore::Impl {
       pthread_setname_np(pthread_self(), "auditfwd-store");  // visible in top -H, perf, gdb
       run();
     });
+    checkpointer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "auditfwd-ckpt");
+      checkpoint_loop();
+    });
   }
 
   void stop() {
@@ -160,6 +170,12 @@ class JobStore::Impl {
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_stop_ = true;
+    }
+    checkpoint_wake_.notify_one();
+    if (checkpointer_.joinable()) checkpointer_.join();
     release_all_executing();
   }
 
@@ -315,6 +331,46 @@ class JobStore::Impl {
     ~StatementReset() { statement.tryReset(); }
   };
 
+  // Called by SQLite on the writer thread after each commit with the WAL's size
+  // in frames (pages); wakes the checkpointer once there is enough to copy.
+  static int on_wal_commit(void* self, sqlite3*, const char*, int frames) {
+    auto* impl = static_cast<Impl*>(self);
+    if (frames >= checkpoint_frames) {
+      {
+        std::lock_guard lock(impl->checkpoint_mutex_);
+        impl->checkpoint_due_ = true;
+      }
+      impl->checkpoint_wake_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // PASSIVE checkpoints from a second connection: they copy committed pages into
+  // the database file beside the writer and never block it. Once a checkpoint
+  // has caught up, the writer's next transaction starts the WAL from its head.
+  void checkpoint_loop() {
+    std::optional<SQLite::Database> connection;
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [&] { return checkpoint_due_ || checkpoint_stop_; });
+        if (checkpoint_stop_) return;
+        checkpoint_due_ = false;
+      }
+      try {
+        if (!connection) connection.emplace(open_store_database(config_.path, config_.durability_fsync));
+        int wal_frames = 0, copied = 0;
+        const int rc = sqlite3_wal_checkpoint_v2(connection->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                                 &wal_frames, &copied);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+          log_->warn("WAL checkpoint failed ({}); the WAL keeps growing until one succeeds", sqlite3_errstr(rc));
+      } catch (const std::exception& e) {
+        log_->warn("WAL checkpointer cannot open the database: {}", e.what());
+        connection.reset();
+      }
+    }
+  }
+
   struct Row {
     const NewJob* job;
     const EnqueueItem* item;
@@ -388,6 +444,17 @@ class JobStore::Impl {
     forwarders_with_new_jobs_.clear();
     bool ok = true;
     try {
+      // With durability "fsync", only commits that a reply waits for are synced.
+      // Claims and outcomes ride along unsynced: after a power cut at worst a
+      // delivered job is delivered again, and the next synced commit covers them.
+      if (config_.durability_fsync) {
+        const bool durable = std::any_of(batch.begin(), batch.end(),
+                                         [](const auto& operation) { return operation->needs_durable_commit(); });
+        if (durable != synced_commits_) {
+          db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+          synced_commits_ = durable;
+        }
+      }
       db_.exec("BEGIN IMMEDIATE");
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
@@ -620,6 +687,11 @@ class JobStore::Impl {
       mark_completed_, mark_failed_, release_, admin_generation_;
 
   std::thread thread_;
+  std::thread checkpointer_;
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool checkpoint_due_ = false;
+  bool checkpoint_stop_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::unique_ptr<Operation>> queue_;
@@ -631,6 +703,7 @@ class JobStore::Impl {
   std::int64_t executing_jobs_ = 0;  // claimed and not finished
   std::int64_t used_bytes_ = 0;
   Delta delta_;  // the running transaction's changes
+  bool synced_commits_ = true;  // synchronous=FULL is in force on db_
   std::set<std::string> forwarders_with_new_jobs_;
   std::string last_published_;
   std::string last_admin_generation_;
@@ -647,6 +720,7 @@ class EnqueueOperation final : public Operation {
                    asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler)
       : items_(std::move(items)), handler_(std::move(handler)) {}
   void execute(JobStore::Impl& store) override { store.enqueue(items_, outcomes_); }
+  bool needs_durable_commit() const override { return true; }
   void fail() override {
     outcomes_.assign(items_.size(), EnqueueOutcome{errc::store_error, {}});
   }
