@@ -44,6 +44,9 @@ inline BatchOutcome same_outcome(std::size_t events, const DeliveryOutcome& outc
 struct BatchLimits {
   std::size_t max_events = 1;
   std::size_t max_bytes = 0;  // 0: no byte limit
+  // How long a worker holding a partial batch waits for more due jobs before
+  // delivering it (a shipper's "batch timeout"); 0 delivers at once.
+  std::chrono::milliseconds linger{0};
 };
 
 // A destination. Implementations:

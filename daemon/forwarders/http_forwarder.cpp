@@ -94,7 +94,10 @@ class HttpForwarder final : public Forwarder {
         executor_(std::move(executor)),
         host_is_address_(is_ip_address(settings_.host)) {}
 
-  BatchLimits batch_limits() const override { return {settings_.batch_max_events, settings_.batch_max_bytes}; }
+  BatchLimits batch_limits() const override {
+    return {settings_.batch_max_events, settings_.batch_max_bytes,
+            settings_.batch_max_events > 1 ? settings_.batch_timeout : std::chrono::milliseconds{0}};
+  }
 
   asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
     if (events.empty()) co_return BatchOutcome{};

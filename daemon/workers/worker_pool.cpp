@@ -126,6 +126,7 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
       co_await idle(lane, claim_error ? std::chrono::milliseconds(1000) : config_.poll_interval);
       continue;
     }
+    if (limits.linger.count() > 0) co_await fill_batch(lane, jobs, claim_size, limits);
 
     std::vector<Event> events;
     std::vector<ClaimedJob> deliverable;
@@ -165,6 +166,28 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
       }
       asio::steady_timer pause(lane.strand, std::chrono::milliseconds(std::min(100 << std::min(attempt, 5), 5000)));
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+  }
+}
+
+// Batch timeout: with a partial batch in hand, keep claiming newly due jobs
+// until the batch is full or `limits.linger` has passed since the first claim.
+asio::awaitable<void> WorkerPool::fill_batch(Lane& lane, std::vector<ClaimedJob>& jobs, std::size_t claim_size,
+                                             const BatchLimits& limits) {
+  const auto deadline = std::chrono::steady_clock::now() + limits.linger;
+  std::size_t bytes = 0;
+  for (const auto& job : jobs) bytes += job.payload.size();
+  while (jobs.size() < claim_size && !stopping_ && (limits.max_bytes == 0 || bytes < limits.max_bytes)) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    co_await idle(lane, left);
+    auto [error, more] = co_await store_.async_claim(lane.slot.config.id, claim_size - jobs.size(),
+                                                     limits.max_bytes == 0 ? 0 : limits.max_bytes - bytes,
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (error) break;
+    for (auto& job : more) {
+      bytes += job.payload.size();
+      jobs.push_back(std::move(job));
     }
   }
 }
