@@ -231,6 +231,17 @@ class HttpForwarderTest(DaemonTestCase):
                 self.assertLessEqual(len(r.events(req)), 10)
         self.assertEqual(d.stop(), 0)
 
+    def test_batch_timeout_gathers_events_that_trickle_in(self):
+        r = self.receiver()
+        d = self.daemon([http_forwarder(r.url("/batched"), format="ndjson", batch_max_events=100, batch_timeout="3s")])
+        ids = []
+        for i in range(8):  # eight separate round trips, each committing its own job
+            ids += [reply["id"] for reply in d.send([event("trickle.in", metadata={"n": i})])]
+        wait_until(lambda: len([e for req in r.received() for e in r.events(req)]) >= 8, message="8 events delivered")
+        delivered = [e["id"] for req in r.received() for e in r.events(req)]
+        self.assertEqual(sorted(delivered), sorted(ids))
+        self.assertLess(len(r.received()), 8, "batch_timeout should have gathered events into fewer requests")
+
     def test_503_with_retry_after_is_retried_after_the_given_time(self):
         def respond(request):
             if not r.received():
