@@ -205,7 +205,10 @@ def read_json_lines(path):
     if not os.path.exists(path):
         return []
     with open(path, "rb") as f:
-        return [json.loads(line) for line in f.read().splitlines() if line.strip()]
+        data = f.read()
+    # A writer may be mid-line while we poll: only complete lines count.
+    complete = data[: data.rfind(b"\n") + 1]
+    return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
 def event(action="user.login", **fields):
