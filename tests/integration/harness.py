@@ -226,10 +226,21 @@ class DaemonTestCase(unittest.TestCase):
         result = getattr(getattr(self, "_outcome", None), "result", None)
         return len(result.failures) + len(result.errors) if result is not None else 0
 
+    SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "WARNING: ThreadSanitizer",
+                         "runtime error:")
+
     def tearDown(self):
         for d in self.daemons:
             if d.proc and d.proc.poll() is None:
                 d.kill()
+        # Under the asan/tsan presets a daemon's report must fail the test that caused it.
+        for d in self.daemons:
+            if d.proc and os.path.exists(d.log_path):
+                log = d.log()
+                for marker in self.SANITIZER_MARKERS:
+                    if marker in log:
+                        start = log.index(marker)
+                        self.fail(f"sanitizer report in the daemon log ({d.dir}):\n{log[max(0, start - 200):start + 4000]}")
             if self._outcome_ok():
                 d.cleanup()
             else:
