@@ -370,6 +370,38 @@ class HttpForwarderTest(DaemonTestCase):
         self.assertIn("timeout", reply["results"]["hook"]["reason"])
         self.assertEqual(d.stop(), 0)
 
+    def test_sync_deliveries_from_two_connections_run_side_by_side(self):
+        both_in_flight = threading.Event()
+        lock = threading.Lock()
+        in_flight = [0]
+
+        def respond(request):
+            with lock:
+                in_flight[0] += 1
+                if in_flight[0] == 2:
+                    both_in_flight.set()
+            # Held until the other connection's request is in flight too: if one
+            # connection's delivery stalled the other, this would time out.
+            ok = both_in_flight.wait(20)
+            with lock:
+                in_flight[0] -= 1
+            return (200 if ok else 503), {}, b""
+
+        r = self.receiver(respond=respond)
+        d = self.daemon([http_forwarder(r.url(), dispatch="sync", timeout="30s")])
+        replies = [None, None]
+
+        def client(index):
+            replies[index] = d.send([event("side.by.side")])[0]
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        self.assertTrue(both_in_flight.is_set(), "the two sync deliveries never overlapped")
+        self.assertEqual([reply["results"]["hook"]["status"] for reply in replies], ["ok", "ok"])
+
     def test_a_connection_closed_while_idle_is_replaced_without_a_failed_attempt(self):
         r = self.receiver(close_after_response=True)
         d = self.daemon([http_forwarder(r.url())], store={"completed_retention": "1h"})
