@@ -61,7 +61,7 @@ struct WorkersConfig {
   int threads = 2;  // I/O threads shared by sessions and workers
   milliseconds poll_interval{std::chrono::seconds{1}};
   milliseconds shutdown_grace{std::chrono::seconds{10}};
-  int claim_batch = 100;  // jobs claimed per delivery when the forwarder batches
+  int claim_batch = 500;  // jobs claimed per delivery when the forwarder batches
 };
 
 struct LogConfig {

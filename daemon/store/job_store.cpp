@@ -71,7 +71,7 @@ bool is_environment_error(int code) {
   }
 }
 
-constexpr std::size_t delete_batch = 64;
+constexpr std::size_t delete_batch = 128;
 constexpr int checkpoint_frames = 2048;  // ~8 MiB of WAL before the checkpointer copies it
 constexpr std::size_t insert_batch = 16;
 
@@ -138,7 +138,9 @@ class JobStore::Impl {
                           "WHERE id = ?1 AND state = 'executing'"),
         release_(db_, "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0), scheduled_at = ?2 "
                       "WHERE id = ?1 AND state = 'executing'"),
-        admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')") {
+        admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')"),
+        savepoint_(db_, "SAVEPOINT operation"),
+        release_savepoint_(db_, "RELEASE operation") {
     // Checkpoints run on their own thread and connection (see checkpoint_loop),
     // so copying the WAL into the database never stalls a commit.
     sqlite3_wal_hook(db_.getHandle(), &Impl::on_wal_commit, this);
@@ -397,8 +399,8 @@ class JobStore::Impl {
       for (std::size_t k = 0; k < count; ++k) {
         const auto& row = rows[start + k];
         const int base = static_cast<int>(k * 5);
-        statement.bind(base + 1, row.job->forwarder);
-        statement.bind(base + 2, row.item->event_id);
+        statement.bindNoCopy(base + 1, row.job->forwarder);
+        statement.bindNoCopy(base + 2, row.item->event_id);
         statement.bind(base + 3, row.job->max_attempts);
         statement.bindNoCopy(base + 4, row.item->payload);
         statement.bind(base + 5, static_cast<int64_t>(now));
@@ -458,13 +460,17 @@ class JobStore::Impl {
       db_.exec("BEGIN IMMEDIATE");
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
-        db_.exec("SAVEPOINT operation");
+        savepoint_.exec();
+        savepoint_.reset();
         try {
           operation->execute(*this);
-          db_.exec("RELEASE operation");
+          release_savepoint_.exec();
+          release_savepoint_.reset();
           committed = delta_;
         } catch (const SQLite::Exception& e) {
           if (is_environment_error(e.getErrorCode())) throw;
+          savepoint_.tryReset();
+          release_savepoint_.tryReset();
           db_.exec("ROLLBACK TO operation");
           db_.exec("RELEASE operation");
           committed = before;
@@ -516,7 +522,8 @@ class JobStore::Impl {
       // The transaction is already gone; the error below says why.
     }
     for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_,
-                            &mark_completed_, &mark_failed_, &release_, &admin_generation_})
+                            &mark_completed_, &mark_failed_, &release_, &admin_generation_, &savepoint_,
+                            &release_savepoint_})
       statement->tryReset();
     {
       std::lock_guard lock(counters_mutex_);
@@ -684,7 +691,7 @@ class JobStore::Impl {
   std::shared_ptr<spdlog::logger> log_;
   SQLite::Database db_;
   SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_,
-      mark_completed_, mark_failed_, release_, admin_generation_;
+      mark_completed_, mark_failed_, release_, admin_generation_, savepoint_, release_savepoint_;
 
   std::thread thread_;
   std::thread checkpointer_;
