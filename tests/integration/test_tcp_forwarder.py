@@ -1,6 +1,7 @@
 """The tcp forwarder against a real JSON-lines receiver: batches, a receiver restart, TLS."""
 import json
 import tempfile
+import time
 import unittest
 
 from harness import DaemonTestCase, event, wait_until
@@ -28,6 +29,9 @@ class TcpForwarderTest(DaemonTestCase):
         replies = d.send([event("user.login", metadata={"n": i}) for i in range(200)])
         ids = [reply["id"] for reply in replies]
         wait_until(lambda: self.job_states(d) == {"completed": 200}, message="all jobs completed")
+        # Written and flushed by the daemon is not yet read by the receiver's thread.
+        wait_until(lambda: len(r.ids()) >= 200, message="the receiver to read every line")
+        time.sleep(0.2)  # a duplicate, if any, would arrive right behind
         received = r.ids()
         self.assertEqual(sorted(received), sorted(ids))  # every event, none twice
         self.assertEqual(len(set(received)), 200)
