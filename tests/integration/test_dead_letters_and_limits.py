@@ -132,13 +132,14 @@ class DiskFullTest(DaemonTestCase):
         self.assertTrue(d.send([event("before.full")])[0]["ok"])
 
         filler = os.path.join(store_dir, "filler")
-        with open(filler, "wb") as f:  # take every byte left
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)  # take every byte left, unbuffered
+        try:
+            while True:
+                os.write(fd, b"\0" * 65536)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
         pad = "y" * 6000
         refused = None
         for i in range(300):
