@@ -1,7 +1,9 @@
-# auditfwd container image: one build stage, then a slim Debian 12 runtime that runs
-# the daemon as the non-root user "auditfwd".
+# auditfwd container image: a build stage, then a slim Debian 12 runtime stage that
+# runs the daemon as the non-root user "auditfwd" (uid and gid 10001).
 #   docker build -t auditfwd .
+#   install -d -o 10001 -g 10001 /run/auditfwd      # the shared socket directory, on the host
 #   docker run -v /run/auditfwd:/run/auditfwd -v auditfwd-data:/var/lib/auditfwd auditfwd
+# scripts/verify-container builds and checks the image with buildah (no Docker engine needed).
 FROM debian:12 AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -22,8 +24,8 @@ RUN apt-get update \
       ca-certificates libboost-json1.81.0 libboost-url1.81.0 libsqlite3-0 libspdlog1.10 libfmt9 \
       libtomlplusplus3 libssl3 zlib1g libsystemd0 \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd --system auditfwd \
- && useradd --system --gid auditfwd --home-dir /var/lib/auditfwd --shell /usr/sbin/nologin auditfwd \
+ && groupadd --system --gid 10001 auditfwd \
+ && useradd --system --uid 10001 --gid auditfwd --home-dir /var/lib/auditfwd --shell /usr/sbin/nologin auditfwd \
  && install -d -o auditfwd -g auditfwd -m 0750 /var/lib/auditfwd /var/log/auditfwd \
  && install -d -o auditfwd -g auditfwd -m 0755 /run/auditfwd
 COPY --from=build /opt/auditfwd/bin/auditfwd /usr/bin/auditfwd
