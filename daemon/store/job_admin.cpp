@@ -6,11 +6,14 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
 namespace auditfwd {
 namespace {
+
+constexpr std::size_t admin_chunk = 1000;  // rows per transaction beside a running daemon
 
 SQLite::Database open_existing(const std::string& path) {
   if (!std::filesystem::exists(path)) throw std::runtime_error("no job store at " + path);
@@ -55,32 +58,50 @@ std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState
 
 std::size_t retry_jobs(const std::string& db_path, const std::vector<std::int64_t>& ids) {
   auto db = open_existing(db_path);
-  SQLite::Transaction transaction(db);
   SQLite::Statement update(db, "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
                                "max_attempts = max(max_attempts, attempt + 1) "
                                "WHERE id = ?1 AND state IN ('discarded','cancelled','retryable')");
   std::size_t changed = 0;
-  for (auto id : ids) {
-    update.bind(1, static_cast<int64_t>(id));
-    update.bind(2, static_cast<int64_t>(unix_millis_now()));
-    changed += static_cast<std::size_t>(update.exec());
-    update.reset();
+  for (std::size_t start = 0; start < ids.size(); start += admin_chunk) {
+    SQLite::Transaction transaction(db);
+    for (std::size_t k = start; k < std::min(ids.size(), start + admin_chunk); ++k) {
+      update.bind(1, static_cast<int64_t>(ids[k]));
+      update.bind(2, static_cast<int64_t>(unix_millis_now()));
+      changed += static_cast<std::size_t>(update.exec());
+      update.reset();
+    }
+    bump_admin_generation(db);
+    transaction.commit();
   }
-  bump_admin_generation(db);
-  transaction.commit();
   return changed;
+}
+
+// Runs `statement` (which changes at most admin_chunk rows) in its own short
+// transaction until it changes fewer: the daemon's writer waits milliseconds
+// between chunks, never for the whole operation.
+static std::size_t run_in_chunks(SQLite::Database& db, SQLite::Statement& statement) {
+  std::size_t total = 0;
+  for (;;) {
+    SQLite::Transaction transaction(db);
+    const auto changed = static_cast<std::size_t>(statement.exec());
+    statement.reset();
+    transaction.commit();
+    total += changed;
+    if (changed < admin_chunk) return total;
+  }
 }
 
 std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::optional<std::string> forwarder) {
   auto db = open_existing(db_path);
   SQLite::Statement update(db, "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
-                               "max_attempts = max(max_attempts, attempt + 1) "
-                               "WHERE state = ?1 AND (?3 IS NULL OR forwarder = ?3)");
+                               "max_attempts = max(max_attempts, attempt + 1) WHERE id IN (SELECT id FROM jobs "
+                               "WHERE state = ?1 AND (?3 IS NULL OR forwarder = ?3) LIMIT " +
+                                   std::to_string(admin_chunk) + ")");
   update.bind(1, std::string(to_string(state)));
   update.bind(2, static_cast<int64_t>(unix_millis_now()));
   if (forwarder) update.bind(3, *forwarder);
+  const auto changed = run_in_chunks(db, update);
   SQLite::Transaction transaction(db);
-  const auto changed = static_cast<std::size_t>(update.exec());
   bump_admin_generation(db);
   transaction.commit();
   return changed;
@@ -102,10 +123,11 @@ std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional
   if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
     throw std::invalid_argument("only completed, discarded or cancelled jobs can be purged");
   auto db = open_existing(db_path);
-  SQLite::Statement remove(db, "DELETE FROM jobs WHERE state = ?1 AND (?2 IS NULL OR forwarder = ?2)");
+  SQLite::Statement remove(db, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = ?1 "
+                               "AND (?2 IS NULL OR forwarder = ?2) LIMIT " + std::to_string(admin_chunk) + ")");
   remove.bind(1, std::string(to_string(state)));
   if (forwarder) remove.bind(2, *forwarder);
-  return static_cast<std::size_t>(remove.exec());
+  return run_in_chunks(db, remove);
 }
 
 }  // namespace auditfwd
