@@ -12,8 +12,11 @@ namespace auditfwd {
 namespace asio = boost::asio;
 
 namespace {
-// Large reads make large chunks, and large chunks make large group commits.
-constexpr std::size_t read_buffer_bytes = 256 * 1024;
+// Large reads make large chunks, and large chunks make large group commits; but
+// an idle or trickling connection should not hold 256 KiB. The buffer starts
+// small and doubles each time a read fills it.
+constexpr std::size_t initial_read_buffer_bytes = 16 * 1024;
+constexpr std::size_t max_read_buffer_bytes = 256 * 1024;
 }  // namespace
 
 PeerCredentials peer_credentials(int fd) {
@@ -49,7 +52,7 @@ void Session::stop() {
 
 asio::awaitable<void> Session::run() {
   log_->debug("connection from pid {} uid {} gid {}", peer_.pid, peer_.uid, peer_.gid);
-  std::vector<char> buffer(read_buffer_bytes);
+  std::vector<char> buffer(initial_read_buffer_bytes);
   const ValidationLimits limits{config_.max_metadata_bytes};
   std::vector<SplitLine> pieces;
   while (!stopping_) {
@@ -58,6 +61,7 @@ asio::awaitable<void> Session::run() {
     reading_ = false;
     pieces.clear();
     if (!read_error) splitter_.feed({buffer.data(), bytes}, pieces);
+    if (!read_error && bytes == buffer.size() && buffer.size() < max_read_buffer_bytes) buffer.resize(buffer.size() * 2);
     else if (read_error == asio::error::eof) splitter_.finish(pieces);
 
     if (!pieces.empty()) {
