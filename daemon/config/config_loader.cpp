@@ -7,7 +7,8 @@
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fstream>
-#include <regex>
+#include <algorithm>
+#include <cctype>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -67,6 +68,19 @@ void substitute_env(json::value& value, const std::string& file, const std::stri
   }
 }
 
+// "660" or "0660": three octal digits, optionally after a 0.
+bool is_octal_mode(std::string_view mode) {
+  if (mode.size() == 4 && mode.front() == '0') mode.remove_prefix(1);
+  return mode.size() == 3 && std::all_of(mode.begin(), mode.end(), [](char c) { return c >= '0' && c <= '7'; });
+}
+
+// 1-64 of [A-Za-z0-9_.-], starting with a letter or digit: safe in replies, logs and SQL.
+bool is_forwarder_id(std::string_view id) {
+  auto alnum = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; };
+  return !id.empty() && id.size() <= 64 && alnum(id.front()) &&
+         std::all_of(id.begin(), id.end(), [&](char c) { return alnum(c) || c == '_' || c == '.' || c == '-'; });
+}
+
 RetryPolicy read_retry(ConfigReader& reader) {
   RetryPolicy retry;
   retry.max_attempts = static_cast<int>(reader.integer("max_attempts", retry.max_attempts, 1, 1000));
@@ -97,8 +111,7 @@ Config build_config(json::value root, const std::string& file) {
     config.ingest.socket = r.string_or("socket", config.ingest.socket);
     if (config.ingest.socket.empty()) r.fail("socket", "must not be empty");
     if (auto mode = r.optional_string("socket_mode")) {
-      static const std::regex octal{"^0?[0-7]{3}$"};
-      if (!std::regex_match(*mode, octal)) r.fail("socket_mode", "must be an octal mode string like \"0660\"");
+      if (!is_octal_mode(*mode)) r.fail("socket_mode", "must be an octal mode string like \"0660\"");
       config.ingest.socket_mode = static_cast<unsigned>(std::stoul(*mode, nullptr, 8));
     }
     config.ingest.max_event_bytes = r.byte_size("max_event_bytes", config.ingest.max_event_bytes);
@@ -145,7 +158,6 @@ Config build_config(json::value root, const std::string& file) {
   if (const auto* forwarders = root.get_object().if_contains("forwarders")) {
     top.accept("forwarders");
     if (!forwarders->is_array()) throw ConfigError(file, "forwarders", "must be a list of tables ([[forwarders]])");
-    static const std::regex id_pattern{"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"};
     const auto& list = forwarders->get_array();
     for (std::size_t i = 0; i < list.size(); ++i) {
       const std::string path = fmt::format("forwarders[{}]", i);
@@ -155,7 +167,7 @@ Config build_config(json::value root, const std::string& file) {
       f.file = file;
       f.path = path;
       f.id = r.required_string("id");
-      if (!std::regex_match(f.id, id_pattern))
+      if (!is_forwarder_id(f.id))
         r.fail("id", "must be 1-64 characters of letters, digits, '_', '.', '-', starting with a letter or digit");
       for (const auto& other : config.forwarders)
         if (other.id == f.id) r.fail("id", fmt::format("\"{}\" is used by another forwarder", f.id));
