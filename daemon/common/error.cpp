@@ -23,7 +23,6 @@ class category final : public boost::system::error_category {
       case errc::store_error: return "the job store failed to commit";
       case errc::timeout: return "the delivery exceeded the forwarder's timeout";
       case errc::delivery_failed: return "the forwarder failed to deliver";
-      case errc::shutting_down: return "the daemon is shutting down";
     }
     return "unknown auditfwd error";
   }
@@ -49,7 +48,6 @@ std::string_view error_name(errc e) noexcept {
     case errc::store_error: return "store_error";
     case errc::timeout: return "timeout";
     case errc::delivery_failed: return "delivery_failed";
-    case errc::shutting_down: return "shutting_down";
   }
   return "unknown";
 }

@@ -21,7 +21,6 @@ enum class errc {
   store_error,        // SQLite failed (disk full, I/O error)
   timeout,            // a sync delivery exceeded its forwarder's timeout
   delivery_failed,    // a forwarder reported a failure
-  shutting_down,
 };
 
 const boost::system::error_category& auditfwd_category() noexcept;

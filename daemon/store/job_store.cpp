@@ -136,8 +136,6 @@ class JobStore::Impl {
                           "errors = json_insert(CASE WHEN json_valid(errors) THEN errors ELSE '[]' END, '$[#]', "
                           "json_object('attempt', ?5, 'at', ?6, 'error', ?7)) "
                           "WHERE id = ?1 AND state = 'executing'"),
-        release_(db_, "UPDATE jobs SET state = 'available', attempt = max(attempt - 1, 0), scheduled_at = ?2 "
-                      "WHERE id = ?1 AND state = 'executing'"),
         admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')"),
         savepoint_(db_, "SAVEPOINT operation"),
         release_savepoint_(db_, "RELEASE operation") {
@@ -312,18 +310,9 @@ class JobStore::Impl {
     }
   }
 
-  void release(const std::vector<std::int64_t>& ids) {
-    const auto now = unix_millis_now();
-    for (auto id : ids) {
-      StatementReset reset{release_};
-      release_.bind(1, static_cast<int64_t>(id));
-      release_.bind(2, static_cast<int64_t>(now));
-      delta_.executing -= release_.exec();
-    }
-  }
-
  public:
-  const std::atomic<std::uint64_t>* refused_while_full_ = nullptr;  // JobStore's, for publish_counters()
+  // Async results the dispatcher refused because full() was already set.
+  std::atomic<std::uint64_t> refused_while_full{0};
 
  private:
   // Resets a cached statement however its use ends, so a failed step never
@@ -522,7 +511,7 @@ class JobStore::Impl {
       // The transaction is already gone; the error below says why.
     }
     for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_,
-                            &mark_completed_, &mark_failed_, &release_, &admin_generation_, &savepoint_,
+                            &mark_completed_, &mark_failed_, &admin_generation_, &savepoint_,
                             &release_savepoint_})
       statement->tryReset();
     {
@@ -580,7 +569,7 @@ class JobStore::Impl {
   // The daemon's counters, readable by `auditfwd jobs stats` from the database.
   void publish_counters() {
     auto snapshot = counters();
-    snapshot.store_full_rejections += refused_while_full_ ? refused_while_full_->load(std::memory_order_relaxed) : 0;
+    snapshot.store_full_rejections += refused_while_full.load(std::memory_order_relaxed);
     const auto body = fmt::format(
         R"("pending_jobs":{},"executing_jobs":{},"used_bytes":{},"jobs_enqueued":{},"store_full_rejections":{},)"
         R"("commit_failures":{},"commits":{},"healthy":{},"full":{})",
@@ -691,7 +680,7 @@ class JobStore::Impl {
   std::shared_ptr<spdlog::logger> log_;
   SQLite::Database db_;
   SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_,
-      mark_completed_, mark_failed_, release_, admin_generation_, savepoint_, release_savepoint_;
+      mark_completed_, mark_failed_, admin_generation_, savepoint_, release_savepoint_;
 
   std::thread thread_;
   std::thread checkpointer_;
@@ -792,24 +781,9 @@ class FinishOperation final : public Operation {
   asio::any_completion_handler<void(boost::system::error_code)> handler_;
 };
 
-class ReleaseOperation final : public Operation {
- public:
-  ReleaseOperation(std::vector<std::int64_t> ids, asio::any_completion_handler<void(boost::system::error_code)> handler)
-      : ids_(std::move(ids)), handler_(std::move(handler)) {}
-  void execute(JobStore::Impl& store) override { store.release(ids_); }
-  void fail() override { error_ = errc::store_error; }
-  void complete() override { complete_on_own_executor(std::move(handler_), error_); }
-
- private:
-  std::vector<std::int64_t> ids_;
-  boost::system::error_code error_;
-  asio::any_completion_handler<void(boost::system::error_code)> handler_;
-};
-
 }  // namespace
 
 JobStore::JobStore(StoreConfig config) : impl_(std::make_unique<Impl>(std::move(config), healthy_, full_)) {
-  impl_->refused_while_full_ = &refused_while_full_;
 }
 
 JobStore::~JobStore() { stop(); }
@@ -820,9 +794,13 @@ void JobStore::start(std::function<void(const std::vector<std::string>&)> on_job
 
 void JobStore::stop() { impl_->stop(); }
 
+void JobStore::count_store_full_refusal() noexcept {
+  impl_->refused_while_full.fetch_add(1, std::memory_order_relaxed);
+}
+
 StoreCounters JobStore::counters() const {
   auto counters = impl_->counters();
-  counters.store_full_rejections += refused_while_full_.load(std::memory_order_relaxed);
+  counters.store_full_rejections += impl_->refused_while_full.load(std::memory_order_relaxed);
   return counters;
 }
 
@@ -844,11 +822,6 @@ void JobStore::submit_claim(std::string forwarder, std::size_t max_jobs, std::si
 void JobStore::submit_finish(std::vector<JobFinish> finishes,
                              asio::any_completion_handler<void(boost::system::error_code)> handler) {
   impl_->submit(std::make_unique<FinishOperation>(std::move(finishes), std::move(handler)));
-}
-
-void JobStore::submit_release(std::vector<std::int64_t> job_ids,
-                              asio::any_completion_handler<void(boost::system::error_code)> handler) {
-  impl_->submit(std::make_unique<ReleaseOperation>(std::move(job_ids), std::move(handler)));
 }
 
 }  // namespace auditfwd

@@ -102,7 +102,7 @@ class JobStore {
 
   // Counts an async result refused as store_full before reaching the store
   // (the dispatcher saw full() already). Thread-safe.
-  void count_store_full_refusal() noexcept { refused_while_full_.fetch_add(1, std::memory_order_relaxed); }
+  void count_store_full_refusal() noexcept;
 
   // Signature void(std::vector<EnqueueOutcome>), one outcome per item.
   template <typename Token>
@@ -145,17 +145,6 @@ class JobStore {
         token, std::move(finishes));
   }
 
-  // Puts claimed jobs back to available without counting the attempt (graceful
-  // shutdown). Signature void(error_code).
-  template <typename Token>
-  auto async_release(std::vector<std::int64_t> job_ids, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
-        [this](auto handler, std::vector<std::int64_t> job_ids) {
-          submit_release(std::move(job_ids), std::move(handler));
-        },
-        token, std::move(job_ids));
-  }
-
   class Impl;
 
  private:
@@ -167,13 +156,10 @@ class JobStore {
                     boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler);
   void submit_finish(std::vector<JobFinish> finishes,
                      boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
-  void submit_release(std::vector<std::int64_t> job_ids,
-                      boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
 
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> healthy_{true};
   std::atomic<bool> full_{false};
-  std::atomic<std::uint64_t> refused_while_full_{0};
 };
 
 }  // namespace auditfwd
