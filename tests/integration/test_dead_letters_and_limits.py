@@ -87,7 +87,7 @@ class LimitsTest(DaemonTestCase):
         self.assertEqual(full["results"]["queue"]["error"], "store_full")
         self.assertEqual(full["results"]["local"]["status"], "ok")  # auto delivered inline
         self.assertIn(full["id"], {e["id"] for e in read_json_lines(d.path("local.log"))})
-        self.assertIn("job store full", d.log())
+        self.assertIn("store_full", d.log())  # "store_full: N event(s) refused" or "job store full (…): async results are store_full"
         stats = wait_until(lambda: self._stats(d, lambda s: s["daemon"] and s["daemon"]["store_full_rejections"] > 0),
                            message="the store_full counter")
         self.assertGreaterEqual(stats["daemon"]["store_full_rejections"], 1)
