@@ -26,6 +26,21 @@ void bump_admin_generation(SQLite::Database& db) {
           "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'admin_generation'), 0) + 1 AS TEXT))");
 }
 
+// A WHERE term that repeats the WHERE clause of the partial index holding
+// `state`'s rows word for word: only then does SQLite use that index instead of
+// scanning every job.
+std::string partial_index_term(JobState state) {
+  switch (state) {
+    case JobState::available:
+    case JobState::retryable: return "state IN ('available','retryable') AND ";
+    case JobState::completed:
+    case JobState::discarded:
+    case JobState::cancelled: return "state IN ('completed','discarded','cancelled') AND ";
+    case JobState::executing: return "";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState> state,
@@ -34,7 +49,8 @@ std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState
   SQLite::Statement query(db,
                           "SELECT id, forwarder, event_id, state, attempt, max_attempts, inserted_at, scheduled_at, "
                           "finished_at, coalesce(errors, '[]') FROM jobs "
-                          "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR forwarder = ?2) ORDER BY id LIMIT ?3");
+                          "WHERE " + (state ? partial_index_term(*state) + "state = ?1" : std::string("?1 IS NULL")) +
+                              " AND (?2 IS NULL OR forwarder = ?2) ORDER BY id LIMIT ?3");
   if (state) query.bind(1, std::string(to_string(*state)));
   if (forwarder) query.bind(2, *forwarder);
   query.bind(3, static_cast<int64_t>(limit));
@@ -95,7 +111,7 @@ std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::
   auto db = open_existing(db_path);
   SQLite::Statement update(db, "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
                                "max_attempts = max(max_attempts, attempt + 1) WHERE id IN (SELECT id FROM jobs "
-                               "WHERE state = ?1 AND (?3 IS NULL OR forwarder = ?3) LIMIT " +
+                               "WHERE " + partial_index_term(state) + "state = ?1 AND (?3 IS NULL OR forwarder = ?3) LIMIT " +
                                    std::to_string(admin_chunk) + ")");
   update.bind(1, std::string(to_string(state)));
   update.bind(2, static_cast<int64_t>(unix_millis_now()));
@@ -123,7 +139,7 @@ std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional
   if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
     throw std::invalid_argument("only completed, discarded or cancelled jobs can be purged");
   auto db = open_existing(db_path);
-  SQLite::Statement remove(db, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = ?1 "
+  SQLite::Statement remove(db, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE " + partial_index_term(state) + "state = ?1 "
                                "AND (?2 IS NULL OR forwarder = ?2) LIMIT " + std::to_string(admin_chunk) + ")");
   remove.bind(1, std::string(to_string(state)));
   if (forwarder) remove.bind(2, *forwarder);

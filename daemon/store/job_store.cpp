@@ -11,9 +11,15 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
+#include <fcntl.h>
+#include <filesystem>
 #include <fmt/format.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <set>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -142,12 +148,21 @@ class JobStore::Impl {
     // Checkpoints run on their own thread and connection (see checkpoint_loop),
     // so copying the WAL into the database never stalls a commit.
     sqlite3_wal_hook(db_.getHandle(), &Impl::on_wal_commit, this);
+    // The writer never syncs inside COMMIT: with durability "fsync" the syncer
+    // thread makes each commit durable (see sync_loop) while the writer already
+    // runs the next transaction. Checkpoints still sync the WAL and the database.
+    db_.exec("PRAGMA synchronous=NORMAL");
     rescue_interrupted_jobs();
     recount_pending();
     refresh_used_bytes();
     last_admin_generation_ = read_admin_generation();
     update_full_flag();
+    if (config_.durability_fsync) open_wal_file();
     healthy_ = true;
+  }
+
+  ~Impl() {
+    if (wal_fd_ >= 0) ::close(wal_fd_);
   }
 
   void start(std::function<void(const std::vector<std::string>&)> listener) {
@@ -160,6 +175,11 @@ class JobStore::Impl {
       pthread_setname_np(pthread_self(), "auditfwd-ckpt");
       checkpoint_loop();
     });
+    if (config_.durability_fsync)
+      syncer_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "auditfwd-sync");
+        sync_loop();
+      });
   }
 
   void stop() {
@@ -170,6 +190,12 @@ class JobStore::Impl {
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
+    {  // the writer has handed over its last commits; the syncer finishes them
+      std::lock_guard lock(sync_mutex_);
+      sync_stop_ = true;
+    }
+    sync_wake_.notify_one();
+    if (syncer_.joinable()) syncer_.join();
     {
       std::lock_guard lock(checkpoint_mutex_);
       checkpoint_stop_ = true;
@@ -362,6 +388,57 @@ class JobStore::Impl {
     }
   }
 
+  // The WAL file, opened a second time for fdatasync: a sync flushes the file
+  // (the inode), whichever descriptor wrote it. SQLite keeps the WAL file for as
+  // long as the writer's connection is open, so the inode cannot change under us.
+  void open_wal_file() {
+    const std::string wal_path = config_.path + "-wal";
+    wal_fd_ = ::open(wal_path.c_str(), O_RDWR | O_CLOEXEC);
+    if (wal_fd_ < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", wal_path, std::strerror(errno)));
+    // The WAL's directory entry must survive a power cut too.
+    const auto directory = std::filesystem::path(config_.path).parent_path();
+    const int directory_fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (directory_fd >= 0) {
+      (void)::fsync(directory_fd);
+      ::close(directory_fd);
+    }
+  }
+
+  // Makes every commit written so far durable. Returns 0 or an errno value.
+  int sync_wal() {
+    if (::fdatasync(wal_fd_) == 0) return 0;
+    return errno;
+  }
+
+  // Group commit, second half: whatever commits the writer finished while the
+  // last fdatasync ran are made durable by the next one, and only then answered.
+  // The writer meanwhile runs the following transaction.
+  void sync_loop() {
+    std::vector<std::unique_ptr<Operation>> waiting;
+    for (;;) {
+      {
+        std::unique_lock lock(sync_mutex_);
+        sync_wake_.wait(lock, [&] { return !sync_queue_.empty() || sync_stop_; });
+        if (sync_queue_.empty()) return;
+        waiting.swap(sync_queue_);
+      }
+      if (const int error = sync_wal(); error != 0) {
+        // Committed but not known to be on disk: the clients hear store_error
+        // (the jobs may still be delivered: at least once, never lost silently).
+        for (auto& operation : waiting) operation->fail();
+        {
+          std::lock_guard lock(counters_mutex_);
+          counters_.commit_failures++;
+        }
+        if (healthy_.exchange(false))
+          log_->error("fdatasync of the job store's WAL failed, async delivery paused until a commit succeeds: {}",
+                      std::strerror(error));
+      }
+      for (auto& operation : waiting) operation->complete();
+      waiting.clear();
+    }
+  }
+
   struct Row {
     const NewJob* job;
     const EnqueueItem* item;
@@ -435,17 +512,6 @@ class JobStore::Impl {
     forwarders_with_new_jobs_.clear();
     bool ok = true;
     try {
-      // With durability "fsync", only commits that a reply waits for are synced.
-      // Claims and outcomes ride along unsynced: after a power cut at worst a
-      // delivered job is delivered again, and the next synced commit covers them.
-      if (config_.durability_fsync) {
-        const bool durable = std::any_of(batch.begin(), batch.end(),
-                                         [](const auto& operation) { return operation->needs_durable_commit(); });
-        if (durable != synced_commits_) {
-          db_.exec(durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-          synced_commits_ = durable;
-        }
-      }
       db_.exec("BEGIN IMMEDIATE");
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
@@ -495,9 +561,23 @@ class JobStore::Impl {
       log_->warn("store_full: {} event(s) refused for async delivery (pending jobs {}, limit {}; used bytes {}, limit {})",
                  committed.store_full, pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
     update_full_flag();
+    // With durability "fsync", a reply that depends on this commit waits for the
+    // syncer's fdatasync of the WAL. Claims and outcomes complete at once: after
+    // a power cut at worst a delivered job is delivered again.
+    std::vector<std::unique_ptr<Operation>> awaiting_sync;
     for (auto& operation : batch) {
       if (!ok) operation->fail();
-      operation->complete();
+      if (ok && config_.durability_fsync && operation->needs_durable_commit())
+        awaiting_sync.push_back(std::move(operation));
+      else
+        operation->complete();
+    }
+    if (!awaiting_sync.empty()) {
+      {
+        std::lock_guard lock(sync_mutex_);
+        for (auto& operation : awaiting_sync) sync_queue_.push_back(std::move(operation));
+      }
+      sync_wake_.notify_one();
     }
     if (ok && !forwarders_with_new_jobs_.empty() && on_jobs_committed_) {
       on_jobs_committed_(std::vector<std::string>(forwarders_with_new_jobs_.begin(), forwarders_with_new_jobs_.end()));
@@ -550,6 +630,10 @@ class JobStore::Impl {
         probe.bind(1, format_rfc3339(now_micros()));
         probe.exec();
         db_.exec("COMMIT");
+        if (config_.durability_fsync) {
+          if (const int error = sync_wal(); error != 0)
+            throw SQLite::Exception(fmt::format("fdatasync of the WAL failed: {}", std::strerror(error)), SQLITE_IOERR);
+        }
         healthy_ = true;
         log_->info("job store recovered: a probe commit succeeded");
       }
@@ -591,11 +675,15 @@ class JobStore::Impl {
       const char* sql;
       std::int64_t before;
     };
+    // The first state term repeats jobs_finished's own WHERE clause word for
+    // word: SQLite uses a partial index only then, and would otherwise scan
+    // the whole table (every pending job) once a second.
     const Rule rules[] = {
-        {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state = 'completed' AND finished_at < ?1 LIMIT 1000)",
+        {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('completed','discarded','cancelled') "
+         "AND state = 'completed' AND finished_at < ?1 LIMIT 1000)",
          now - config_.completed_retention.count()},
-        {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('discarded','cancelled') "
-         "AND finished_at < ?1 LIMIT 1000)",
+        {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE state IN ('completed','discarded','cancelled') "
+         "AND state IN ('discarded','cancelled') AND finished_at < ?1 LIMIT 1000)",
          now - config_.dead_retention.count()},
         {"DELETE FROM seen_ids WHERE id IN (SELECT id FROM seen_ids WHERE seen_at < ?1 LIMIT 1000)",
          now - config_.idempotency_window.count()},
@@ -694,12 +782,19 @@ class JobStore::Impl {
   bool stopping_ = false;
   std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
 
+  // Commits waiting for the syncer (durability "fsync" only).
+  std::thread syncer_;
+  std::mutex sync_mutex_;
+  std::condition_variable sync_wake_;
+  std::vector<std::unique_ptr<Operation>> sync_queue_;
+  bool sync_stop_ = false;
+  int wal_fd_ = -1;
+
   // Writer-thread state.
   std::int64_t pending_jobs_ = 0;    // available + retryable + executing
   std::int64_t executing_jobs_ = 0;  // claimed and not finished
   std::int64_t used_bytes_ = 0;
   Delta delta_;  // the running transaction's changes
-  bool synced_commits_ = true;  // synchronous=FULL is in force on db_
   std::set<std::string> forwarders_with_new_jobs_;
   std::string last_published_;
   std::string last_admin_generation_;
