@@ -27,6 +27,7 @@ struct ForwarderResult {
   std::int64_t job = 0;
   std::string error;   // wire code, for Status::error
   std::string reason;  // human text, for Status::error
+  bool in_enqueue = false;  // this event's EnqueueItem carries a job for this slot
 };
 
 struct EventState {
@@ -35,25 +36,37 @@ struct EventState {
   bool owns_in_flight_id = false;
   std::optional<std::size_t> repeat_of;  // an earlier line of the same chunk with the same id
   bool accepted = false;
-  std::vector<ForwarderResult> results;
-  std::vector<std::size_t> async_slots;  // slots whose job this event carries in its EnqueueItem
+};
+
+// The results of a chunk: one row of slots.size() per event, in one allocation.
+class ResultTable {
+ public:
+  ResultTable(std::size_t events, std::size_t slots) : slots_(slots), results_(events * slots) {}
+  ForwarderResult& at(std::size_t event, std::size_t slot) { return results_[event * slots_ + slot]; }
+  const ForwarderResult& at(std::size_t event, std::size_t slot) const { return results_[event * slots_ + slot]; }
+
+ private:
+  std::size_t slots_;
+  std::vector<ForwarderResult> results_;
 };
 
 std::string quoted(std::string_view text) { return boost::json::serialize(boost::json::string(text)); }
 
-void append_results(std::string& out, const std::vector<ForwarderSlot>& slots, const EventState& state) {
+void append_results(std::string& out, const std::vector<std::string>& quoted_ids, const ResultTable& results,
+                    std::size_t event) {
+  auto to = std::back_inserter(out);
   out += ",\"results\":{";
-  for (std::size_t s = 0; s < slots.size(); ++s) {
-    const auto& r = state.results[s];
+  for (std::size_t s = 0; s < quoted_ids.size(); ++s) {
+    const auto& r = results.at(event, s);
     if (s) out += ',';
-    out += quoted(slots[s].config.id);
+    out += quoted_ids[s];
     switch (r.status) {
       case ForwarderResult::Status::ok: out += ":{\"status\":\"ok\"}"; break;
-      case ForwarderResult::Status::enqueued: out += fmt::format(":{{\"status\":\"enqueued\",\"job\":{}}}", r.job); break;
+      case ForwarderResult::Status::enqueued: fmt::format_to(to, ":{{\"status\":\"enqueued\",\"job\":{}}}", r.job); break;
       case ForwarderResult::Status::error:
       case ForwarderResult::Status::none:
-        out += fmt::format(":{{\"status\":\"error\",\"error\":{},\"reason\":{}}}", quoted(r.error.empty() ? "internal" : r.error),
-                           quoted(r.reason.empty() ? "not dispatched" : r.reason));
+        fmt::format_to(to, ":{{\"status\":\"error\",\"error\":{},\"reason\":{}}}", quoted(r.error.empty() ? "internal" : r.error),
+                       quoted(r.reason.empty() ? "not dispatched" : r.reason));
         break;
     }
   }
@@ -96,7 +109,9 @@ std::string rejection_reply(const Rejection& rejection) {
 }
 
 Dispatcher::Dispatcher(std::vector<ForwarderSlot>& slots, JobStore* store)
-    : slots_(slots), store_(store), log_(spdlog::default_logger()->clone("dispatch")) {}
+    : slots_(slots), store_(store), log_(spdlog::default_logger()->clone("dispatch")) {
+  for (const auto& slot : slots_) quoted_ids_.push_back(quoted(slot.config.id));
+}
 
 bool Dispatcher::reserve_in_flight(const std::string& id) {
   std::lock_guard lock(ids_mutex_);
@@ -126,7 +141,7 @@ void Dispatcher::remember_recent(const std::string& id) {
 asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines) {
   const std::size_t n = lines.size();
   std::vector<EventState> states(n);
-  for (auto& state : states) state.results.resize(slots_.size());
+  ResultTable results(n, slots_.size());
 
   // Release in-flight id reservations however this coroutine ends.
   struct InFlightGuard {
@@ -192,9 +207,10 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
     if (state.rejection || state.duplicate || state.repeat_of) continue;
     const Event& event = *lines[i];
     EnqueueItem item;
+    bool needed_after_enqueue = false;  // by a sync delivery, or an auto fallback
     for (std::size_t s = 0; s < slots_.size(); ++s) {
       const auto& config = slots_[s].config;
-      auto& result = state.results[s];
+      auto& result = results.at(i, s);
       bool async = false;
       switch (config.dispatch) {
         case DispatchMode::sync: async = false; break;
@@ -217,14 +233,19 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
       }
       if (async) {
         item.jobs.push_back(NewJob{config.id, config.retry.max_attempts});
-        state.async_slots.push_back(s);
+        result.in_enqueue = true;
+        if (config.dispatch == DispatchMode::automatic) needed_after_enqueue = true;
       } else {
         sync_events[s].push_back(i);
+        needed_after_enqueue = true;
       }
     }
     if (!item.jobs.empty() || event.client_supplied_id) {
       item.event_id = event.id;
-      item.payload = event.json;
+      // Nothing reads the event's text after the enqueue unless a sync or
+      // auto forwarder may deliver it: then copy, else hand it over.
+      if (needed_after_enqueue) item.payload = event.json;
+      else item.payload = std::move(lines[i]->json);
       items.push_back(std::move(item));
       item_line.push_back(i);
     }
@@ -238,7 +259,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
     for (auto i : event_lines) batch.push_back(*lines[i]);
     auto outcomes = co_await deliver_within(*slots_[s].forwarder, batch, slots_[s].config.timeout, *slots_[s].log);
     for (std::size_t k = 0; k < event_lines.size(); ++k) {
-      states[event_lines[k]].results[s] = from_outcome(outcomes[k]);
+      results.at(event_lines[k], s) = from_outcome(outcomes[k]);
       if (!outcomes[k].ok())
         slots_[s].log->warn("sync delivery of event {} failed: {}", batch[k].id, outcomes[k].reason);
     }
@@ -249,11 +270,9 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
   // the same transaction as the jobs, and only when every sync result is ok.
   auto all_ok_so_far = [&](std::size_t i) {
     for (std::size_t s = 0; s < slots_.size(); ++s) {
-      const auto& r = states[i].results[s];
+      const auto& r = results.at(i, s);
       if (r.status == ForwarderResult::Status::error) return false;
-      if (r.status == ForwarderResult::Status::none &&
-          std::find(states[i].async_slots.begin(), states[i].async_slots.end(), s) == states[i].async_slots.end())
-        return false;
+      if (r.status == ForwarderResult::Status::none && !r.in_enqueue) return false;
     }
     return true;
   };
@@ -263,20 +282,23 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
       items[k].remember_id = lines[item_line[k]]->client_supplied_id && all_ok_so_far(item_line[k]);
     auto outcomes = co_await store_->async_enqueue(std::move(items), asio::use_awaitable);
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
-      auto& state = states[item_line[k]];
-      for (std::size_t j = 0; j < state.async_slots.size(); ++j) {
-        const auto s = state.async_slots[j];
-        auto& result = state.results[s];
+      const auto i = item_line[k];
+      std::size_t j = 0;  // the item's jobs are in slot order
+      for (std::size_t s = 0; s < slots_.size(); ++s) {
+        auto& result = results.at(i, s);
+        if (!result.in_enqueue) continue;
         if (outcomes[k].code == errc::ok) {
-          result = {ForwarderResult::Status::enqueued, outcomes[k].job_ids[j], {}, {}};
+          result.status = ForwarderResult::Status::enqueued;
+          result.job = outcomes[k].job_ids[j];
         } else if (slots_[s].config.dispatch == DispatchMode::automatic) {
-          fallback_events[s].push_back(item_line[k]);  // auto: deliver now instead
+          fallback_events[s].push_back(i);  // auto: deliver now instead
         } else {
           result = {ForwarderResult::Status::error, 0, std::string(error_name(outcomes[k].code)),
                     outcomes[k].code == errc::store_full
                         ? "the job store reached store.max_pending_jobs or store.max_bytes"
                         : "the job store could not commit the job (see the daemon log)"};
         }
+        ++j;
       }
     }
   }
@@ -310,14 +332,16 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
     }
     std::vector<std::string> failures;
     for (std::size_t s = 0; s < slots_.size(); ++s) {
-      const auto& r = state.results[s];
+      const auto& r = results.at(i, s);
       if (r.status == ForwarderResult::Status::error || r.status == ForwarderResult::Status::none)
         failures.push_back(fmt::format("{}: {}", slots_[s].config.id, r.reason.empty() ? "not dispatched" : r.reason));
     }
     if (failures.empty()) {
       state.accepted = true;
       if (!store_ && event.client_supplied_id) remember_recent(event.id);
-      replies += fmt::format("{{\"ok\":true,\"id\":\"{}\"", event.id);
+      replies += "{\"ok\":true,\"id\":\"";
+      replies += event.id;
+      replies += '"';
     } else {
       replies += fmt::format(
           "{{\"ok\":false,\"error\":\"unavailable\",\"detail\":{},\"id\":\"{}\"",
@@ -325,7 +349,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
                              failures.size(), slots_.size(), fmt::join(failures, "; "))),
           event.id);
     }
-    append_results(replies, slots_, state);
+    append_results(replies, quoted_ids_, results, i);
     replies += "}\n";
   }
   co_return replies;

@@ -36,6 +36,7 @@ class Dispatcher {
   void remember_recent(const std::string& id);
 
   std::vector<ForwarderSlot>& slots_;
+  std::vector<std::string> quoted_ids_;  // per slot, as a JSON string: the replies' keys
   JobStore* store_;
   std::shared_ptr<spdlog::logger> log_;
 

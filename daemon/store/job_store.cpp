@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <set>
+#include <unordered_map>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
@@ -81,14 +82,18 @@ constexpr std::size_t delete_batch = 128;
 constexpr int checkpoint_frames = 2048;  // ~8 MiB of WAL before the checkpointer copies it
 constexpr std::size_t insert_batch = 16;
 
+// Parameters per row: forwarder, event_id, state, attempt, max_attempts,
+// payload, now (inserted_at and scheduled_at), attempted_at.
+constexpr std::size_t insert_params = 8;
+
 std::string insert_jobs_sql(std::size_t rows) {
   std::string sql = "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, "
-                    "scheduled_at) VALUES ";
+                    "scheduled_at, attempted_at) VALUES ";
   for (std::size_t k = 0; k < rows; ++k) {
-    const auto b = k * 5;
-    sql += (k ? "," : "") + ("(?" + std::to_string(b + 1) + ",?" + std::to_string(b + 2) + ",'available',0,?" +
-                             std::to_string(b + 3) + ",?" + std::to_string(b + 4) + ",?" + std::to_string(b + 5) +
-                             ",?" + std::to_string(b + 5) + ")");
+    const auto b = k * insert_params;
+    auto p = [&](std::size_t n) { return "?" + std::to_string(b + n); };
+    sql += (k ? ",(" : "(") + p(1) + "," + p(2) + "," + p(3) + "," + p(4) + "," + p(5) + "," + p(6) + "," + p(7) +
+           "," + p(7) + "," + p(8) + ")";
   }
   return sql;
 }
@@ -165,6 +170,10 @@ class JobStore::Impl {
     if (wal_fd_ >= 0) ::close(wal_fd_);
   }
 
+  void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff) {
+    handoffs_[forwarder] = std::move(handoff);
+  }
+
   void start(std::function<void(const std::vector<std::string>&)> listener) {
     on_jobs_committed_ = std::move(listener);
     thread_ = std::thread([this] {
@@ -232,6 +241,7 @@ class JobStore::Impl {
     const auto now = unix_millis_now();
     outcomes.assign(items.size(), EnqueueOutcome{});
     std::vector<Row> rows;
+    std::size_t handed_count = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
       auto& item = items[i];
       auto& outcome = outcomes[i];
@@ -242,8 +252,14 @@ class JobStore::Impl {
       }
       outcome.job_ids.resize(item.jobs.size());
       for (std::size_t j = 0; j < item.jobs.size(); ++j) {
-        rows.push_back({&item.jobs[j], &item, &outcome.job_ids[j]});
+        JobHandoff* handoff = reserve_handoff(item.jobs[j].forwarder);
+        if (handoff) handed_.push_back({handoff, ClaimedJob{0, 1, item.jobs[j].max_attempts, {}}});
+        rows.push_back({&item.jobs[j], &item, &outcome.job_ids[j], handoff});
         forwarders_with_new_jobs_.insert(item.jobs[j].forwarder);
+        if (handoff) {
+          ++delta_.executing;
+          ++handed_count;
+        }
         ++delta_.pending;
         delta_.bytes += static_cast<std::int64_t>(item.payload.size()) + 128;
         ++delta_.enqueued;
@@ -255,7 +271,19 @@ class JobStore::Impl {
         remember_id_.exec();
       }
     }
+    const std::size_t first_handed = handed_.size() - handed_count;
     insert_rows(rows, now);
+    // Completes the handed jobs (reserved above, in row order) for the workers.
+    // The last job of an item takes its payload; earlier ones copy it.
+    std::size_t next = first_handed;
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      const auto& row = rows[r];
+      if (!row.handoff) continue;
+      auto& job = handed_[next++].second;
+      job.id = *row.id_out;
+      const bool last_of_item = r + 1 == rows.size() || rows[r + 1].item != row.item;
+      job.payload = last_of_item ? std::move(row.item->payload) : row.item->payload;
+    }
   }
 
   void find_seen(const std::vector<std::string>& ids, std::vector<bool>& seen) {
@@ -284,6 +312,7 @@ class JobStore::Impl {
       job.payload = claim_due_.getColumn(3).getString();
       jobs.push_back(std::move(job));
     }
+    if (jobs.empty()) may_have_due_jobs_[forwarder] = false;  // caught up: hand new jobs over again
     delta_.executing += static_cast<std::int64_t>(jobs.size());
     std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   }
@@ -441,9 +470,48 @@ class JobStore::Impl {
 
   struct Row {
     const NewJob* job;
-    const EnqueueItem* item;
+    EnqueueItem* item;
     std::int64_t* id_out;
+    JobHandoff* handoff;  // null: inserted available, for a claim
   };
+
+  // A handoff with room, for a new job of `forwarder`, unless older due jobs
+  // of that forwarder may wait in the table (they go first). Null otherwise;
+  // then the job waits in the table and so, from now on, do the next ones.
+  JobHandoff* reserve_handoff(const std::string& forwarder) {
+    const auto found = handoffs_.find(forwarder);
+    if (found != handoffs_.end()) {
+      const auto flag = may_have_due_jobs_.find(forwarder);
+      const bool backlog = flag == may_have_due_jobs_.end() || flag->second;
+      if (!backlog && found->second->try_reserve()) return found->second.get();
+    }
+    may_have_due_jobs_[forwarder] = true;
+    return nullptr;
+  }
+
+  // Undoes the handoffs of an operation or transaction that was rolled back,
+  // from `first` on; the table may then hold due jobs again.
+  void cancel_handoffs(std::size_t first) {
+    for (std::size_t k = first; k < handed_.size(); ++k) handed_[k].first->cancel_reservations(1);
+    handed_.resize(first);
+    may_have_due_jobs_.clear();
+  }
+
+  // After the commit: hands each forwarder its jobs, in commit order.
+  void push_handoffs() {
+    std::vector<ClaimedJob> jobs;
+    while (!handed_.empty()) {
+      JobHandoff* target = handed_.front().first;
+      jobs.clear();
+      std::size_t kept = 0;
+      for (auto& [handoff, job] : handed_) {
+        if (handoff == target) jobs.push_back(std::move(job));
+        else handed_[kept++] = {handoff, std::move(job)};
+      }
+      handed_.resize(kept);
+      target->push(jobs);
+    }
+  }
 
   // What the operations of one transaction changed, applied on commit only.
   struct Delta {
@@ -464,12 +532,16 @@ class JobStore::Impl {
       StatementReset reset{statement};
       for (std::size_t k = 0; k < count; ++k) {
         const auto& row = rows[start + k];
-        const int base = static_cast<int>(k * 5);
+        const int base = static_cast<int>(k * insert_params);
         statement.bindNoCopy(base + 1, row.job->forwarder);
         statement.bindNoCopy(base + 2, row.item->event_id);
-        statement.bind(base + 3, row.job->max_attempts);
-        statement.bindNoCopy(base + 4, row.item->payload);
-        statement.bind(base + 5, static_cast<int64_t>(now));
+        statement.bindNoCopy(base + 3, row.handoff ? "executing" : "available");
+        statement.bind(base + 4, row.handoff ? 1 : 0);
+        statement.bind(base + 5, row.job->max_attempts);
+        statement.bindNoCopy(base + 6, row.item->payload);
+        statement.bind(base + 7, static_cast<int64_t>(now));
+        if (row.handoff) statement.bind(base + 8, static_cast<int64_t>(now));
+        else statement.bind(base + 8);
       }
       statement.exec();
       const std::int64_t last = db_.getLastInsertRowid();
@@ -515,6 +587,7 @@ class JobStore::Impl {
       db_.exec("BEGIN IMMEDIATE");
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
+        const std::size_t handed_before = handed_.size();
         savepoint_.exec();
         savepoint_.reset();
         try {
@@ -529,6 +602,7 @@ class JobStore::Impl {
           db_.exec("ROLLBACK TO operation");
           db_.exec("RELEASE operation");
           committed = before;
+          cancel_handoffs(handed_before);
           operation->fail();
           log_->error("a store request failed and was rolled back alone: {}", e.what());
         }
@@ -541,6 +615,7 @@ class JobStore::Impl {
       ok = false;
       on_failure(SQLITE_ERROR, e.what());
     }
+    if (!ok) cancel_handoffs(0);
     if (ok) {
       pending_jobs_ = std::max<std::int64_t>(0, pending_jobs_ + committed.pending);
       executing_jobs_ = std::max<std::int64_t>(0, executing_jobs_ + committed.executing);
@@ -579,6 +654,7 @@ class JobStore::Impl {
       }
       sync_wake_.notify_one();
     }
+    push_handoffs();  // before the wake-up below, which sends idle workers to look
     if (ok && !forwarders_with_new_jobs_.empty() && on_jobs_committed_) {
       on_jobs_committed_(std::vector<std::string>(forwarders_with_new_jobs_.begin(), forwarders_with_new_jobs_.end()));
     }
@@ -641,6 +717,7 @@ class JobStore::Impl {
       refresh_used_bytes();
       if (const auto generation = read_admin_generation(); generation != last_admin_generation_) {
         last_admin_generation_ = generation;
+        may_have_due_jobs_.clear();  // the CLI may have made jobs available again
         recount_pending();
       }
       update_full_flag();
@@ -796,6 +873,11 @@ class JobStore::Impl {
   std::int64_t used_bytes_ = 0;
   Delta delta_;  // the running transaction's changes
   std::set<std::string> forwarders_with_new_jobs_;
+  std::unordered_map<std::string, std::shared_ptr<JobHandoff>> handoffs_;  // set before start()
+  // Per forwarder: false once a claim found no due job and none was inserted
+  // available since; absent means "may have" (the state at start).
+  std::unordered_map<std::string, bool> may_have_due_jobs_;
+  std::vector<std::pair<JobHandoff*, ClaimedJob>> handed_;  // this transaction's handoffs
   std::string last_published_;
   std::string last_admin_generation_;
 
@@ -885,6 +967,10 @@ JobStore::~JobStore() { stop(); }
 
 void JobStore::start(std::function<void(const std::vector<std::string>&)> on_jobs_committed) {
   impl_->start(std::move(on_jobs_committed));
+}
+
+void JobStore::add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff) {
+  impl_->add_handoff(forwarder, std::move(handoff));
 }
 
 void JobStore::stop() { impl_->stop(); }

@@ -3,6 +3,7 @@
 
 #include "common/error.hpp"
 #include "config/config.hpp"
+#include "store/job_handoff.hpp"
 
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
@@ -45,13 +46,6 @@ struct EnqueueOutcome {
   std::vector<std::int64_t> job_ids;
 };
 
-struct ClaimedJob {
-  std::int64_t id = 0;
-  int attempt = 0;  // this attempt's number, starting at 1
-  int max_attempts = 0;
-  std::string payload;
-};
-
 // The end of one attempt. `state` is completed, retryable, discarded or cancelled;
 // `error` (with `attempt`) is appended to the job's error list unless completed.
 struct JobFinish {
@@ -84,6 +78,10 @@ class JobStore {
   ~JobStore();
   JobStore(const JobStore&) = delete;
   JobStore& operator=(const JobStore&) = delete;
+
+  // Before start(): new jobs of `forwarder` go straight to `handoff` while it
+  // has room and no older due job of that forwarder waits in the table.
+  void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff);
 
   // Starts the writer thread. `on_jobs_committed` runs on that thread after each
   // commit with the ids of forwarders that got new jobs; keep it quick.

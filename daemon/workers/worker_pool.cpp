@@ -21,8 +21,17 @@ constexpr std::chrono::milliseconds minimum_backoff{100};
 }  // namespace
 
 struct WorkerPool::Lane {
-  explicit Lane(asio::io_context& io, ForwarderSlot& s) : slot(s), strand(asio::make_strand(io)) {}
+  explicit Lane(asio::io_context& io, ForwarderSlot& s, std::size_t claim_size)
+      : slot(s),
+        claim_size(claim_size),
+        // Two deliveries' worth per worker: enough to keep them busy between
+        // commits, little enough to bound memory.
+        handoff(std::make_shared<JobHandoff>(std::max<std::size_t>(64, 2 * claim_size * static_cast<std::size_t>(
+                                                                          std::max(1, s.config.concurrency))))),
+        strand(asio::make_strand(io)) {}
   ForwarderSlot& slot;
+  std::size_t claim_size;  // jobs per delivery
+  std::shared_ptr<JobHandoff> handoff;
   asio::strand<asio::io_context::executor_type> strand;
   std::vector<asio::steady_timer*> idle_timers;  // on `strand` only
   bool wake_pending = false;                     // on `strand` only
@@ -30,8 +39,13 @@ struct WorkerPool::Lane {
 
 WorkerPool::WorkerPool(asio::io_context& io, std::vector<ForwarderSlot>& slots, JobStore& store, WorkersConfig config)
     : io_(io), slots_(slots), store_(store), config_(config) {
-  for (auto& slot : slots_)
-    if (slot.config.dispatch != DispatchMode::sync) lanes_.emplace_back(io_, slot);
+  for (auto& slot : slots_) {
+    if (slot.config.dispatch == DispatchMode::sync) continue;
+    const auto claim_size = std::clamp<std::size_t>(slot.forwarder->batch_limits().max_events, 1,
+                                                    static_cast<std::size_t>(config_.claim_batch));
+    auto& lane = lanes_.emplace_back(io_, slot, claim_size);
+    store_.add_handoff(slot.config.id, lane.handoff);
+  }
 }
 
 WorkerPool::~WorkerPool() = default;
@@ -117,14 +131,25 @@ std::vector<JobFinish> WorkerPool::classify(const Lane& lane, const std::vector<
 asio::awaitable<void> WorkerPool::work(Lane& lane) {
   auto& slot = lane.slot;
   const auto limits = slot.forwarder->batch_limits();
-  const std::size_t claim_size =
-      std::clamp<std::size_t>(limits.max_events, 1, static_cast<std::size_t>(config_.claim_batch));
+  const std::size_t claim_size = lane.claim_size;
+  auto last_table_claim = std::chrono::steady_clock::now();
   while (!stopping_) {
-    auto [claim_error, jobs] =
-        co_await store_.async_claim(slot.config.id, claim_size, limits.max_bytes, asio::as_tuple(asio::use_awaitable));
-    if (claim_error || jobs.empty()) {
-      co_await idle(lane, claim_error ? std::chrono::milliseconds(1000) : config_.poll_interval);
-      continue;
+    // Jobs handed over by the writer first (they are the oldest not yet
+    // taken); the table when there are none, and at least once per
+    // poll_interval, so retries that fall due are never starved.
+    std::vector<ClaimedJob> jobs;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_table_claim < config_.poll_interval) lane.handoff->take(jobs, claim_size, limits.max_bytes);
+    if (jobs.empty()) {
+      last_table_claim = now;
+      auto [claim_error, claimed] =
+          co_await store_.async_claim(slot.config.id, claim_size, limits.max_bytes, asio::as_tuple(asio::use_awaitable));
+      jobs = std::move(claimed);
+      if (jobs.empty()) lane.handoff->take(jobs, claim_size, limits.max_bytes);
+      if (jobs.empty()) {
+        co_await idle(lane, claim_error ? std::chrono::milliseconds(1000) : config_.poll_interval);
+        continue;
+      }
     }
     if (limits.linger.count() > 0) co_await fill_batch(lane, jobs, claim_size, limits);
 
@@ -181,10 +206,15 @@ asio::awaitable<void> WorkerPool::fill_batch(Lane& lane, std::vector<ClaimedJob>
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     co_await idle(lane, left);
-    auto [error, more] = co_await store_.async_claim(lane.slot.config.id, claim_size - jobs.size(),
-                                                     limits.max_bytes == 0 ? 0 : limits.max_bytes - bytes,
-                                                     asio::as_tuple(asio::use_awaitable));
-    if (error) break;
+    const std::size_t bytes_left = limits.max_bytes == 0 ? 0 : limits.max_bytes - bytes;
+    std::vector<ClaimedJob> more;
+    lane.handoff->take(more, claim_size - jobs.size(), bytes_left);
+    if (more.empty()) {
+      auto [error, claimed] = co_await store_.async_claim(lane.slot.config.id, claim_size - jobs.size(), bytes_left,
+                                                          asio::as_tuple(asio::use_awaitable));
+      if (error) break;
+      more = std::move(claimed);
+    }
     for (auto& job : more) {
       bytes += job.payload.size();
       jobs.push_back(std::move(job));
