@@ -79,24 +79,37 @@ bool is_environment_error(int code) {
 }
 
 constexpr std::size_t delete_batch = 128;
-constexpr int checkpoint_frames = 2048;  // ~8 MiB of WAL before the checkpointer copies it
+constexpr int checkpoint_frames = 2048;  // ~16 MiB of WAL (8 KiB pages) before the checkpointer copies it
 constexpr std::size_t insert_batch = 16;
+// A transaction takes queued requests until they carry this many events:
+// enough to amortize the commit's page writes over many small requests, few
+// enough that a large request does not wait behind the others.
+constexpr std::size_t events_per_transaction = 512;
+constexpr std::size_t small_commit_events = 32;
 
+// Writes use OR FAIL: a failing statement keeps its earlier rows instead of
+// undoing them, so SQLite skips the statement journal (a copy of every page the
+// statement touches). Each operation runs in its own savepoint, and a failure
+// rolls that back whole, so nothing half-done is ever committed.
+//
 // Parameters per row: forwarder, event_id, state, attempt, max_attempts,
-// payload, now (inserted_at and scheduled_at), attempted_at.
-constexpr std::size_t insert_params = 8;
+// payload, now (inserted_at and scheduled_at), attempted_at, id.
+constexpr std::size_t insert_params = 9;
 
 std::string insert_jobs_sql(std::size_t rows) {
-  std::string sql = "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, "
-                    "scheduled_at, attempted_at) VALUES ";
+  std::string sql = "INSERT OR FAIL INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, "
+                    "scheduled_at, attempted_at, id) VALUES ";
   for (std::size_t k = 0; k < rows; ++k) {
     const auto b = k * insert_params;
     auto p = [&](std::size_t n) { return "?" + std::to_string(b + n); };
     sql += (k ? ",(" : "(") + p(1) + "," + p(2) + "," + p(3) + "," + p(4) + "," + p(5) + "," + p(6) + "," + p(7) +
-           "," + p(7) + "," + p(8) + ")";
+           "," + p(7) + "," + p(8) + "," + p(9) + ")";
   }
   return sql;
 }
+
+// Job ids are reserved this many at a time (one meta row written per block).
+constexpr std::int64_t job_id_block = 65536;
 
 std::string placeholders(std::size_t count) {
   std::string out;
@@ -117,6 +130,11 @@ struct Operation {
   virtual void complete() = 0;
   // True when the client's reply depends on this operation being on disk.
   virtual bool needs_durable_commit() const { return false; }
+  // Events this operation enqueues (how much of a transaction it fills).
+  virtual std::size_t events() const { return 0; }
+  // True when nobody is in a hurry for this operation: it may wait briefly to
+  // share a commit.
+  virtual bool can_wait() const { return false; }
 };
 
 class JobStore::Impl {
@@ -133,7 +151,7 @@ class JobStore::Impl {
         find_seen_(db_, "SELECT 1 FROM seen_ids WHERE id = ?1 AND seen_at >= ?2"),
         // One statement claims a batch: the due jobs, oldest first, up to a count
         // and (past the first job) a running payload size in bytes.
-        claim_due_(db_, "UPDATE jobs SET state = 'executing', attempt = attempt + 1, attempted_at = ?2 "
+        claim_due_(db_, "UPDATE OR FAIL jobs SET state = 'executing', attempt = attempt + 1, attempted_at = ?2 "
                         "WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER w AS n, "
                         "sum(length(CAST(payload AS BLOB))) OVER w AS running FROM (SELECT id, scheduled_at, payload "
                         "FROM jobs WHERE forwarder = ?1 AND state IN ('available','retryable') AND scheduled_at <= ?2 "
@@ -141,13 +159,15 @@ class JobStore::Impl {
                         "WHERE n = 1 OR running <= ?4) "
                         "RETURNING id, attempt, max_attempts, payload"),
         delete_jobs_(db_, "DELETE FROM jobs WHERE state = 'executing' AND id IN (" + placeholders(delete_batch) + ")"),
-        mark_completed_(db_, "UPDATE jobs SET state = 'completed', finished_at = ?2 WHERE id = ?1 "
+        delete_job_(db_, "DELETE FROM jobs WHERE state = 'executing' AND id = ?1"),
+        mark_completed_(db_, "UPDATE OR FAIL jobs SET state = 'completed', finished_at = ?2 WHERE id = ?1 "
                              "AND state = 'executing'"),
-        mark_failed_(db_, "UPDATE jobs SET state = ?2, scheduled_at = ?3, finished_at = ?4, "
+        mark_failed_(db_, "UPDATE OR FAIL jobs SET state = ?2, scheduled_at = ?3, finished_at = ?4, "
                           "errors = json_insert(CASE WHEN json_valid(errors) THEN errors ELSE '[]' END, '$[#]', "
                           "json_object('attempt', ?5, 'at', ?6, 'error', ?7)) "
                           "WHERE id = ?1 AND state = 'executing'"),
         admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')"),
+        reserve_job_ids_(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('job_ids_reserved', ?1)"),
         savepoint_(db_, "SAVEPOINT operation"),
         release_savepoint_(db_, "RELEASE operation") {
     // Checkpoints run on their own thread and connection (see checkpoint_loop),
@@ -158,6 +178,7 @@ class JobStore::Impl {
     // runs the next transaction. Checkpoints still sync the WAL and the database.
     db_.exec("PRAGMA synchronous=NORMAL");
     rescue_interrupted_jobs();
+    load_job_id_sequence();
     recount_pending();
     refresh_used_bytes();
     last_admin_generation_ = read_admin_generation();
@@ -352,14 +373,21 @@ class JobStore::Impl {
       delta_.executing -= changed;
       delta_.pending -= changed;
     }
-    // Delivered jobs go in batches: one statement per `delete_batch` ids.
-    for (std::size_t start = 0; start < to_delete.size(); start += delete_batch) {
+    // Delivered jobs go in batches: one statement per `delete_batch` ids, and
+    // the rest one by one (an IN list builds a temporary index per statement).
+    std::size_t start = 0;
+    for (; start + delete_batch <= to_delete.size(); start += delete_batch) {
       StatementReset reset{delete_jobs_};
-      for (std::size_t k = 0; k < delete_batch; ++k) {
-        const auto index = start + k;
-        delete_jobs_.bind(static_cast<int>(k + 1), static_cast<int64_t>(index < to_delete.size() ? to_delete[index] : -1));
-      }
+      for (std::size_t k = 0; k < delete_batch; ++k)
+        delete_jobs_.bind(static_cast<int>(k + 1), static_cast<int64_t>(to_delete[start + k]));
       const int removed = delete_jobs_.exec();
+      delta_.pending -= removed;
+      delta_.executing -= removed;
+    }
+    for (; start < to_delete.size(); ++start) {
+      StatementReset reset{delete_job_};
+      delete_job_.bind(1, static_cast<int64_t>(to_delete[start]));
+      const int removed = delete_job_.exec();
       delta_.pending -= removed;
       delta_.executing -= removed;
     }
@@ -447,25 +475,37 @@ class JobStore::Impl {
     for (;;) {
       {
         std::unique_lock lock(sync_mutex_);
-        sync_wake_.wait(lock, [&] { return !sync_queue_.empty() || sync_stop_; });
+        if (!waiting.empty()) syncer_busy_ = false;
+        waiting.clear();
+        sync_wake_.wait(lock, [&] { return (!sync_queue_.empty() && !syncer_busy_) || (sync_stop_ && !syncer_busy_); });
         if (sync_queue_.empty()) return;
         waiting.swap(sync_queue_);
+        syncer_busy_ = true;
       }
-      if (const int error = sync_wal(); error != 0) {
-        // Committed but not known to be on disk: the clients hear store_error
-        // (the jobs may still be delivered: at least once, never lost silently).
-        for (auto& operation : waiting) operation->fail();
-        {
-          std::lock_guard lock(counters_mutex_);
-          counters_.commit_failures++;
-        }
-        if (healthy_.exchange(false))
-          log_->error("fdatasync of the job store's WAL failed, async delivery paused until a commit succeeds: {}",
-                      std::strerror(error));
-      }
-      for (auto& operation : waiting) operation->complete();
-      waiting.clear();
+      sync_and_complete(waiting);
     }
+  }
+
+  // One fdatasync for every commit in `waiting`, then their completions.
+  void sync_and_complete(std::vector<std::unique_ptr<Operation>>& waiting) {
+    if (const int error = sync_wal(); error != 0) {
+      // Committed but not known to be on disk: the clients hear store_error
+      // (the jobs may still be delivered: at least once, never lost silently).
+      for (auto& operation : waiting) operation->fail();
+      {
+        std::lock_guard lock(counters_mutex_);
+        counters_.commit_failures++;
+      }
+      if (healthy_.exchange(false))
+        log_->error("fdatasync of the job store's WAL failed, async delivery paused until a commit succeeds: {}",
+                    std::strerror(error));
+    }
+    for (auto& operation : waiting) operation->complete();
+  }
+
+  bool work_queue_empty() {
+    std::lock_guard lock(mutex_);
+    return queue_.empty();
   }
 
   struct Row {
@@ -522,9 +562,44 @@ class JobStore::Impl {
     std::uint64_t store_full = 0;
   };
 
-  // Inserts `rows`, `insert_batch` per statement. With AUTOINCREMENT the rowids
-  // of one multi-row INSERT are consecutive, so the last one gives them all.
+  // Job ids are never reused, so an id in a reply keeps naming one job. The
+  // writer assigns them from a block reserved in `meta` by the same
+  // transaction that first uses it; a restart continues past the reservation.
+  // (AUTOINCREMENT would give the same guarantee by rewriting its
+  // sqlite_sequence page in every commit: a whole extra page per small commit.)
+  void load_job_id_sequence() {
+    std::int64_t highest = db_.execAndGet("SELECT coalesce(max(id), 0) FROM jobs").getInt64();
+    SQLite::Statement reserved(db_, "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'job_ids_reserved'");
+    if (reserved.executeStep()) highest = std::max(highest, reserved.getColumn(0).getInt64());
+    // Databases made before ids were assigned here used AUTOINCREMENT.
+    if (db_.tableExists("sqlite_sequence")) {
+      SQLite::Statement sequence(db_, "SELECT seq FROM sqlite_sequence WHERE name = 'jobs'");
+      if (sequence.executeStep()) highest = std::max(highest, sequence.getColumn(0).getInt64());
+    }
+    next_job_id_ = highest + 1;
+    job_ids_reserved_ = committed_job_ids_reserved_ = highest;
+  }
+
+  // The next `count` job ids, reserving a new block inside the running
+  // transaction when needed.
+  std::int64_t take_job_ids(std::size_t count) {
+    const std::int64_t first = next_job_id_;
+    const std::int64_t last = first + static_cast<std::int64_t>(count) - 1;
+    if (last > job_ids_reserved_) {
+      const std::int64_t reserve_to = last + job_id_block;
+      reserve_job_ids_.bind(1, std::to_string(reserve_to));
+      StatementReset reset{reserve_job_ids_};
+      reserve_job_ids_.exec();
+      job_ids_reserved_ = reserve_to;
+    }
+    next_job_id_ = last + 1;
+    return first;
+  }
+
+  // Inserts `rows`, `insert_batch` per statement, with consecutive new ids.
   void insert_rows(const std::vector<Row>& rows, std::int64_t now) {
+    if (rows.empty()) return;
+    std::int64_t id = take_job_ids(rows.size());
     std::size_t start = 0;
     while (start < rows.size()) {
       const std::size_t count = rows.size() - start >= insert_batch ? insert_batch : 1;
@@ -542,10 +617,10 @@ class JobStore::Impl {
         statement.bind(base + 7, static_cast<int64_t>(now));
         if (row.handoff) statement.bind(base + 8, static_cast<int64_t>(now));
         else statement.bind(base + 8);
+        statement.bind(base + 9, static_cast<int64_t>(id));
+        *row.id_out = id++;
       }
       statement.exec();
-      const std::int64_t last = db_.getLastInsertRowid();
-      for (std::size_t k = 0; k < count; ++k) *rows[start + k].id_out = last - static_cast<std::int64_t>(count - 1 - k);
       start += count;
     }
   }
@@ -563,8 +638,21 @@ class JobStore::Impl {
       {
         std::unique_lock lock(mutex_);
         wake_.wait_until(lock, next_maintenance, [&] { return !queue_.empty() || stopping_; });
-        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
-        queue_.clear();
+        // A few delivery outcomes alone wait up to a millisecond for company:
+        // at low rates they then share the next enqueue's commit instead of
+        // writing (and the checkpointer copying) pages of their own.
+        auto only_outcomes = [&] {
+          return std::all_of(queue_.begin(), queue_.end(), [](const auto& operation) { return operation->can_wait(); });
+        };
+        if (!queue_.empty() && only_outcomes())
+          wake_.wait_for(lock, std::chrono::milliseconds(1), [&] { return stopping_ || !only_outcomes(); });
+        // Since the syncer, not the commit, makes replies durable, transactions
+        // can stay small: a reply waits for its own enqueue, not for everyone
+        // else's, and its session is back reading while this thread goes on.
+        std::size_t take = 0, events = 0;
+        while (take < queue_.size() && events < events_per_transaction) events += queue_[take++]->events();
+        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + take));
+        queue_.erase(queue_.begin(), queue_.begin() + take);
         if (batch.empty() && stopping_) return;
       }
       if (!batch.empty()) run_batch(batch);
@@ -588,6 +676,7 @@ class JobStore::Impl {
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
         const std::size_t handed_before = handed_.size();
+        const std::int64_t ids_reserved_before = job_ids_reserved_;
         savepoint_.exec();
         savepoint_.reset();
         try {
@@ -603,6 +692,7 @@ class JobStore::Impl {
           db_.exec("RELEASE operation");
           committed = before;
           cancel_handoffs(handed_before);
+          job_ids_reserved_ = ids_reserved_before;
           operation->fail();
           log_->error("a store request failed and was rolled back alone: {}", e.what());
         }
@@ -615,7 +705,12 @@ class JobStore::Impl {
       ok = false;
       on_failure(SQLITE_ERROR, e.what());
     }
-    if (!ok) cancel_handoffs(0);
+    if (!ok) {
+      cancel_handoffs(0);
+      job_ids_reserved_ = committed_job_ids_reserved_;
+    } else {
+      committed_job_ids_reserved_ = job_ids_reserved_;
+    }
     if (ok) {
       pending_jobs_ = std::max<std::int64_t>(0, pending_jobs_ + committed.pending);
       executing_jobs_ = std::max<std::int64_t>(0, executing_jobs_ + committed.executing);
@@ -648,11 +743,26 @@ class JobStore::Impl {
         operation->complete();
     }
     if (!awaiting_sync.empty()) {
+      bool inline_sync = false;
       {
+        // A small commit, nothing else to write and the syncer idle (the usual
+        // case at low rates): sync here rather than pay for waking the syncer.
+        // Under load the writer never waits for the disk.
+        std::size_t events = 0;
+        for (const auto& operation : awaiting_sync) events += operation->events();
         std::lock_guard lock(sync_mutex_);
-        for (auto& operation : awaiting_sync) sync_queue_.push_back(std::move(operation));
+        inline_sync = events < small_commit_events && !syncer_busy_ && work_queue_empty();
+        if (inline_sync) syncer_busy_ = true;
+        else for (auto& operation : awaiting_sync) sync_queue_.push_back(std::move(operation));
       }
-      sync_wake_.notify_one();
+      if (inline_sync) {
+        sync_and_complete(awaiting_sync);
+        std::lock_guard lock(sync_mutex_);
+        syncer_busy_ = false;
+        if (!sync_queue_.empty()) sync_wake_.notify_one();
+      } else {
+        sync_wake_.notify_one();
+      }
     }
     push_handoffs();  // before the wake-up below, which sends idle workers to look
     if (ok && !forwarders_with_new_jobs_.empty() && on_jobs_committed_) {
@@ -666,8 +776,8 @@ class JobStore::Impl {
     } catch (...) {
       // The transaction is already gone; the error below says why.
     }
-    for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_,
-                            &mark_completed_, &mark_failed_, &admin_generation_, &savepoint_,
+    for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_, &delete_job_,
+                            &mark_completed_, &mark_failed_, &admin_generation_, &reserve_job_ids_, &savepoint_,
                             &release_savepoint_})
       statement->tryReset();
     {
@@ -844,8 +954,8 @@ class JobStore::Impl {
   std::atomic<bool>& full_;
   std::shared_ptr<spdlog::logger> log_;
   SQLite::Database db_;
-  SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_,
-      mark_completed_, mark_failed_, admin_generation_, savepoint_, release_savepoint_;
+  SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_, delete_job_,
+      mark_completed_, mark_failed_, admin_generation_, reserve_job_ids_, savepoint_, release_savepoint_;
 
   std::thread thread_;
   std::thread checkpointer_;
@@ -865,6 +975,7 @@ class JobStore::Impl {
   std::condition_variable sync_wake_;
   std::vector<std::unique_ptr<Operation>> sync_queue_;
   bool sync_stop_ = false;
+  bool syncer_busy_ = false;  // an fdatasync (by the syncer or the writer) is running
   int wal_fd_ = -1;
 
   // Writer-thread state.
@@ -872,6 +983,9 @@ class JobStore::Impl {
   std::int64_t executing_jobs_ = 0;  // claimed and not finished
   std::int64_t used_bytes_ = 0;
   Delta delta_;  // the running transaction's changes
+  std::int64_t next_job_id_ = 1;
+  std::int64_t job_ids_reserved_ = 0;            // in the running transaction
+  std::int64_t committed_job_ids_reserved_ = 0;  // on disk
   std::set<std::string> forwarders_with_new_jobs_;
   std::unordered_map<std::string, std::shared_ptr<JobHandoff>> handoffs_;  // set before start()
   // Per forwarder: false once a claim found no due job and none was inserted
@@ -894,6 +1008,7 @@ class EnqueueOperation final : public Operation {
       : items_(std::move(items)), handler_(std::move(handler)) {}
   void execute(JobStore::Impl& store) override { store.enqueue(items_, outcomes_); }
   bool needs_durable_commit() const override { return true; }
+  std::size_t events() const override { return items_.size(); }
   void fail() override {
     outcomes_.assign(items_.size(), EnqueueOutcome{errc::store_error, {}});
   }
@@ -949,6 +1064,8 @@ class FinishOperation final : public Operation {
   FinishOperation(std::vector<JobFinish> finishes, asio::any_completion_handler<void(boost::system::error_code)> handler)
       : finishes_(std::move(finishes)), handler_(std::move(handler)) {}
   void execute(JobStore::Impl& store) override { store.finish(finishes_); }
+  // Only small ones: under load the writer has the time now, not later.
+  bool can_wait() const override { return finishes_.size() < small_commit_events; }
   void fail() override { error_ = errc::store_error; }
   void complete() override { complete_on_own_executor(std::move(handler_), error_); }
 

@@ -32,7 +32,7 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
   db.exec("PRAGMA wal_autocheckpoint=4096");
   db.exec(R"sql(
     CREATE TABLE IF NOT EXISTS jobs (
-      id           INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused: a job id in a reply stays unique
+      id           INTEGER PRIMARY KEY,  -- assigned by the writer, never reused (JobStore's job id sequence)
       forwarder    TEXT    NOT NULL,
       event_id     TEXT    NOT NULL,
       state        TEXT    NOT NULL CHECK (state IN
