@@ -180,3 +180,83 @@ TEST_CASE("the committed listener names the forwarders that got jobs") {
   std::sort(notified.begin(), notified.end());
   CHECK(notified == std::vector<std::string>{"a", "b"});
 }
+
+namespace {
+
+std::vector<ClaimedJob> claim_from(JobStore& store, const std::string& forwarder) {
+  return run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
+    auto [ec, jobs] = co_await store.async_claim(forwarder, 100, 0, asio::as_tuple(asio::use_awaitable));
+    CHECK_FALSE(ec);
+    co_return jobs;
+  }());
+}
+
+}  // namespace
+
+TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no due job, up to capacity") {
+  TempStore temp;
+  JobStore store(temp.config);
+  auto handoff = std::make_shared<JobHandoff>(2);
+  store.add_handoff("a", handoff);
+  store.start({});
+
+  // At start the table may hold older due jobs: new ones wait there, in order.
+  auto first = run(store.async_enqueue({item("e1", {"a"})}, asio::use_awaitable));
+  CHECK(temp.state_of(first[0].job_ids[0]) == "available");
+  std::vector<ClaimedJob> taken;
+  handoff->take(taken, 10, 0);
+  CHECK(taken.empty());
+  CHECK(claim_from(store, "a").size() == 1);
+  CHECK(claim_from(store, "a").empty());  // caught up: from now on, handed over
+
+  auto next = run(store.async_enqueue({item("e2", {"a"}), item("e3", {"a", "b"}), item("e4", {"a"})},
+                                      asio::use_awaitable));
+  const auto e2 = next[0].job_ids[0], e3a = next[1].job_ids[0], e3b = next[1].job_ids[1], e4 = next[2].job_ids[0];
+  CHECK(temp.state_of(e2) == "executing");
+  CHECK(temp.state_of(e3a) == "executing");
+  CHECK(temp.state_of(e3b) == "available");  // "b" has no handoff
+  CHECK(temp.state_of(e4) == "available");   // capacity 2 reached: the table again
+  handoff->take(taken, 10, 0);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].id == e2);
+  CHECK(taken[0].attempt == 1);
+  CHECK(taken[0].payload == R"({"id":"e2"})");
+  CHECK(taken[1].id == e3a);
+  CHECK(taken[1].payload == R"({"id":"e3"})");  // copied for "b", moved for "a"
+  CHECK(store.counters().pending_jobs == 5);     // e1 executing, e2, e3a executing, e3b, e4
+
+  // e4 waits in the table, so the next job must too, though there is room now.
+  auto after = run(store.async_enqueue({item("e5", {"a"})}, asio::use_awaitable));
+  CHECK(temp.state_of(after[0].job_ids[0]) == "available");
+  auto claimed = claim_from(store, "a");
+  REQUIRE(claimed.size() == 2);
+  CHECK(claimed[0].id == e4);
+  store.stop();
+  // Handed jobs are in-flight attempts like claimed ones: released at stop.
+  CHECK(temp.state_of(e2) == "available");
+}
+
+TEST_CASE("job ids are never reused, even after the newest job was deleted and the store reopened") {
+  TempStore temp;
+  temp.config.completed_retention = std::chrono::milliseconds(0);
+  std::int64_t newest = 0;
+  {
+    JobStore store(temp.config);
+    store.start({});
+    auto outcomes = run(store.async_enqueue({item("e1", {"a"}), item("e2", {"a"})}, asio::use_awaitable));
+    newest = outcomes[1].job_ids[0];
+    CHECK(newest == outcomes[0].job_ids[0] + 1);
+    auto claimed = claim_from(store, "a");
+    REQUIRE(claimed.size() == 2);
+    std::vector<JobFinish> finishes{{claimed[0].id, JobState::completed, 1, 0, {}},
+                                    {claimed[1].id, JobState::completed, 1, 0, {}}};
+    run([&]() -> asio::awaitable<void> { co_await store.async_finish(finishes, asio::use_awaitable); }());
+    CHECK(temp.state_of(newest) == "<gone>");
+    store.stop();
+  }
+  JobStore reopened(temp.config);
+  reopened.start({});
+  auto outcomes = run(reopened.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
+  CHECK(outcomes[0].job_ids[0] > newest);
+  reopened.stop();
+}
