@@ -289,7 +289,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
         if (!result.in_enqueue) continue;
         if (outcomes[k].code == errc::ok) {
           result.status = ForwarderResult::Status::enqueued;
-          result.job = outcomes[k].job_ids[j];
+          result.job = outcomes[k].job_id(j);
         } else if (slots_[s].config.dispatch == DispatchMode::automatic) {
           fallback_events[s].push_back(i);  // auto: deliver now instead
         } else {

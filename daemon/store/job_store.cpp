@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <set>
 #include <unordered_map>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -192,7 +191,7 @@ class JobStore::Impl {
   }
 
   void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff) {
-    handoffs_[forwarder] = std::move(handoff);
+    forwarders_[forwarder].handoff = std::move(handoff);
   }
 
   void start(std::function<void(const std::vector<std::string>&)> listener) {
@@ -262,6 +261,7 @@ class JobStore::Impl {
     const auto now = unix_millis_now();
     outcomes.assign(items.size(), EnqueueOutcome{});
     std::vector<Row> rows;
+    rows.reserve(items.size());
     std::size_t handed_count = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
       auto& item = items[i];
@@ -271,12 +271,13 @@ class JobStore::Impl {
         ++delta_.store_full;
         continue;
       }
-      outcome.job_ids.resize(item.jobs.size());
+      outcome.jobs = item.jobs.size();
       for (std::size_t j = 0; j < item.jobs.size(); ++j) {
-        JobHandoff* handoff = reserve_handoff(item.jobs[j].forwarder);
+        auto& forwarder = forwarder_jobs(item.jobs[j].forwarder);
+        JobHandoff* handoff = reserve_handoff(forwarder);
         if (handoff) handed_.push_back({handoff, ClaimedJob{0, 1, item.jobs[j].max_attempts, {}}});
-        rows.push_back({&item.jobs[j], &item, &outcome.job_ids[j], handoff});
-        forwarders_with_new_jobs_.insert(item.jobs[j].forwarder);
+        rows.push_back({&item.jobs[j], &item, j == 0 ? &outcome : nullptr, handoff});
+        forwarder.new_jobs = true;
         if (handoff) {
           ++delta_.executing;
           ++handed_count;
@@ -301,7 +302,7 @@ class JobStore::Impl {
       const auto& row = rows[r];
       if (!row.handoff) continue;
       auto& job = handed_[next++].second;
-      job.id = *row.id_out;
+      job.id = row.id;
       const bool last_of_item = r + 1 == rows.size() || rows[r + 1].item != row.item;
       job.payload = last_of_item ? std::move(row.item->payload) : row.item->payload;
     }
@@ -333,7 +334,7 @@ class JobStore::Impl {
       job.payload = claim_due_.getColumn(3).getString();
       jobs.push_back(std::move(job));
     }
-    if (jobs.empty()) may_have_due_jobs_[forwarder] = false;  // caught up: hand new jobs over again
+    if (jobs.empty()) forwarder_jobs(forwarder).may_have_due_jobs = false;  // caught up: hand new jobs over again
     delta_.executing += static_cast<std::int64_t>(jobs.size());
     std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   }
@@ -511,21 +512,35 @@ class JobStore::Impl {
   struct Row {
     const NewJob* job;
     EnqueueItem* item;
-    std::int64_t* id_out;
-    JobHandoff* handoff;  // null: inserted available, for a claim
+    EnqueueOutcome* outcome;  // set on an item's first row: takes the first id
+    JobHandoff* handoff;      // null: inserted available, for a claim
+    std::int64_t id = 0;
   };
+
+  // What the writer knows of one forwarder's jobs.
+  struct ForwarderJobs {
+    std::shared_ptr<JobHandoff> handoff;  // set before start(), or none
+    // False once a claim found no due job, until a job is inserted available.
+    bool may_have_due_jobs = true;
+    bool new_jobs = false;  // in the running transaction
+  };
+
+  // The entry of `id`; consecutive rows nearly always name the same forwarder.
+  ForwarderJobs& forwarder_jobs(const std::string& id) {
+    if (last_forwarder_ && *last_forwarder_id_ == id) return *last_forwarder_;
+    auto& entry = *forwarders_.try_emplace(id).first;  // references stay valid: node-based map
+    last_forwarder_id_ = &entry.first;
+    last_forwarder_ = &entry.second;
+    return entry.second;
+  }
 
   // A handoff with room, for a new job of `forwarder`, unless older due jobs
   // of that forwarder may wait in the table (they go first). Null otherwise;
   // then the job waits in the table and so, from now on, do the next ones.
-  JobHandoff* reserve_handoff(const std::string& forwarder) {
-    const auto found = handoffs_.find(forwarder);
-    if (found != handoffs_.end()) {
-      const auto flag = may_have_due_jobs_.find(forwarder);
-      const bool backlog = flag == may_have_due_jobs_.end() || flag->second;
-      if (!backlog && found->second->try_reserve()) return found->second.get();
-    }
-    may_have_due_jobs_[forwarder] = true;
+  JobHandoff* reserve_handoff(ForwarderJobs& forwarder) {
+    if (forwarder.handoff && !forwarder.may_have_due_jobs && forwarder.handoff->try_reserve())
+      return forwarder.handoff.get();
+    forwarder.may_have_due_jobs = true;
     return nullptr;
   }
 
@@ -534,7 +549,7 @@ class JobStore::Impl {
   void cancel_handoffs(std::size_t first) {
     for (std::size_t k = first; k < handed_.size(); ++k) handed_[k].first->cancel_reservations(1);
     handed_.resize(first);
-    may_have_due_jobs_.clear();
+    for (auto& [id, forwarder] : forwarders_) forwarder.may_have_due_jobs = true;
   }
 
   // After the commit: hands each forwarder its jobs, in commit order.
@@ -597,7 +612,7 @@ class JobStore::Impl {
   }
 
   // Inserts `rows`, `insert_batch` per statement, with consecutive new ids.
-  void insert_rows(const std::vector<Row>& rows, std::int64_t now) {
+  void insert_rows(std::vector<Row>& rows, std::int64_t now) {
     if (rows.empty()) return;
     std::int64_t id = take_job_ids(rows.size());
     std::size_t start = 0;
@@ -606,7 +621,7 @@ class JobStore::Impl {
       auto& statement = count == insert_batch ? insert_jobs_batch_ : insert_job_;
       StatementReset reset{statement};
       for (std::size_t k = 0; k < count; ++k) {
-        const auto& row = rows[start + k];
+        auto& row = rows[start + k];
         const int base = static_cast<int>(k * insert_params);
         statement.bindNoCopy(base + 1, row.job->forwarder);
         statement.bindNoCopy(base + 2, row.item->event_id);
@@ -618,7 +633,8 @@ class JobStore::Impl {
         if (row.handoff) statement.bind(base + 8, static_cast<int64_t>(now));
         else statement.bind(base + 8);
         statement.bind(base + 9, static_cast<int64_t>(id));
-        *row.id_out = id++;
+        if (row.outcome) row.outcome->first_job_id = id;
+        row.id = id++;
       }
       statement.exec();
       start += count;
@@ -669,7 +685,7 @@ class JobStore::Impl {
   // a failing disk or a failed COMMIT fails them all.
   void run_batch(std::vector<std::unique_ptr<Operation>>& batch) {
     Delta committed;
-    forwarders_with_new_jobs_.clear();
+    for (auto& [id, forwarder] : forwarders_) forwarder.new_jobs = false;
     bool ok = true;
     try {
       db_.exec("BEGIN IMMEDIATE");
@@ -765,8 +781,12 @@ class JobStore::Impl {
       }
     }
     push_handoffs();  // before the wake-up below, which sends idle workers to look
-    if (ok && !forwarders_with_new_jobs_.empty() && on_jobs_committed_) {
-      on_jobs_committed_(std::vector<std::string>(forwarders_with_new_jobs_.begin(), forwarders_with_new_jobs_.end()));
+    std::vector<std::string> with_new_jobs;
+    if (ok)
+      for (const auto& [id, forwarder] : forwarders_)
+        if (forwarder.new_jobs) with_new_jobs.push_back(id);
+    if (!with_new_jobs.empty() && on_jobs_committed_) {
+      on_jobs_committed_(with_new_jobs);
     }
   }
 
@@ -827,7 +847,7 @@ class JobStore::Impl {
       refresh_used_bytes();
       if (const auto generation = read_admin_generation(); generation != last_admin_generation_) {
         last_admin_generation_ = generation;
-        may_have_due_jobs_.clear();  // the CLI may have made jobs available again
+        for (auto& [id, forwarder] : forwarders_) forwarder.may_have_due_jobs = true;  // the CLI may have made some available
         recount_pending();
       }
       update_full_flag();
@@ -986,11 +1006,9 @@ class JobStore::Impl {
   std::int64_t next_job_id_ = 1;
   std::int64_t job_ids_reserved_ = 0;            // in the running transaction
   std::int64_t committed_job_ids_reserved_ = 0;  // on disk
-  std::set<std::string> forwarders_with_new_jobs_;
-  std::unordered_map<std::string, std::shared_ptr<JobHandoff>> handoffs_;  // set before start()
-  // Per forwarder: false once a claim found no due job and none was inserted
-  // available since; absent means "may have" (the state at start).
-  std::unordered_map<std::string, bool> may_have_due_jobs_;
+  std::unordered_map<std::string, ForwarderJobs> forwarders_;
+  const std::string* last_forwarder_id_ = nullptr;
+  ForwarderJobs* last_forwarder_ = nullptr;
   std::vector<std::pair<JobHandoff*, ClaimedJob>> handed_;  // this transaction's handoffs
   std::string last_published_;
   std::string last_admin_generation_;
@@ -1010,7 +1028,7 @@ class EnqueueOperation final : public Operation {
   bool needs_durable_commit() const override { return true; }
   std::size_t events() const override { return items_.size(); }
   void fail() override {
-    outcomes_.assign(items_.size(), EnqueueOutcome{errc::store_error, {}});
+    outcomes_.assign(items_.size(), EnqueueOutcome{errc::store_error});
   }
   void complete() override { complete_on_own_executor(std::move(handler_), std::move(outcomes_)); }
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/container/small_vector.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -36,14 +37,17 @@ struct NewJob {
 struct EnqueueItem {
   std::string event_id;
   std::string payload;
-  std::vector<NewJob> jobs;
+  boost::container::small_vector<NewJob, 2> jobs;  // rarely more than two: no allocation
   bool remember_id = false;
 };
 
-// Per item: ok with one job id per NewJob, or store_full / store_error.
+// Per item: ok with one job id per NewJob, or store_full / store_error. The
+// ids of one item's jobs are consecutive.
 struct EnqueueOutcome {
   errc code = errc::ok;
-  std::vector<std::int64_t> job_ids;
+  std::int64_t first_job_id = 0;
+  std::size_t jobs = 0;
+  std::int64_t job_id(std::size_t job) const noexcept { return first_job_id + static_cast<std::int64_t>(job); }
 };
 
 // The end of one attempt. `state` is completed, retryable, discarded or cancelled;

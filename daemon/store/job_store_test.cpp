@@ -68,8 +68,8 @@ TEST_CASE("enqueue → claim → complete (deleted when completed_retention is 0
   auto outcomes = run(store.async_enqueue({item("e1", {"a", "b"}), item("e2", {"a"})}, asio::use_awaitable));
   REQUIRE(outcomes.size() == 2);
   CHECK(outcomes[0].code == errc::ok);
-  CHECK(outcomes[0].job_ids.size() == 2);
-  CHECK(temp.state_of(outcomes[0].job_ids[0]) == "available");
+  CHECK(outcomes[0].jobs == 2);
+  CHECK(temp.state_of(outcomes[0].job_id(0)) == "available");
 
   auto claimed = run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
     auto [ec, jobs] = co_await store.async_claim("a", 10, 0, asio::as_tuple(asio::use_awaitable));
@@ -202,7 +202,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
 
   // At start the table may hold older due jobs: new ones wait there, in order.
   auto first = run(store.async_enqueue({item("e1", {"a"})}, asio::use_awaitable));
-  CHECK(temp.state_of(first[0].job_ids[0]) == "available");
+  CHECK(temp.state_of(first[0].job_id(0)) == "available");
   std::vector<ClaimedJob> taken;
   handoff->take(taken, 10, 0);
   CHECK(taken.empty());
@@ -211,7 +211,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
 
   auto next = run(store.async_enqueue({item("e2", {"a"}), item("e3", {"a", "b"}), item("e4", {"a"})},
                                       asio::use_awaitable));
-  const auto e2 = next[0].job_ids[0], e3a = next[1].job_ids[0], e3b = next[1].job_ids[1], e4 = next[2].job_ids[0];
+  const auto e2 = next[0].job_id(0), e3a = next[1].job_id(0), e3b = next[1].job_id(1), e4 = next[2].job_id(0);
   CHECK(temp.state_of(e2) == "executing");
   CHECK(temp.state_of(e3a) == "executing");
   CHECK(temp.state_of(e3b) == "available");  // "b" has no handoff
@@ -227,7 +227,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
 
   // e4 waits in the table, so the next job must too, though there is room now.
   auto after = run(store.async_enqueue({item("e5", {"a"})}, asio::use_awaitable));
-  CHECK(temp.state_of(after[0].job_ids[0]) == "available");
+  CHECK(temp.state_of(after[0].job_id(0)) == "available");
   auto claimed = claim_from(store, "a");
   REQUIRE(claimed.size() == 2);
   CHECK(claimed[0].id == e4);
@@ -244,8 +244,8 @@ TEST_CASE("job ids are never reused, even after the newest job was deleted and t
     JobStore store(temp.config);
     store.start({});
     auto outcomes = run(store.async_enqueue({item("e1", {"a"}), item("e2", {"a"})}, asio::use_awaitable));
-    newest = outcomes[1].job_ids[0];
-    CHECK(newest == outcomes[0].job_ids[0] + 1);
+    newest = outcomes[1].job_id(0);
+    CHECK(newest == outcomes[0].job_id(0) + 1);
     auto claimed = claim_from(store, "a");
     REQUIRE(claimed.size() == 2);
     std::vector<JobFinish> finishes{{claimed[0].id, JobState::completed, 1, 0, {}},
@@ -257,6 +257,6 @@ TEST_CASE("job ids are never reused, even after the newest job was deleted and t
   JobStore reopened(temp.config);
   reopened.start({});
   auto outcomes = run(reopened.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
-  CHECK(outcomes[0].job_ids[0] > newest);
+  CHECK(outcomes[0].job_id(0) > newest);
   reopened.stop();
 }
