@@ -79,7 +79,15 @@ ClientResult run_client(const Options& options, std::size_t client, std::size_t 
         allowed = std::min(allowed, static_cast<std::size_t>(elapsed * per_client_rate) + 1);
       }
       if (next >= allowed) {
-        std::this_thread::sleep_for(std::chrono::microseconds(per_client_rate > 0 ? 200 : 20));
+        if (per_client_rate > 0 && next < count && replies_seen.load(std::memory_order_acquire) + options.window > next) {
+          // Paced: sleep until the next event is due, not in short naps, so the
+          // generator's own wake-ups do not compete with the daemon for the CPU.
+          const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                       std::chrono::duration<double>(static_cast<double>(next) / per_client_rate));
+          std::this_thread::sleep_until(due);
+        } else {
+          std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
         continue;
       }
       buffer.clear();

@@ -7,6 +7,7 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <algorithm>
+#include <array>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -79,6 +80,8 @@ bool is_environment_error(int code) {
 
 constexpr std::size_t delete_batch = 128;
 constexpr int checkpoint_frames = 2048;  // ~16 MiB of WAL (8 KiB pages) before the checkpointer copies it
+constexpr int writer_checkpoint_frames = 256;       // a tail the writer copies itself (~2 MiB)
+constexpr int wal_limit_frames = 4 * checkpoint_frames;  // past this the writer copies any tail
 constexpr std::size_t insert_batch = 16;
 // A transaction takes queued requests until they carry this many events:
 // enough to amortize the commit's page writes over many small requests, few
@@ -167,6 +170,8 @@ class JobStore::Impl {
                           "WHERE id = ?1 AND state = 'executing'"),
         admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')"),
         reserve_job_ids_(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('job_ids_reserved', ?1)"),
+        begin_(db_, "BEGIN IMMEDIATE"),
+        commit_(db_, "COMMIT"),
         savepoint_(db_, "SAVEPOINT operation"),
         release_savepoint_(db_, "RELEASE operation") {
     // Checkpoints run on their own thread and connection (see checkpoint_loop),
@@ -205,10 +210,11 @@ class JobStore::Impl {
       checkpoint_loop();
     });
     if (config_.durability_fsync)
-      syncer_ = std::thread([this] {
-        pthread_setname_np(pthread_self(), "auditfwd-sync");
-        sync_loop();
-      });
+      for (auto& syncer : syncers_)
+        syncer = std::thread([this] {
+          pthread_setname_np(pthread_self(), "auditfwd-sync");
+          sync_loop();
+        });
   }
 
   void stop() {
@@ -223,8 +229,9 @@ class JobStore::Impl {
       std::lock_guard lock(sync_mutex_);
       sync_stop_ = true;
     }
-    sync_wake_.notify_one();
-    if (syncer_.joinable()) syncer_.join();
+    sync_wake_.notify_all();
+    for (auto& syncer : syncers_)
+      if (syncer.joinable()) syncer.join();
     {
       std::lock_guard lock(checkpoint_mutex_);
       checkpoint_stop_ = true;
@@ -399,6 +406,11 @@ class JobStore::Impl {
   std::atomic<std::uint64_t> refused_while_full{0};
 
  private:
+  void run_cached(SQLite::Statement& statement) {
+    StatementReset reset{statement};
+    statement.exec();
+  }
+
   // Resets a cached statement however its use ends, so a failed step never
   // leaves it busy (SQLite would refuse every later bind).
   struct StatementReset {
@@ -407,42 +419,74 @@ class JobStore::Impl {
   };
 
   // Called by SQLite on the writer thread after each commit with the WAL's size
-  // in frames (pages); wakes the checkpointer once there is enough to copy.
+  // in frames (pages).
   static int on_wal_commit(void* self, sqlite3*, const char*, int frames) {
-    auto* impl = static_cast<Impl*>(self);
-    if (frames >= checkpoint_frames) {
-      {
-        std::lock_guard lock(impl->checkpoint_mutex_);
-        impl->checkpoint_due_ = true;
-      }
-      impl->checkpoint_wake_.notify_one();
-    }
+    static_cast<Impl*>(self)->after_wal_commit(frames);
     return SQLITE_OK;
   }
 
+  // Keeps the WAL short without stalling commits. The checkpointer copies the
+  // bulk of it into the database beside the writer; then the writer itself
+  // copies the few frames committed meanwhile. That completes the checkpoint,
+  // and the next transaction starts the WAL over from its head. (A checkpoint
+  // beside a writer that never pauses never completes: the WAL would only grow,
+  // and every commit would wake the checkpointer for a few frames and two syncs.)
+  void after_wal_commit(int frames) {
+    bool finish_here = false, wake_checkpointer = false;
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      if (checkpoint_state_ == CheckpointState::running) return;
+      finish_here = checkpoint_state_ == CheckpointState::copied &&
+                    (frames - checkpoint_backfilled_ <= writer_checkpoint_frames || frames >= wal_limit_frames);
+      if (!finish_here) {
+        wake_checkpointer = frames >= checkpoint_frames;  // a (further) bulk pass
+        checkpoint_state_ = wake_checkpointer ? CheckpointState::running : CheckpointState::idle;
+      }
+    }
+    if (wake_checkpointer) checkpoint_wake_.notify_one();
+    if (!finish_here) return;
+    int wal_frames = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+      log_->warn("WAL checkpoint failed ({}); the WAL keeps growing until one succeeds", sqlite3_errstr(rc));
+    std::lock_guard lock(checkpoint_mutex_);
+    checkpoint_state_ = CheckpointState::idle;
+  }
+
   // PASSIVE checkpoints from a second connection: they copy committed pages into
-  // the database file beside the writer and never block it. Once a checkpoint
-  // has caught up, the writer's next transaction starts the WAL from its head.
+  // the database file beside the writer and never block it. Woken by the writer
+  // (see after_wal_commit), and once a second to catch up after writes stop.
   void checkpoint_loop() {
     std::optional<SQLite::Database> connection;
     for (;;) {
       {
         std::unique_lock lock(checkpoint_mutex_);
-        checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [&] { return checkpoint_due_ || checkpoint_stop_; });
+        const bool woken = checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [&] {
+          return checkpoint_state_ == CheckpointState::running || checkpoint_stop_;
+        });
         if (checkpoint_stop_) return;
-        checkpoint_due_ = false;
+        if (!woken) {
+          if (checkpoint_state_ != CheckpointState::idle) continue;
+          checkpoint_state_ = CheckpointState::running;
+        }
       }
+      int copied = -1;
       try {
         if (!connection) connection.emplace(open_store_database(config_.path, config_.durability_fsync));
-        int wal_frames = 0, copied = 0;
+        int wal_frames = 0;
         const int rc = sqlite3_wal_checkpoint_v2(connection->getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                                  &wal_frames, &copied);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
           log_->warn("WAL checkpoint failed ({}); the WAL keeps growing until one succeeds", sqlite3_errstr(rc));
+          copied = -1;
+        }
       } catch (const std::exception& e) {
         log_->warn("WAL checkpointer cannot open the database: {}", e.what());
         connection.reset();
       }
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_backfilled_ = copied;
+      checkpoint_state_ = copied >= 0 ? CheckpointState::copied : CheckpointState::idle;
     }
   }
 
@@ -468,20 +512,22 @@ class JobStore::Impl {
     return errno;
   }
 
-  // Group commit, second half: whatever commits the writer finished while the
-  // last fdatasync ran are made durable by the next one, and only then answered.
-  // The writer meanwhile runs the following transaction.
+  // Group commit, second half: the commits the writer finished while an
+  // fdatasync ran are made durable by the next one, and only then answered; the
+  // writer meanwhile runs the following transaction. Two syncers: a commit
+  // that lands while one fdatasync is in flight starts its own at once instead
+  // of waiting for that one to end (each covers everything written before it).
   void sync_loop() {
     std::vector<std::unique_ptr<Operation>> waiting;
     for (;;) {
       {
         std::unique_lock lock(sync_mutex_);
-        if (!waiting.empty()) syncer_busy_ = false;
+        if (!waiting.empty()) --syncs_running_;
         waiting.clear();
-        sync_wake_.wait(lock, [&] { return (!sync_queue_.empty() && !syncer_busy_) || (sync_stop_ && !syncer_busy_); });
+        sync_wake_.wait(lock, [&] { return !sync_queue_.empty() || sync_stop_; });
         if (sync_queue_.empty()) return;
         waiting.swap(sync_queue_);
-        syncer_busy_ = true;
+        ++syncs_running_;
       }
       sync_and_complete(waiting);
     }
@@ -688,7 +734,7 @@ class JobStore::Impl {
     for (auto& [id, forwarder] : forwarders_) forwarder.new_jobs = false;
     bool ok = true;
     try {
-      db_.exec("BEGIN IMMEDIATE");
+      run_cached(begin_);  // prepared once: at low rates there is a transaction per event
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
         const std::size_t handed_before = handed_.size();
@@ -713,7 +759,7 @@ class JobStore::Impl {
           log_->error("a store request failed and was rolled back alone: {}", e.what());
         }
       }
-      db_.exec("COMMIT");
+      run_cached(commit_);
     } catch (const SQLite::Exception& e) {
       ok = false;
       on_failure(e.getErrorCode(), e.what());
@@ -761,21 +807,20 @@ class JobStore::Impl {
     if (!awaiting_sync.empty()) {
       bool inline_sync = false;
       {
-        // A small commit, nothing else to write and the syncer idle (the usual
-        // case at low rates): sync here rather than pay for waking the syncer.
-        // Under load the writer never waits for the disk.
+        // A small commit, nothing else to write and no sync in flight (the
+        // usual case at low rates): sync here rather than pay for waking a
+        // syncer. Under load the writer never waits for the disk.
         std::size_t events = 0;
         for (const auto& operation : awaiting_sync) events += operation->events();
         std::lock_guard lock(sync_mutex_);
-        inline_sync = events < small_commit_events && !syncer_busy_ && work_queue_empty();
-        if (inline_sync) syncer_busy_ = true;
+        inline_sync = events < small_commit_events && syncs_running_ == 0 && work_queue_empty();
+        if (inline_sync) ++syncs_running_;
         else for (auto& operation : awaiting_sync) sync_queue_.push_back(std::move(operation));
       }
       if (inline_sync) {
         sync_and_complete(awaiting_sync);
         std::lock_guard lock(sync_mutex_);
-        syncer_busy_ = false;
-        if (!sync_queue_.empty()) sync_wake_.notify_one();
+        --syncs_running_;
       } else {
         sync_wake_.notify_one();
       }
@@ -797,7 +842,7 @@ class JobStore::Impl {
       // The transaction is already gone; the error below says why.
     }
     for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_, &delete_job_,
-                            &mark_completed_, &mark_failed_, &admin_generation_, &reserve_job_ids_, &savepoint_,
+                            &mark_completed_, &mark_failed_, &admin_generation_, &reserve_job_ids_, &begin_, &commit_, &savepoint_,
                             &release_savepoint_})
       statement->tryReset();
     {
@@ -975,13 +1020,15 @@ class JobStore::Impl {
   std::shared_ptr<spdlog::logger> log_;
   SQLite::Database db_;
   SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_, delete_job_,
-      mark_completed_, mark_failed_, admin_generation_, reserve_job_ids_, savepoint_, release_savepoint_;
+      mark_completed_, mark_failed_, admin_generation_, reserve_job_ids_, begin_, commit_, savepoint_, release_savepoint_;
 
   std::thread thread_;
   std::thread checkpointer_;
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
-  bool checkpoint_due_ = false;
+  enum class CheckpointState { idle, running, copied };  // copied: the bulk pass is done
+  CheckpointState checkpoint_state_ = CheckpointState::idle;
+  int checkpoint_backfilled_ = 0;  // frames the last bulk pass copied
   bool checkpoint_stop_ = false;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -990,12 +1037,12 @@ class JobStore::Impl {
   std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
 
   // Commits waiting for the syncer (durability "fsync" only).
-  std::thread syncer_;
+  std::array<std::thread, 2> syncers_;
   std::mutex sync_mutex_;
   std::condition_variable sync_wake_;
   std::vector<std::unique_ptr<Operation>> sync_queue_;
   bool sync_stop_ = false;
-  bool syncer_busy_ = false;  // an fdatasync (by the syncer or the writer) is running
+  int syncs_running_ = 0;  // fdatasyncs in flight, by the syncers or the writer
   int wal_fd_ = -1;
 
   // Writer-thread state.
