@@ -81,7 +81,9 @@ bool is_environment_error(int code) {
 constexpr std::size_t delete_batch = 128;
 constexpr int checkpoint_frames = 2048;  // ~16 MiB of WAL (8 KiB pages) before the checkpointer copies it
 constexpr int writer_checkpoint_frames = 256;       // a tail the writer copies itself (~2 MiB)
-constexpr int wal_limit_frames = 4 * checkpoint_frames;  // past this the writer copies any tail
+// Past this (~128 MiB) the writer copies any tail, however long, so the WAL
+// stays bounded even under a load that never pauses.
+constexpr int wal_limit_frames = 8 * checkpoint_frames;
 constexpr std::size_t insert_batch = 16;
 // A transaction takes queued requests until they carry this many events:
 // enough to amortize the commit's page writes over many small requests, few
@@ -793,6 +795,10 @@ class JobStore::Impl {
       log_->warn("store_full: {} event(s) refused for async delivery (pending jobs {}, limit {}; used bytes {}, limit {})",
                  committed.store_full, pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
     update_full_flag();
+    // Workers first: a job may be delivered before its reply is sent (that is
+    // still at least once), and a worker never waits for an fdatasync.
+    push_handoffs();
+    if (ok) announce_new_jobs();
     // With durability "fsync", a reply that depends on this commit waits for the
     // syncer's fdatasync of the WAL. Claims and outcomes complete at once: after
     // a power cut at worst a delivered job is delivered again.
@@ -825,14 +831,14 @@ class JobStore::Impl {
         sync_wake_.notify_one();
       }
     }
-    push_handoffs();  // before the wake-up below, which sends idle workers to look
+  }
+
+  // Wakes the workers of forwarders with new jobs (handed over or in the table).
+  void announce_new_jobs() {
     std::vector<std::string> with_new_jobs;
-    if (ok)
-      for (const auto& [id, forwarder] : forwarders_)
-        if (forwarder.new_jobs) with_new_jobs.push_back(id);
-    if (!with_new_jobs.empty() && on_jobs_committed_) {
-      on_jobs_committed_(with_new_jobs);
-    }
+    for (const auto& [id, forwarder] : forwarders_)
+      if (forwarder.new_jobs) with_new_jobs.push_back(id);
+    if (!with_new_jobs.empty() && on_jobs_committed_) on_jobs_committed_(with_new_jobs);
   }
 
   void on_failure(int code, const char* what) {

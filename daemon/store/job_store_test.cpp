@@ -8,10 +8,15 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <doctest/doctest.h>
+#include <algorithm>
 #include <filesystem>
+#include <future>
+#include <thread>
 
 using namespace auditfwd;
 namespace asio = boost::asio;
@@ -259,4 +264,38 @@ TEST_CASE("job ids are never reused, even after the newest job was deleted and t
   auto outcomes = run(reopened.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
   CHECK(outcomes[0].job_id(0) > newest);
   reopened.stop();
+}
+
+TEST_CASE("durability fsync: concurrent enqueues are all answered ok, after the syncers, and survive a reopen") {
+  TempStore temp;
+  temp.config.durability_fsync = true;
+  std::vector<std::int64_t> ids;
+  {
+    JobStore store(temp.config);
+    store.start({});
+    asio::io_context io;
+    std::vector<std::future<std::vector<EnqueueOutcome>>> pending;
+    for (int request = 0; request < 40; ++request) {
+      std::vector<EnqueueItem> items;
+      for (int k = 0; k < (request % 3 == 0 ? 100 : 2); ++k)
+        items.push_back(item("r" + std::to_string(request) + "-" + std::to_string(k), {"a"}));
+      pending.push_back(store.async_enqueue(std::move(items), asio::bind_executor(io, asio::use_future)));
+    }
+    std::thread runner([&io] {
+      auto guard = asio::make_work_guard(io);
+      io.run_for(std::chrono::seconds(10));
+    });
+    for (auto& outcome : pending)
+      for (const auto& result : outcome.get()) {
+        CHECK(result.code == errc::ok);
+        ids.push_back(result.first_job_id);
+      }
+    io.stop();
+    runner.join();
+    store.stop();
+  }
+  REQUIRE(ids.size() == 14 * 100 + 26 * 2);
+  std::sort(ids.begin(), ids.end());
+  CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());  // every id once
+  for (auto id : {ids.front(), ids[ids.size() / 2], ids.back()}) CHECK(temp.state_of(id) == "available");
 }
