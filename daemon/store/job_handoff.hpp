@@ -19,11 +19,13 @@ struct ClaimedJob {
 };
 
 // While a forwarder's workers keep up, the writer inserts its new jobs already
-// `executing` (attempt 1) and hands them over here after the commit, so they
-// skip a claim: one table write less per job, and no index entry at all.
-// Bounded by `capacity` jobs waiting to be taken; past it, and while older due
-// jobs wait in the table, new jobs are inserted `available` as usual. A crash
-// leaves handed jobs `executing`: the start-up rescue puts them back.
+// `executing` and hands them over here after the commit, so they skip a claim:
+// one table write less per job, and no index entry at all. Their attempt is
+// recorded with their outcome (until then the table says attempt 0). Bounded by
+// `capacity` jobs waiting to be taken; past it, and while a due job of that
+// forwarder waits in the table (a retry included), new jobs are inserted
+// `available` as usual. A crash leaves handed jobs `executing` with no
+// attempt recorded: the start-up rescue puts them back in line.
 class JobHandoff {
  public:
   explicit JobHandoff(std::size_t capacity) : capacity_(capacity) {}

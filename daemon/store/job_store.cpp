@@ -79,10 +79,11 @@ bool is_environment_error(int code) {
 }
 
 constexpr std::size_t delete_batch = 128;
-constexpr int checkpoint_frames = 2048;  // ~16 MiB of WAL (8 KiB pages) before the checkpointer copies it
+constexpr int checkpoint_frames = 2048;  // frames (pages) of WAL before the checkpointer copies it: 16 MiB at 8 KiB
 constexpr int writer_checkpoint_frames = 256;       // a tail the writer copies itself (~2 MiB)
-// Past this (~128 MiB) the writer copies any tail, however long, so the WAL
-// stays bounded even under a load that never pauses.
+// Past this (128 MiB at 8 KiB pages) the writer copies any tail, however long,
+// so the WAL stays bounded under a load that never pauses. (A reader holding
+// an old snapshot, such as a long `jobs list`, can still hold it back.)
 constexpr int wal_limit_frames = 8 * checkpoint_frames;
 constexpr std::size_t insert_batch = 16;
 // A transaction takes queued requests until they carry this many events:
@@ -96,18 +97,20 @@ constexpr std::size_t small_commit_events = 32;
 // statement touches). Each operation runs in its own savepoint, and a failure
 // rolls that back whole, so nothing half-done is ever committed.
 //
-// Parameters per row: forwarder, event_id, state, attempt, max_attempts,
-// payload, now (inserted_at and scheduled_at), attempted_at, id.
-constexpr std::size_t insert_params = 9;
+// Parameters per row: forwarder, event_id, state, max_attempts, payload, now
+// (inserted_at and scheduled_at), id. A job handed to a worker is inserted
+// `executing` but with attempt 0 and no attempted_at: its attempt is recorded
+// with its outcome, so a crash before then costs it no attempt.
+constexpr std::size_t insert_params = 7;
 
 std::string insert_jobs_sql(std::size_t rows) {
   std::string sql = "INSERT OR FAIL INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, "
-                    "scheduled_at, attempted_at, id) VALUES ";
+                    "scheduled_at, id) VALUES ";
   for (std::size_t k = 0; k < rows; ++k) {
     const auto b = k * insert_params;
     auto p = [&](std::size_t n) { return "?" + std::to_string(b + n); };
-    sql += (k ? ",(" : "(") + p(1) + "," + p(2) + "," + p(3) + "," + p(4) + "," + p(5) + "," + p(6) + "," + p(7) +
-           "," + p(7) + "," + p(8) + "," + p(9) + ")";
+    sql += (k ? ",(" : "(") + p(1) + "," + p(2) + "," + p(3) + ",0," + p(4) + "," + p(5) + "," + p(6) + "," + p(6) +
+           "," + p(7) + ")";
   }
   return sql;
 }
@@ -164,13 +167,17 @@ class JobStore::Impl {
                         "RETURNING id, attempt, max_attempts, payload"),
         delete_jobs_(db_, "DELETE FROM jobs WHERE state = 'executing' AND id IN (" + placeholders(delete_batch) + ")"),
         delete_job_(db_, "DELETE FROM jobs WHERE state = 'executing' AND id = ?1"),
-        mark_completed_(db_, "UPDATE OR FAIL jobs SET state = 'completed', finished_at = ?2 WHERE id = ?1 "
-                             "AND state = 'executing'"),
+        // Outcomes record the attempt too: a handed-over job's first attempt
+        // is written here, not when it was inserted.
+        mark_completed_(db_, "UPDATE OR FAIL jobs SET state = 'completed', finished_at = ?2, attempt = max(attempt, ?3), "
+                             "attempted_at = coalesce(attempted_at, ?2) WHERE id = ?1 AND state = 'executing'"),
         mark_failed_(db_, "UPDATE OR FAIL jobs SET state = ?2, scheduled_at = ?3, finished_at = ?4, "
+                          "attempt = max(attempt, ?5), attempted_at = coalesce(attempted_at, ?8), "
                           "errors = json_insert(CASE WHEN json_valid(errors) THEN errors ELSE '[]' END, '$[#]', "
                           "json_object('attempt', ?5, 'at', ?6, 'error', ?7)) "
-                          "WHERE id = ?1 AND state = 'executing'"),
+                          "WHERE id = ?1 AND state = 'executing' RETURNING forwarder"),
         admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')"),
+        next_scheduled_(db_, "SELECT min(scheduled_at) FROM jobs WHERE forwarder = ?1 AND state IN ('available','retryable')"),
         reserve_job_ids_(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('job_ids_reserved', ?1)"),
         begin_(db_, "BEGIN IMMEDIATE"),
         commit_(db_, "COMMIT"),
@@ -189,12 +196,13 @@ class JobStore::Impl {
     refresh_used_bytes();
     last_admin_generation_ = read_admin_generation();
     update_full_flag();
-    if (config_.durability_fsync) open_wal_file();
+    if (config_.durability_fsync) open_wal_files();
     healthy_ = true;
   }
 
   ~Impl() {
-    if (wal_fd_ >= 0) ::close(wal_fd_);
+    for (const int fd : wal_fds_)
+      if (fd >= 0) ::close(fd);
   }
 
   void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff) {
@@ -212,10 +220,10 @@ class JobStore::Impl {
       checkpoint_loop();
     });
     if (config_.durability_fsync)
-      for (auto& syncer : syncers_)
-        syncer = std::thread([this] {
+      for (std::size_t k = 0; k < syncers_.size(); ++k)
+        syncers_[k] = std::thread([this, slot = k + 1] {
           pthread_setname_np(pthread_self(), "auditfwd-sync");
-          sync_loop();
+          sync_loop(slot);
         });
   }
 
@@ -283,7 +291,7 @@ class JobStore::Impl {
       outcome.jobs = item.jobs.size();
       for (std::size_t j = 0; j < item.jobs.size(); ++j) {
         auto& forwarder = forwarder_jobs(item.jobs[j].forwarder);
-        JobHandoff* handoff = reserve_handoff(forwarder);
+        JobHandoff* handoff = reserve_handoff(forwarder, now);
         if (handoff) handed_.push_back({handoff, ClaimedJob{0, 1, item.jobs[j].max_attempts, {}}});
         rows.push_back({&item.jobs[j], &item, j == 0 ? &outcome : nullptr, handoff});
         forwarder.new_jobs = true;
@@ -343,7 +351,15 @@ class JobStore::Impl {
       job.payload = claim_due_.getColumn(3).getString();
       jobs.push_back(std::move(job));
     }
-    if (jobs.empty()) forwarder_jobs(forwarder).may_have_due_jobs = false;  // caught up: hand new jobs over again
+    if (jobs.empty()) {  // caught up: hand new jobs over again, until the next waiting job falls due
+      auto& state = forwarder_jobs(forwarder);
+      state.may_have_due_jobs = false;
+      StatementReset reset{next_scheduled_};
+      next_scheduled_.bind(1, forwarder);
+      state.next_retry_due_ms = next_scheduled_.executeStep() && !next_scheduled_.getColumn(0).isNull()
+                                    ? next_scheduled_.getColumn(0).getInt64()
+                                    : INT64_MAX;
+    }
     delta_.executing += static_cast<std::int64_t>(jobs.size());
     std::sort(jobs.begin(), jobs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
   }
@@ -362,6 +378,7 @@ class JobStore::Impl {
         StatementReset reset{mark_completed_};
         mark_completed_.bind(1, static_cast<int64_t>(f.id));
         mark_completed_.bind(2, static_cast<int64_t>(now));
+        mark_completed_.bind(3, f.attempt);
         changed = mark_completed_.exec();
       } else {
         const bool terminal = f.state != JobState::retryable;
@@ -374,9 +391,16 @@ class JobStore::Impl {
         mark_failed_.bind(5, f.attempt);
         mark_failed_.bind(6, now_text);
         mark_failed_.bind(7, f.error);
-        changed = mark_failed_.exec();
+        mark_failed_.bind(8, static_cast<int64_t>(now));
+        changed = mark_failed_.executeStep() ? 1 : 0;
         if (!terminal) {  // back to waiting: still pending, no longer executing
           delta_.executing -= changed;
+          // Due then, before newer jobs: from that time new jobs wait in the
+          // table behind it instead of being handed over.
+          if (changed) {
+            auto& forwarder = forwarder_jobs(mark_failed_.getColumn(0).getString());
+            forwarder.next_retry_due_ms = std::min(forwarder.next_retry_due_ms, f.scheduled_at_ms);
+          }
           continue;
         }
       }
@@ -492,15 +516,20 @@ class JobStore::Impl {
     }
   }
 
-  // The WAL file, opened a second time for fdatasync: a sync flushes the file
-  // (the inode), whichever descriptor wrote it. SQLite keeps the WAL file for as
-  // long as the writer's connection is open, so the inode cannot change under us.
-  void open_wal_file() {
-    const std::string wal_path = config_.path + "-wal";
-    wal_fd_ = ::open(wal_path.c_str(), O_RDWR | O_CLOEXEC);
-    if (wal_fd_ < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", wal_path, std::strerror(errno)));
+  // The WAL file, opened again for fdatasync: a sync flushes the file (the
+  // inode), whichever descriptor wrote it. The path comes from SQLite (it
+  // resolves symbolic links), and SQLite keeps that file for as long as the
+  // writer's connection is open. One descriptor per syncing thread: Linux
+  // reports a writeback error once per descriptor, so each thread's next sync
+  // sees an error that happened while another thread's sync was running.
+  void open_wal_files() {
+    const char* wal_path = sqlite3_filename_wal(sqlite3_db_filename(db_.getHandle(), "main"));
+    for (auto& fd : wal_fds_) {
+      fd = ::open(wal_path, O_RDWR | O_CLOEXEC);
+      if (fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", wal_path, std::strerror(errno)));
+    }
     // The WAL's directory entry must survive a power cut too.
-    const auto directory = std::filesystem::path(config_.path).parent_path();
+    const auto directory = std::filesystem::path(wal_path).parent_path();
     const int directory_fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (directory_fd >= 0) {
       (void)::fsync(directory_fd);
@@ -508,10 +537,22 @@ class JobStore::Impl {
     }
   }
 
-  // Makes every commit written so far durable. Returns 0 or an errno value.
-  int sync_wal() {
-    if (::fdatasync(wal_fd_) == 0) return 0;
-    return errno;
+  // Makes every commit written so far durable, through descriptor `slot`
+  // (0: the writer, 1 and up: the syncers). Does not return if that fails: a
+  // failed fdatasync leaves it unknown which commits reached the disk, and as
+  // Linux reports the error only once, a later sync that succeeds would prove
+  // nothing. Like PostgreSQL, stop at once without answering the events it
+  // held (never acknowledged, so their senders send them again); systemd
+  // restarts the daemon and SQLite recovers from what is on disk.
+  void sync_wal(std::size_t slot) {
+    if (::fdatasync(wal_fds_[slot]) == 0) return;
+    const int error = errno;
+    log_->critical("fdatasync of the job store's WAL failed ({}); stopping without answering the events it held "
+                   "(exit 74): restart to recover from what reached the disk",
+                   std::strerror(error));
+    spdlog::default_logger()->flush();
+    log_->flush();
+    std::_Exit(74);  // EX_IOERR
   }
 
   // Group commit, second half: the commits the writer finished while an
@@ -519,7 +560,7 @@ class JobStore::Impl {
   // writer meanwhile runs the following transaction. Two syncers: a commit
   // that lands while one fdatasync is in flight starts its own at once instead
   // of waiting for that one to end (each covers everything written before it).
-  void sync_loop() {
+  void sync_loop(std::size_t slot) {
     std::vector<std::unique_ptr<Operation>> waiting;
     for (;;) {
       {
@@ -531,24 +572,13 @@ class JobStore::Impl {
         waiting.swap(sync_queue_);
         ++syncs_running_;
       }
-      sync_and_complete(waiting);
+      sync_and_complete(waiting, slot);
     }
   }
 
   // One fdatasync for every commit in `waiting`, then their completions.
-  void sync_and_complete(std::vector<std::unique_ptr<Operation>>& waiting) {
-    if (const int error = sync_wal(); error != 0) {
-      // Committed but not known to be on disk: the clients hear store_error
-      // (the jobs may still be delivered: at least once, never lost silently).
-      for (auto& operation : waiting) operation->fail();
-      {
-        std::lock_guard lock(counters_mutex_);
-        counters_.commit_failures++;
-      }
-      if (healthy_.exchange(false))
-        log_->error("fdatasync of the job store's WAL failed, async delivery paused until a commit succeeds: {}",
-                    std::strerror(error));
-    }
+  void sync_and_complete(std::vector<std::unique_ptr<Operation>>& waiting, std::size_t slot) {
+    sync_wal(slot);
     for (auto& operation : waiting) operation->complete();
   }
 
@@ -568,9 +598,11 @@ class JobStore::Impl {
   // What the writer knows of one forwarder's jobs.
   struct ForwarderJobs {
     std::shared_ptr<JobHandoff> handoff;  // set before start(), or none
-    // False once a claim found no due job, until a job is inserted available.
+    // False once a claim found no due job, until a job is inserted available
+    // or the earliest waiting job falls due.
     bool may_have_due_jobs = true;
-    bool new_jobs = false;  // in the running transaction
+    std::int64_t next_retry_due_ms = INT64_MAX;  // earliest scheduled_at waiting in the table
+    bool new_jobs = false;                       // in the running transaction
   };
 
   // The entry of `id`; consecutive rows nearly always name the same forwarder.
@@ -585,7 +617,11 @@ class JobStore::Impl {
   // A handoff with room, for a new job of `forwarder`, unless older due jobs
   // of that forwarder may wait in the table (they go first). Null otherwise;
   // then the job waits in the table and so, from now on, do the next ones.
-  JobHandoff* reserve_handoff(ForwarderJobs& forwarder) {
+  JobHandoff* reserve_handoff(ForwarderJobs& forwarder, std::int64_t now_ms) {
+    if (now_ms >= forwarder.next_retry_due_ms) {  // a retry fell due: it goes first
+      forwarder.may_have_due_jobs = true;
+      forwarder.next_retry_due_ms = INT64_MAX;
+    }
     if (forwarder.handoff && !forwarder.may_have_due_jobs && forwarder.handoff->try_reserve())
       return forwarder.handoff.get();
     forwarder.may_have_due_jobs = true;
@@ -674,13 +710,10 @@ class JobStore::Impl {
         statement.bindNoCopy(base + 1, row.job->forwarder);
         statement.bindNoCopy(base + 2, row.item->event_id);
         statement.bindNoCopy(base + 3, row.handoff ? "executing" : "available");
-        statement.bind(base + 4, row.handoff ? 1 : 0);
-        statement.bind(base + 5, row.job->max_attempts);
-        statement.bindNoCopy(base + 6, row.item->payload);
-        statement.bind(base + 7, static_cast<int64_t>(now));
-        if (row.handoff) statement.bind(base + 8, static_cast<int64_t>(now));
-        else statement.bind(base + 8);
-        statement.bind(base + 9, static_cast<int64_t>(id));
+        statement.bind(base + 4, row.job->max_attempts);
+        statement.bindNoCopy(base + 5, row.item->payload);
+        statement.bind(base + 6, static_cast<int64_t>(now));
+        statement.bind(base + 7, static_cast<int64_t>(id));
         if (row.outcome) row.outcome->first_job_id = id;
         row.id = id++;
       }
@@ -824,7 +857,7 @@ class JobStore::Impl {
         else for (auto& operation : awaiting_sync) sync_queue_.push_back(std::move(operation));
       }
       if (inline_sync) {
-        sync_and_complete(awaiting_sync);
+        sync_and_complete(awaiting_sync, 0);
         std::lock_guard lock(sync_mutex_);
         --syncs_running_;
       } else {
@@ -848,7 +881,7 @@ class JobStore::Impl {
       // The transaction is already gone; the error below says why.
     }
     for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_, &delete_job_,
-                            &mark_completed_, &mark_failed_, &admin_generation_, &reserve_job_ids_, &begin_, &commit_, &savepoint_,
+                            &mark_completed_, &mark_failed_, &admin_generation_, &next_scheduled_, &reserve_job_ids_, &begin_, &commit_, &savepoint_,
                             &release_savepoint_})
       statement->tryReset();
     {
@@ -887,10 +920,7 @@ class JobStore::Impl {
         probe.bind(1, format_rfc3339(now_micros()));
         probe.exec();
         db_.exec("COMMIT");
-        if (config_.durability_fsync) {
-          if (const int error = sync_wal(); error != 0)
-            throw SQLite::Exception(fmt::format("fdatasync of the WAL failed: {}", std::strerror(error)), SQLITE_IOERR);
-        }
+        if (config_.durability_fsync) sync_wal(0);
         healthy_ = true;
         log_->info("job store recovered: a probe commit succeeded");
       }
@@ -991,6 +1021,14 @@ class JobStore::Impl {
   void rescue_interrupted_jobs() {
     const auto now = unix_millis_now();
     const std::string at = format_rfc3339(now_micros());
+    // Jobs handed to a worker whose attempt was never recorded: back in line,
+    // no attempt spent (one cut short in delivery goes uncounted this once).
+    SQLite::Statement unstarted(db_, "UPDATE jobs SET state = 'available', scheduled_at = ?1 "
+                                     "WHERE state = 'executing' AND attempted_at IS NULL");
+    unstarted.bind(1, static_cast<int64_t>(now));
+    const int requeued = unstarted.exec();
+    if (requeued > 0)
+      log_->warn("put {} job(s) handed to workers by an unclean stop back in line (no attempt recorded yet)", requeued);
     SQLite::Statement discard(db_, "UPDATE jobs SET state = 'discarded', finished_at = ?1, "
                                    "errors = json_insert(coalesce(errors, '[]'), '$[#]', json_object('attempt', attempt, "
                                    "'at', ?2, 'error', 'interrupted: the daemon stopped during the last allowed attempt')) "
@@ -1026,7 +1064,7 @@ class JobStore::Impl {
   std::shared_ptr<spdlog::logger> log_;
   SQLite::Database db_;
   SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_, delete_job_,
-      mark_completed_, mark_failed_, admin_generation_, reserve_job_ids_, begin_, commit_, savepoint_, release_savepoint_;
+      mark_completed_, mark_failed_, admin_generation_, next_scheduled_, reserve_job_ids_, begin_, commit_, savepoint_, release_savepoint_;
 
   std::thread thread_;
   std::thread checkpointer_;
@@ -1043,13 +1081,14 @@ class JobStore::Impl {
   std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
 
   // Commits waiting for the syncer (durability "fsync" only).
-  std::array<std::thread, 2> syncers_;
+  static constexpr std::size_t syncer_count = 2;
+  std::array<std::thread, syncer_count> syncers_;
   std::mutex sync_mutex_;
   std::condition_variable sync_wake_;
   std::vector<std::unique_ptr<Operation>> sync_queue_;
   bool sync_stop_ = false;
   int syncs_running_ = 0;  // fdatasyncs in flight, by the syncers or the writer
-  int wal_fd_ = -1;
+  std::array<int, syncer_count + 1> wal_fds_{-1, -1, -1};  // the writer's, then one per syncer
 
   // Writer-thread state.
   std::int64_t pending_jobs_ = 0;    // available + retryable + executing
@@ -1058,7 +1097,7 @@ class JobStore::Impl {
   Delta delta_;  // the running transaction's changes
   std::int64_t next_job_id_ = 1;
   std::int64_t job_ids_reserved_ = 0;            // in the running transaction
-  std::int64_t committed_job_ids_reserved_ = 0;  // on disk
+  std::int64_t committed_job_ids_reserved_ = 0;  // in the database (committed)
   std::unordered_map<std::string, ForwarderJobs> forwarders_;
   const std::string* last_forwarder_id_ = nullptr;
   ForwarderJobs* last_forwarder_ = nullptr;

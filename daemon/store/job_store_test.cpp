@@ -161,13 +161,17 @@ TEST_CASE("jobs left executing by a crash are rescued at open") {
   TempStore temp;
   {
     auto db = open_store_database(temp.config.path, false);
-    db.exec("INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, scheduled_at) "
-            "VALUES ('a', 'e1', 'executing', 1, 3, '{}', 0, 0), ('a', 'e2', 'executing', 3, 3, '{}', 0, 0)");
+    // e1, e2: claimed (attempt recorded); e3: handed to a worker, no attempt recorded yet.
+    db.exec("INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, scheduled_at, "
+            "attempted_at) VALUES ('a', 'e1', 'executing', 1, 3, '{}', 0, 0, 5), "
+            "('a', 'e2', 'executing', 3, 3, '{}', 0, 0, 5), ('a', 'e3', 'executing', 0, 1, '{}', 0, 0, NULL)");
   }
   JobStore store(temp.config);
   CHECK(temp.state_of(1) == "available");
   CHECK(temp.errors_of(1).find("interrupted") != std::string::npos);
   CHECK(temp.state_of(2) == "discarded");
+  CHECK(temp.state_of(3) == "available");  // even with max_attempts 1: it was never attempted
+  CHECK(temp.errors_of(3).empty());
   store.stop();
 }
 
@@ -224,7 +228,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
   handoff->take(taken, 10, 0);
   REQUIRE(taken.size() == 2);
   CHECK(taken[0].id == e2);
-  CHECK(taken[0].attempt == 1);
+  CHECK(taken[0].attempt == 1);  // in memory; the table records it with the outcome
   CHECK(taken[0].payload == R"({"id":"e2"})");
   CHECK(taken[1].id == e3a);
   CHECK(taken[1].payload == R"({"id":"e3"})");  // copied for "b", moved for "a"
@@ -298,4 +302,39 @@ TEST_CASE("durability fsync: concurrent enqueues are all answered ok, after the 
   std::sort(ids.begin(), ids.end());
   CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());  // every id once
   for (auto id : {ids.front(), ids[ids.size() / 2], ids.back()}) CHECK(temp.state_of(id) == "available");
+}
+
+TEST_CASE("handoff: a handed job's failure records attempt 1, and its retry goes before newer jobs once due") {
+  TempStore temp;
+  JobStore store(temp.config);
+  auto handoff = std::make_shared<JobHandoff>(10);
+  store.add_handoff("a", handoff);
+  store.start({});
+  CHECK(claim_from(store, "a").empty());  // caught up
+  auto first = run(store.async_enqueue({item("e1", {"a"})}, asio::use_awaitable));
+  std::vector<ClaimedJob> taken;
+  handoff->take(taken, 10, 0);
+  REQUIRE(taken.size() == 1);
+  const auto e1 = first[0].job_id(0);
+  const auto due_at = unix_millis_now() + 300;
+  std::vector<JobFinish> finishes{{e1, JobState::retryable, taken[0].attempt, due_at, "HTTP 503"}};
+  run([&]() -> asio::awaitable<void> { co_await store.async_finish(finishes, asio::use_awaitable); }());
+  CHECK(temp.state_of(e1) == "retryable");
+  CHECK(temp.errors_of(e1).find("\"attempt\":1") != std::string::npos);
+  {
+    SQLite::Database db(temp.config.path);
+    CHECK(db.execAndGet("SELECT attempt FROM jobs WHERE id = " + std::to_string(e1)).getInt() == 1);
+  }
+  // Not due yet: new jobs are still handed over.
+  auto second = run(store.async_enqueue({item("e2", {"a"})}, asio::use_awaitable));
+  CHECK(temp.state_of(second[0].job_id(0)) == "executing");
+  // Once it is due, new jobs wait in the table behind it.
+  while (unix_millis_now() <= due_at) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto third = run(store.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
+  CHECK(temp.state_of(third[0].job_id(0)) == "available");
+  auto claimed = claim_from(store, "a");
+  REQUIRE(claimed.size() == 2);
+  CHECK(claimed[0].id == e1);
+  CHECK(claimed[0].attempt == 2);
+  store.stop();
 }

@@ -134,9 +134,9 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
   const std::size_t claim_size = lane.claim_size;
   auto last_table_claim = std::chrono::steady_clock::now();
   while (!stopping_) {
-    // Jobs handed over by the writer first (they are the oldest not yet
-    // taken); the table when there are none, and at least once per
-    // poll_interval, so retries that fall due are never starved.
+    // Jobs handed over by the writer first (the writer hands over only while
+    // no due job waits in the table); the table when there are none, and at
+    // least once per poll_interval whatever happens.
     std::vector<ClaimedJob> jobs;
     const auto now = std::chrono::steady_clock::now();
     if (now - last_table_claim < config_.poll_interval) lane.handoff->take(jobs, claim_size, limits.max_bytes);

@@ -84,3 +84,69 @@ class CrashSafetyTest(DaemonTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# A stand-in for a failing disk: fdatasync fails with EIO while FLAG exists.
+FAILING_FDATASYNC_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+int fdatasync(int fd) {
+  static int (*real)(int);
+  if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+  const char* flag = getenv("AUDITFWD_TEST_FAIL_FDATASYNC");
+  if (flag && access(flag, F_OK) == 0) {
+    errno = EIO;
+    return -1;
+  }
+  return real(fd);
+}
+"""
+
+
+class FailedSyncTest(DaemonTestCase):
+    def test_failed_fdatasync_stops_the_daemon_without_acknowledging(self):
+        import shutil
+        import subprocess
+        compiler = shutil.which("cc") or shutil.which("gcc")
+        if not compiler:
+            self.skipTest("no C compiler for the fdatasync shim")
+        d = self.daemon(lambda dir: [{"id": "file", "type": "file", "dispatch": "async",
+                                      "path": os.path.join(dir, "out.log")}],
+                        store={"durability": "fsync"}, start=False)
+        shim, flag = d.path("failing_fdatasync.so"), d.path("fail-now")
+        source = d.path("failing_fdatasync.c")
+        with open(source, "w") as f:
+            f.write(FAILING_FDATASYNC_C)
+        subprocess.run([compiler, "-shared", "-fPIC", "-o", shim, source, "-ldl"], check=True)
+        d.env.update(LD_PRELOAD=shim, AUDITFWD_TEST_FAIL_FDATASYNC=flag,
+                     ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+        d.start()
+
+        before = d.send([event("sync.ok", metadata={"n": i}) for i in range(5)])
+        self.assertTrue(all(r["ok"] and r["results"]["file"]["status"] == "enqueued" for r in before), before)
+
+        open(flag, "w").close()  # from now on every fdatasync fails
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(d.socket_path)
+            s.sendall((json.dumps(event("sync.lost")) + "\n").encode())
+            answer = b""
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+        self.assertEqual(answer, b"", "an event whose fdatasync failed must get no reply at all")
+        self.assertEqual(d.proc.wait(timeout=30), 74)
+        self.assertIn("fdatasync of the job store's WAL failed", d.log())
+
+        # Restarted on a sound disk, it delivers what it acknowledged.
+        os.remove(flag)
+        d._log.close()
+        d._out.close()
+        d.start()
+        acknowledged = {r["id"] for r in before}
+        wait_until(lambda: acknowledged <= ids_in(d.path("out.log")), message="the acknowledged events to be delivered")
