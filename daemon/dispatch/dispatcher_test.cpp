@@ -1,6 +1,8 @@
 // Unit tests for dispatch decisions: auto/async/sync against store state, failures per forwarder.
 #include "dispatch/dispatcher.hpp"
 
+#include "support/temp_store.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -52,17 +54,7 @@ std::vector<boost::json::object> dispatch(Dispatcher& dispatcher, std::vector<st
   return replies;
 }
 
-struct TempStore {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("auditfwd-dispatch-test-" + std::to_string(::getpid()));
-  StoreConfig config;
-  TempStore() {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    config.path = (dir / "jobs.db").string();
-    config.durability_fsync = false;
-  }
-  ~TempStore() { std::filesystem::remove_all(dir); }
-};
+using testing::TempStore;
 
 }  // namespace
 

@@ -2,6 +2,7 @@
 #include "store/job_admin.hpp"
 
 #include "store/schema.hpp"
+#include "support/temp_store.hpp"
 
 #include <doctest/doctest.h>
 #include <filesystem>
@@ -11,14 +12,8 @@ using namespace auditfwd;
 
 namespace {
 
-struct TempDatabase {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / ("auditfwd-admin-test-" + std::to_string(::getpid()));
-  std::string path = (dir / "jobs.db").string();
-  TempDatabase() {
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-  }
-  ~TempDatabase() { std::filesystem::remove_all(dir); }
+struct TempDatabase : testing::TempStore {
+  std::string path = config.path;
 
   void insert(int count, const char* state, const char* forwarder = "f") {
     auto db = open_store_database(path, false);

@@ -531,10 +531,10 @@ class JobStore::Impl {
     // The WAL's directory entry must survive a power cut too.
     const auto directory = std::filesystem::path(wal_path).parent_path();
     const int directory_fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (directory_fd >= 0) {
-      (void)::fsync(directory_fd);
-      ::close(directory_fd);
-    }
+    if (directory_fd < 0 || ::fsync(directory_fd) != 0)
+      log_->warn("could not sync the directory of {} ({}): a power cut right now could lose the WAL's name",
+                 wal_path, std::strerror(errno));
+    if (directory_fd >= 0) ::close(directory_fd);
   }
 
   // Makes every commit written so far durable, through descriptor `slot`

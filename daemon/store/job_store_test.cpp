@@ -3,6 +3,7 @@
 
 #include "common/time_format.hpp"
 #include "store/schema.hpp"
+#include "support/temp_store.hpp"
 
 #include <SQLiteCpp/Statement.h>
 #include <boost/asio/as_tuple.hpp>
@@ -23,17 +24,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-struct TempStore {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("auditfwd-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  StoreConfig config;
-  static inline int counter = 0;
-  TempStore() {
-    std::filesystem::create_directories(dir);
-    config.path = (dir / "jobs.db").string();
-    config.durability_fsync = false;
-  }
-  ~TempStore() { std::filesystem::remove_all(dir); }
+// A store directory, and what a test reads back from its table.
+struct TempStore : testing::TempStore {
   std::string state_of(std::int64_t id) {
     SQLite::Database db(config.path);
     SQLite::Statement q(db, "SELECT state FROM jobs WHERE id = ?");

@@ -96,13 +96,7 @@ class LimitsTest(DaemonTestCase):
     def test_max_bytes_store_full(self):
         d = self.daemon(lambda dir: [blocked_file_forwarder(dir, "queue", backoff_min="1h")],
                         store={"max_bytes": "256KiB"})
-        pad = "x" * 7000
-        refused = None
-        for i in range(200):
-            reply = d.send([event("big.event", metadata={"pad": pad, "i": i})])[0]
-            if not reply["ok"]:
-                refused = reply
-                break
+        refused = send_until_refused(d, "big.event", pad_bytes=7000, attempts=200)
         self.assertIsNotNone(refused, "store.max_bytes never reached")
         self.assertEqual(refused["results"]["queue"]["error"], "store_full")
         stats = wait_until(lambda: self._stats(d, lambda s: s["daemon"] and s["daemon"]["store_full_rejections"] > 0),
@@ -115,6 +109,18 @@ class LimitsTest(DaemonTestCase):
             return None
         stats = json.loads(result.stdout)
         return stats if predicate(stats) else None
+
+
+def send_until_refused(d, action, pad_bytes, attempts, on_accepted=None):
+    """Sends padded events one by one until one is refused; returns that reply, or None."""
+    pad = "p" * pad_bytes
+    for i in range(attempts):
+        reply = d.send([event(action, metadata={"pad": pad, "i": i})])[0]
+        if not reply["ok"]:
+            return reply
+        if on_accepted:
+            on_accepted(reply)
+    return None
 
 
 @unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root")
@@ -146,14 +152,9 @@ class DiskFullTest(DaemonTestCase):
             pass
         finally:
             os.close(fd)
-        pad = "y" * 6000
-        refused = None
-        for i in range(300):
-            reply = d.send([event("while.full", metadata={"pad": pad, "i": i})])[0]
-            if not reply["ok"]:
-                refused = reply
-                break
+        def accepted(reply):
             self.assertEqual(reply["results"]["queue"]["status"], "enqueued")
+        refused = send_until_refused(d, "while.full", pad_bytes=6000, attempts=300, on_accepted=accepted)
         self.assertIsNotNone(refused, "the full disk never surfaced")
         self.assertIn(refused["results"]["queue"]["error"], ("store_error", "async_unavailable"))
         self.assertEqual(refused["results"]["local"]["status"], "ok")  # auto fell back to sync
