@@ -32,6 +32,7 @@ struct Options {
   int daemon_pid = 0;
   std::string baseline_db;
   std::string label = "run";
+  std::string latency_log;  // when set: one "sent_us latency_us" line per reply, to find when slow replies happen
 };
 
 // A ~300-byte event, as a typical application emits: ids, an address, a user agent, metadata.
@@ -57,6 +58,7 @@ int connect_unix(const std::string& path) {
 }
 
 struct ClientResult {
+  std::vector<std::int64_t> sent_us;  // send time since the start, kept only for --latency-log
   std::vector<std::int64_t> latencies_us;
   std::size_t ok = 0;
   std::size_t refused = 0;
@@ -127,6 +129,9 @@ ClientResult run_client(const Options& options, std::size_t client, std::size_t 
       else ++result.refused;
       result.latencies_us.push_back(
           std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at[replies]).count());
+      if (!options.latency_log.empty())
+        result.sent_us.push_back(
+            std::chrono::duration_cast<std::chrono::microseconds>(sent_at[replies] - start).count());
       ++replies;
     }
     partial.erase(0, start_of_line);
@@ -162,6 +167,14 @@ int run_load(const Options& options) {
   }
   for (auto& thread : threads) thread.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!options.latency_log.empty()) {
+    std::ofstream log(options.latency_log);
+    // The start on the monotonic clock, to line replies up with the daemon's own traces.
+    log << "# start_monotonic_us "
+        << std::chrono::duration_cast<std::chrono::microseconds>(start.time_since_epoch()).count() << '\n';
+    for (const auto& r : results)
+      for (std::size_t i = 0; i < r.sent_us.size(); ++i) log << r.sent_us[i] << ' ' << r.latencies_us[i] << '\n';
+  }
   std::vector<std::int64_t> latencies;
   std::size_t ok = 0, refused = 0;
   for (auto& r : results) {
@@ -216,6 +229,7 @@ int main(int argc, char** argv) {
   app.add_option("--daemon-pid", options.daemon_pid, "report this process's peak RSS");
   app.add_option("--baseline-db", options.baseline_db, "measure one SQLite commit per event in this file instead");
   app.add_option("--label", options.label, "name printed with the figures");
+  app.add_option("--latency-log", options.latency_log, "write \"sent_us latency_us\" per reply to this file");
   CLI11_PARSE(app, argc, argv);
   if (!options.baseline_db.empty()) return run_baseline(options);
   if (options.socket_path.empty()) {
