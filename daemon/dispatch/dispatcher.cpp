@@ -138,8 +138,13 @@ void Dispatcher::remember_recent(const std::string& id) {
   }
 }
 
-asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines) {
+asio::awaitable<void> wait_until_durable(const DispatchedChunk& chunk) {
+  for (const auto& commit : chunk.commits) co_await commit->async_wait(asio::use_awaitable);
+}
+
+asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> lines) {
   const std::size_t n = lines.size();
+  DispatchedChunk chunk;
   std::vector<EventState> states(n);
   ResultTable results(n, slots_.size());
 
@@ -184,8 +189,10 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
     std::vector<bool> seen;
     boost::system::error_code lookup_error;
     if (store_) {
-      std::tie(lookup_error, seen) =
+      std::shared_ptr<DurableCommit> remembered;
+      std::tie(lookup_error, seen, remembered) =
           co_await store_->async_find_seen(client_ids, asio::as_tuple(asio::use_awaitable));
+      if (remembered) chunk.commits.push_back(std::move(remembered));
     } else {
       for (const auto& id : client_ids) seen.push_back(recently_seen(id));
     }
@@ -280,7 +287,10 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
   if (store_ && !items.empty()) {
     for (std::size_t k = 0; k < items.size(); ++k)
       items[k].remember_id = lines[item_line[k]]->client_supplied_id && all_ok_so_far(item_line[k]);
-    auto outcomes = co_await store_->async_enqueue(std::move(items), asio::use_awaitable);
+    // Named, not a structured binding (see Session::write_replies): more co_awaits follow.
+    auto enqueued = co_await store_->async_enqueue(std::move(items), asio::use_awaitable);
+    const auto& outcomes = std::get<0>(enqueued);
+    if (auto& committed = std::get<1>(enqueued)) chunk.commits.push_back(std::move(committed));
     for (std::size_t k = 0; k < outcomes.size(); ++k) {
       const auto i = item_line[k];
       std::size_t j = 0;  // the item's jobs are in slot order
@@ -307,7 +317,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
   co_await deliver_sync_in_parallel(deliver_sync, fallback_events);
 
   // 6. Replies, in order.
-  std::string replies;
+  std::string& replies = chunk.replies;
   replies.reserve(n * 128);
   for (std::size_t i = 0; i < n; ++i) {
     auto& state = states[i];
@@ -352,7 +362,7 @@ asio::awaitable<std::string> Dispatcher::dispatch(std::vector<ParsedLine> lines)
     append_results(replies, quoted_ids_, results, i);
     replies += "}\n";
   }
-  co_return replies;
+  co_return chunk;
 }
 
 }  // namespace auditfwd

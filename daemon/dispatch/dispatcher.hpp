@@ -17,17 +17,29 @@ namespace auditfwd {
 // A line as the session read it: a validated event, or why it was refused.
 using ParsedLine = boost::system::result<Event, Rejection>;
 
+// The replies to one chunk of lines ('\n'-terminated, concatenated, in order)
+// and the commits they report. A reply may reach the client only once every
+// one of those commits is on disk (see wait_until_durable).
+struct DispatchedChunk {
+  std::string replies;
+  std::vector<std::shared_ptr<DurableCommit>> commits;  // empty: nothing to wait for
+};
+
+// Completes once every commit `chunk` reports is on disk.
+boost::asio::awaitable<void> wait_until_durable(const DispatchedChunk& chunk);
+
 // Sync forwarders run inline in the caller's coroutine (the session strand),
 // bounded by their timeout; async jobs of a whole chunk are committed in one
-// store request. The reply for an event is written only after everything it
-// reports has happened. Thread-safe: one Dispatcher serves every session.
+// store request. dispatch() returns once everything a reply reports has
+// happened, except that a commit may still be on its way to the disk: the
+// caller writes the replies after wait_until_durable(). Thread-safe: one
+// Dispatcher serves every session.
 class Dispatcher {
  public:
   // `store` is null when the store is disabled.
   Dispatcher(std::vector<ForwarderSlot>& slots, JobStore* store);
 
-  // Returns the reply lines ('\n'-terminated, concatenated) for `lines`, in order.
-  boost::asio::awaitable<std::string> dispatch(std::vector<ParsedLine> lines);
+  boost::asio::awaitable<DispatchedChunk> dispatch(std::vector<ParsedLine> lines);
 
  private:
   bool reserve_in_flight(const std::string& id);

@@ -44,7 +44,13 @@ std::vector<boost::json::object> dispatch(Dispatcher& dispatcher, std::vector<st
   std::vector<ParsedLine> parsed;
   for (auto& line : lines) parsed.push_back(validate_event(line, {}, {}, now_micros()));
   asio::io_context io;
-  auto future = asio::co_spawn(io, dispatcher.dispatch(std::move(parsed)), asio::use_future);
+  // As the session does: the replies once the commits they report are on disk.
+  auto dispatch_and_wait = [&]() -> asio::awaitable<std::string> {
+    auto chunk = co_await dispatcher.dispatch(std::move(parsed));
+    co_await wait_until_durable(chunk);
+    co_return chunk.replies;
+  };
+  auto future = asio::co_spawn(io, dispatch_and_wait(), asio::use_future);
   io.run();
   std::vector<boost::json::object> replies;
   std::string text = future.get();

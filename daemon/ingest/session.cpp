@@ -2,7 +2,9 @@
 #include "ingest/session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
@@ -17,6 +19,12 @@ namespace {
 // small and doubles each time a read fills it.
 constexpr std::size_t initial_read_buffer_bytes = 16 * 1024;
 constexpr std::size_t max_read_buffer_bytes = 256 * 1024;
+
+// Chunks dispatched and waiting for their commits to reach the disk, beyond the
+// one whose replies are being written. While a commit's fdatasync runs, the
+// client's next events are read and committed, so they share the next sync
+// instead of waiting for this one to end first.
+constexpr std::size_t chunks_awaiting_disk = 4;
 }  // namespace
 
 PeerCredentials peer_credentials(int fd) {
@@ -38,7 +46,9 @@ Session::Session(asio::local::stream_protocol::socket socket, const IngestConfig
       dispatcher_(dispatcher),
       log_(std::move(log)),
       splitter_(config.max_event_bytes),
-      peer_(peer_credentials(socket_.native_handle())) {}
+      peer_(peer_credentials(socket_.native_handle())),
+      chunk_queued_(socket_.get_executor()),
+      chunk_answered_(socket_.get_executor()) {}
 
 void Session::stop() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
@@ -51,7 +61,15 @@ void Session::stop() {
 }
 
 asio::awaitable<void> Session::run() {
+  using namespace asio::experimental::awaitable_operators;
   log_->debug("connection from pid {} uid {} gid {}", peer_.pid, peer_.uid, peer_.gid);
+  co_await (read_and_dispatch() && write_replies());
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+asio::awaitable<void> Session::read_and_dispatch() {
   std::vector<char> buffer(initial_read_buffer_bytes);
   const ValidationLimits limits{config_.max_metadata_bytes};
   std::vector<SplitLine> pieces;
@@ -76,20 +94,53 @@ asio::awaitable<void> Session::run() {
         else
           lines.push_back(validate_event(piece.text, limits, peer_, received_at));
       }
-      const std::string replies = co_await dispatcher_.dispatch(std::move(lines));
-      auto [write_error, written] = co_await asio::async_write(socket_, asio::buffer(replies), asio::as_tuple(asio::use_awaitable));
+      // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
+      DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));
+      dispatched_.push_back(std::move(chunk));
+      chunk_queued_.cancel();
+      // Back-pressure: at most chunks_awaiting_disk chunks wait for their replies.
+      while (dispatched_.size() > chunks_awaiting_disk)
+        if (!co_await sleep_until_woken(chunk_answered_)) co_return;
+    }
+    if (read_error) break;
+  }
+  reader_done_ = true;  // the writer answers everything queued, then stops
+  chunk_queued_.cancel();
+}
+
+asio::awaitable<void> Session::write_replies() {
+  bool client_gone = false;
+  for (;;) {
+    while (dispatched_.empty() && !reader_done_)
+      if (!co_await sleep_until_woken(chunk_queued_)) co_return;
+    if (dispatched_.empty()) co_return;
+    const DispatchedChunk& chunk = dispatched_.front();  // stays put: the reader only appends
+    co_await wait_until_durable(chunk);
+    if (!client_gone) {
+      auto [write_error, written] =
+          co_await asio::async_write(socket_, asio::buffer(chunk.replies), asio::as_tuple(asio::use_awaitable));
       (void)written;
       if (write_error) {
         log_->debug("connection from pid {}: client went away before reading its replies: {}", peer_.pid,
                     write_error.message());
-        break;
+        client_gone = true;  // still take the chunks, so the reader never waits for room
+        stopping_ = true;
+        boost::system::error_code ignored;
+        if (reading_) socket_.cancel(ignored);
       }
     }
-    if (read_error) break;
+    dispatched_.pop_front();
+    chunk_answered_.cancel();
   }
-  boost::system::error_code ignored;
-  socket_.shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+}
+
+// The two coroutines wake each other by cancelling a timer that never expires;
+// each checks its condition before sleeping, and both run on the strand, so no
+// wake-up is lost. False when the session itself is being cancelled.
+asio::awaitable<bool> Session::sleep_until_woken(asio::steady_timer& timer) {
+  timer.expires_at(asio::steady_timer::time_point::max());
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return (co_await asio::this_coro::cancellation_state).cancelled() == asio::cancellation_type::none;
 }
 
 }  // namespace auditfwd

@@ -6,15 +6,20 @@
 #include "ingest/line_splitter.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <memory>
 #include <spdlog/logger.h>
 
 namespace auditfwd {
 
-// Runs on its socket's strand. Back-pressure is built in: the next read starts
-// only after the previous chunk's replies are written, so a client is read no
-// faster than its events are committed or delivered.
+// Runs on its socket's strand, as two coroutines: one reads and dispatches
+// chunks of lines, the other writes each chunk's replies, in order, once the
+// commits they report are on disk. Back-pressure is built in: a chunk is
+// dispatched only after the previous one is committed (or delivered), and at
+// most a few committed chunks wait for the disk, so a client is read no faster
+// than its events are stored.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::local::stream_protocol::socket socket, const IngestConfig& config, Dispatcher& dispatcher,
@@ -26,6 +31,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void stop();
 
  private:
+  boost::asio::awaitable<void> read_and_dispatch();
+  boost::asio::awaitable<void> write_replies();
+  boost::asio::awaitable<bool> sleep_until_woken(boost::asio::steady_timer& timer);
+
   boost::asio::local::stream_protocol::socket socket_;
   const IngestConfig& config_;
   Dispatcher& dispatcher_;
@@ -34,6 +43,11 @@ class Session : public std::enable_shared_from_this<Session> {
   PeerCredentials peer_;
   bool stopping_ = false;
   bool reading_ = false;
+  // Dispatched chunks, in order, from the reader to the reply writer.
+  std::deque<DispatchedChunk> dispatched_;
+  bool reader_done_ = false;
+  boost::asio::steady_timer chunk_queued_;    // wakes the writer
+  boost::asio::steady_timer chunk_answered_;  // wakes the reader waiting for room
 };
 
 // The kernel's view of the connecting process (SO_PEERCRED).

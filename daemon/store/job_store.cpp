@@ -90,6 +90,7 @@ constexpr std::size_t insert_batch = 16;
 // enough to amortize the commit's page writes over many small requests, few
 // enough that a large request does not wait behind the others.
 constexpr std::size_t events_per_transaction = 512;
+// Delivery outcomes fewer than this may wait up to a millisecond to share a commit.
 constexpr std::size_t small_commit_events = 32;
 
 // Writes use OR FAIL: a failing statement keeps its earlier rows instead of
@@ -135,8 +136,11 @@ struct Operation {
   virtual void committed(JobStore::Impl&) {}
   virtual void fail() = 0;
   virtual void complete() = 0;
-  // True when the client's reply depends on this operation being on disk.
+  // True (asked after execute()) when the client's reply depends on this
+  // operation being on disk. With durability "fsync" such an operation gets
+  // `durable` before complete(), and passes it on with its result.
   virtual bool needs_durable_commit() const { return false; }
+  std::shared_ptr<DurableCommit> durable;
   // Events this operation enqueues (how much of a transaction it fills).
   virtual std::size_t events() const { return 0; }
   // True when nobody is in a hurry for this operation: it may wait briefly to
@@ -187,7 +191,7 @@ class JobStore::Impl {
     // so copying the WAL into the database never stalls a commit.
     sqlite3_wal_hook(db_.getHandle(), &Impl::on_wal_commit, this);
     // The writer never syncs inside COMMIT: with durability "fsync" the syncer
-    // thread makes each commit durable (see sync_loop) while the writer already
+    // threads make each commit durable (see sync_loop) while the writer already
     // runs the next transaction. Checkpoints still sync the WAL and the database.
     db_.exec("PRAGMA synchronous=NORMAL");
     rescue_interrupted_jobs();
@@ -556,35 +560,29 @@ class JobStore::Impl {
   }
 
   // Group commit, second half: the commits the writer finished while an
-  // fdatasync ran are made durable by the next one, and only then answered; the
-  // writer meanwhile runs the following transaction. Two syncers: a commit
-  // that lands while one fdatasync is in flight starts its own at once instead
-  // of waiting for that one to end (each covers everything written before it).
+  // fdatasync ran are made durable by the next one, and only then are their
+  // DurableCommits completed (and their replies written); the writer meanwhile
+  // runs the following transaction. Two syncers: a commit that lands while one
+  // fdatasync is in flight starts its own at once instead of waiting for that
+  // one to end (each covers everything written before it).
   void sync_loop(std::size_t slot) {
-    std::vector<std::unique_ptr<Operation>> waiting;
+    std::vector<std::shared_ptr<DurableCommit>> waiting;
     for (;;) {
       {
         std::unique_lock lock(sync_mutex_);
-        if (!waiting.empty()) --syncs_running_;
         waiting.clear();
         sync_wake_.wait(lock, [&] { return !sync_queue_.empty() || sync_stop_; });
         if (sync_queue_.empty()) return;
         waiting.swap(sync_queue_);
-        ++syncs_running_;
       }
       sync_and_complete(waiting, slot);
     }
   }
 
-  // One fdatasync for every commit in `waiting`, then their completions.
-  void sync_and_complete(std::vector<std::unique_ptr<Operation>>& waiting, std::size_t slot) {
+  // One fdatasync for every commit in `waiting`, then the news to whoever waits.
+  void sync_and_complete(std::vector<std::shared_ptr<DurableCommit>>& waiting, std::size_t slot) {
     sync_wal(slot);
-    for (auto& operation : waiting) operation->complete();
-  }
-
-  bool work_queue_empty() {
-    std::lock_guard lock(mutex_);
-    return queue_.empty();
+    for (auto& commit : waiting) commit->mark_durable();
   }
 
   struct Row {
@@ -832,37 +830,29 @@ class JobStore::Impl {
     // still at least once), and a worker never waits for an fdatasync.
     push_handoffs();
     if (ok) announce_new_jobs();
-    // With durability "fsync", a reply that depends on this commit waits for the
-    // syncer's fdatasync of the WAL. Claims and outcomes complete at once: after
-    // a power cut at worst a delivered job is delivered again.
-    std::vector<std::unique_ptr<Operation>> awaiting_sync;
+    // Every request completes at once. With durability "fsync", those whose
+    // replies depend on this commit carry its DurableCommit, which the syncer's
+    // fdatasync of the WAL completes: the sessions read their clients' next
+    // events meanwhile, and those join the next commit. Claims and outcomes
+    // need no sync: after a power cut at worst a delivered job is delivered again.
+    // The writer itself never waits for the disk, not even for one small
+    // commit: meanwhile the next events are already waiting to be committed.
+    std::shared_ptr<DurableCommit> durable;
     for (auto& operation : batch) {
-      if (!ok) operation->fail();
-      if (ok && config_.durability_fsync && operation->needs_durable_commit())
-        awaiting_sync.push_back(std::move(operation));
-      else
-        operation->complete();
+      if (!ok) {
+        operation->fail();
+      } else if (config_.durability_fsync && operation->needs_durable_commit()) {
+        if (!durable) durable = std::make_shared<DurableCommit>();
+        operation->durable = durable;
+      }
+      operation->complete();
     }
-    if (!awaiting_sync.empty()) {
-      bool inline_sync = false;
+    if (durable) {
       {
-        // A small commit, nothing else to write and no sync in flight (the
-        // usual case at low rates): sync here rather than pay for waking a
-        // syncer. Under load the writer never waits for the disk.
-        std::size_t events = 0;
-        for (const auto& operation : awaiting_sync) events += operation->events();
         std::lock_guard lock(sync_mutex_);
-        inline_sync = events < small_commit_events && syncs_running_ == 0 && work_queue_empty();
-        if (inline_sync) ++syncs_running_;
-        else for (auto& operation : awaiting_sync) sync_queue_.push_back(std::move(operation));
+        sync_queue_.push_back(std::move(durable));
       }
-      if (inline_sync) {
-        sync_and_complete(awaiting_sync, 0);
-        std::lock_guard lock(sync_mutex_);
-        --syncs_running_;
-      } else {
-        sync_wake_.notify_one();
-      }
+      sync_wake_.notify_one();
     }
   }
 
@@ -1085,9 +1075,8 @@ class JobStore::Impl {
   std::array<std::thread, syncer_count> syncers_;
   std::mutex sync_mutex_;
   std::condition_variable sync_wake_;
-  std::vector<std::unique_ptr<Operation>> sync_queue_;
+  std::vector<std::shared_ptr<DurableCommit>> sync_queue_;
   bool sync_stop_ = false;
-  int syncs_running_ = 0;  // fdatasyncs in flight, by the syncers or the writer
   std::array<int, syncer_count + 1> wal_fds_{-1, -1, -1};  // the writer's, then one per syncer
 
   // Writer-thread state.
@@ -1114,7 +1103,7 @@ namespace {
 class EnqueueOperation final : public Operation {
  public:
   EnqueueOperation(std::vector<EnqueueItem> items,
-                   asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler)
+                   asio::any_completion_handler<void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)> handler)
       : items_(std::move(items)), handler_(std::move(handler)) {}
   void execute(JobStore::Impl& store) override { store.enqueue(items_, outcomes_); }
   bool needs_durable_commit() const override { return true; }
@@ -1122,31 +1111,38 @@ class EnqueueOperation final : public Operation {
   void fail() override {
     outcomes_.assign(items_.size(), EnqueueOutcome{errc::store_error});
   }
-  void complete() override { complete_on_own_executor(std::move(handler_), std::move(outcomes_)); }
+  void complete() override { complete_on_own_executor(std::move(handler_), std::move(outcomes_), std::move(durable)); }
 
  private:
   std::vector<EnqueueItem> items_;
   std::vector<EnqueueOutcome> outcomes_;
-  asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler_;
+  asio::any_completion_handler<void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)> handler_;
 };
 
 class FindSeenOperation final : public Operation {
  public:
-  FindSeenOperation(std::vector<std::string> ids,
-                    asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler)
+  FindSeenOperation(
+      std::vector<std::string> ids,
+      asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>, std::shared_ptr<DurableCommit>)> handler)
       : ids_(std::move(ids)), handler_(std::move(handler)) {}
   void execute(JobStore::Impl& store) override { store.find_seen(ids_, seen_); }
+  // A found id was remembered by an earlier commit, which may still wait for
+  // its fdatasync: a "duplicate" reply must not get ahead of it.
+  bool needs_durable_commit() const override { return std::find(seen_.begin(), seen_.end(), true) != seen_.end(); }
   void fail() override {
     seen_.assign(ids_.size(), false);
     error_ = errc::store_error;
   }
-  void complete() override { complete_on_own_executor(std::move(handler_), error_, std::move(seen_)); }
+  void complete() override {
+    complete_on_own_executor(std::move(handler_), error_, std::move(seen_), std::move(durable));
+  }
 
  private:
   std::vector<std::string> ids_;
   std::vector<bool> seen_;
   boost::system::error_code error_;
-  asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler_;
+  asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>, std::shared_ptr<DurableCommit>)>
+      handler_;
 };
 
 class ClaimOperation final : public Operation {
@@ -1212,13 +1208,16 @@ StoreCounters JobStore::counters() const {
   return counters;
 }
 
-void JobStore::submit_enqueue(std::vector<EnqueueItem> items,
-                              asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler) {
+void JobStore::submit_enqueue(
+    std::vector<EnqueueItem> items,
+    asio::any_completion_handler<void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)> handler) {
   impl_->submit(std::make_unique<EnqueueOperation>(std::move(items), std::move(handler)));
 }
 
-void JobStore::submit_find_seen(std::vector<std::string> ids,
-                                asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler) {
+void JobStore::submit_find_seen(
+    std::vector<std::string> ids,
+    asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>, std::shared_ptr<DurableCommit>)>
+        handler) {
   impl_->submit(std::make_unique<FindSeenOperation>(std::move(ids), std::move(handler)));
 }
 

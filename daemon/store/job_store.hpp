@@ -3,6 +3,7 @@
 
 #include "common/error.hpp"
 #include "config/config.hpp"
+#include "store/durable_commit.hpp"
 #include "store/job_handoff.hpp"
 
 #include <atomic>
@@ -106,21 +107,29 @@ class JobStore {
   // (the dispatcher saw full() already). Thread-safe.
   void count_store_full_refusal() noexcept;
 
-  // Signature void(std::vector<EnqueueOutcome>), one outcome per item.
+  // Signature void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>),
+  // one outcome per item, as soon as the transaction commits. With durability
+  // "fsync" the second argument is set when something was committed: an ok
+  // outcome may be reported only once it completes. Null otherwise.
   template <typename Token>
   auto async_enqueue(std::vector<EnqueueItem> items, Token&& token) {
-    return boost::asio::async_initiate<Token, void(std::vector<EnqueueOutcome>)>(
+    return boost::asio::async_initiate<Token, void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)>(
         [this](auto handler, std::vector<EnqueueItem> items) {
           submit_enqueue(std::move(items), std::move(handler));
         },
         token, std::move(items));
   }
 
-  // Signature void(error_code, std::vector<bool>): true where the id was
-  // remembered within store.idempotency_window; store_error when unknown.
+  // Signature void(error_code, std::vector<bool>, std::shared_ptr<DurableCommit>):
+  // true where the id was remembered within store.idempotency_window;
+  // store_error when unknown. The commit that remembered an id may not be on
+  // disk yet (another session's, still waiting for its fdatasync): with
+  // durability "fsync", when an id was found, a duplicate may be reported only
+  // once the third argument completes. Null otherwise.
   template <typename Token>
   auto async_find_seen(std::vector<std::string> ids, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<bool>)>(
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<bool>,
+                                                   std::shared_ptr<DurableCommit>)>(
         [this](auto handler, std::vector<std::string> ids) { submit_find_seen(std::move(ids), std::move(handler)); },
         token, std::move(ids));
   }
@@ -150,10 +159,13 @@ class JobStore {
   class Impl;
 
  private:
-  void submit_enqueue(std::vector<EnqueueItem> items,
-                      boost::asio::any_completion_handler<void(std::vector<EnqueueOutcome>)> handler);
+  void submit_enqueue(
+      std::vector<EnqueueItem> items,
+      boost::asio::any_completion_handler<void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)> handler);
   void submit_find_seen(std::vector<std::string> ids,
-                        boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>)> handler);
+                        boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>,
+                                                                 std::shared_ptr<DurableCommit>)>
+                            handler);
   void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,
                     boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler);
   void submit_finish(std::vector<JobFinish> finishes,

@@ -49,6 +49,26 @@ T run(asio::awaitable<T> work) {
   return future.get();
 }
 
+// Enqueues as a session does: the outcomes at the commit, then (durability
+// "fsync") the commit on disk.
+std::vector<EnqueueOutcome> enqueue(JobStore& store, std::vector<EnqueueItem> items) {
+  return run([&]() -> asio::awaitable<std::vector<EnqueueOutcome>> {
+    // Named results, no structured bindings: GCC 12 misplaces those in a
+    // coroutine frame when another co_await follows.
+    auto enqueued = co_await store.async_enqueue(std::move(items), asio::use_awaitable);
+    if (auto& durable = std::get<1>(enqueued)) co_await durable->async_wait(asio::use_awaitable);
+    co_return std::move(std::get<0>(enqueued));
+  }());
+}
+
+std::vector<bool> find_seen(JobStore& store, std::vector<std::string> ids) {
+  return run([&]() -> asio::awaitable<std::vector<bool>> {
+    auto found = co_await store.async_find_seen(std::move(ids), asio::use_awaitable);
+    if (auto& durable = std::get<1>(found)) co_await durable->async_wait(asio::use_awaitable);
+    co_return std::move(std::get<0>(found));
+  }());
+}
+
 EnqueueItem item(const std::string& id, std::vector<std::string> forwarders, bool remember = false) {
   EnqueueItem it{id, R"({"id":")" + id + R"("})", {}, remember};
   for (auto& f : forwarders) it.jobs.push_back({f, 3});
@@ -62,7 +82,7 @@ TEST_CASE("enqueue → claim → complete (deleted when completed_retention is 0
   temp.config.completed_retention = std::chrono::milliseconds(0);
   JobStore store(temp.config);
   store.start({});
-  auto outcomes = run(store.async_enqueue({item("e1", {"a", "b"}), item("e2", {"a"})}, asio::use_awaitable));
+  auto outcomes = enqueue(store, {item("e1", {"a", "b"}), item("e2", {"a"})});
   REQUIRE(outcomes.size() == 2);
   CHECK(outcomes[0].code == errc::ok);
   CHECK(outcomes[0].jobs == 2);
@@ -94,7 +114,7 @@ TEST_CASE("retryable waits for scheduled_at; failures append to the error list; 
   temp.config.completed_retention = std::chrono::hours(1);
   JobStore store(temp.config);
   store.start({});
-  auto ids = run(store.async_enqueue({item("e1", {"a"}), item("e2", {"a"})}, asio::use_awaitable));
+  auto ids = enqueue(store, {item("e1", {"a"}), item("e2", {"a"})});
   auto claim = [&]() {
     return run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
       auto [ec, jobs] = co_await store.async_claim("a", 10, 0, asio::as_tuple(asio::use_awaitable));
@@ -128,14 +148,40 @@ TEST_CASE("max_pending_jobs turns enqueues into store_full and sets full()") {
   temp.config.max_pending_jobs = 3;
   JobStore store(temp.config);
   store.start({});
-  auto outcomes = run(store.async_enqueue({item("e1", {"a", "b"}), item("e2", {"a", "b"})}, asio::use_awaitable));
+  auto outcomes = enqueue(store, {item("e1", {"a", "b"}), item("e2", {"a", "b"})});
   CHECK(outcomes[0].code == errc::ok);
   CHECK(outcomes[1].code == errc::store_full);
   CHECK_FALSE(store.full());  // 2 of 3
-  run(store.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
+  enqueue(store, {item("e3", {"a"})});
   CHECK(store.full());
   CHECK_FALSE(store.accepting());
   CHECK(store.counters().store_full_rejections == 1);
+  store.stop();
+}
+
+TEST_CASE("durability fsync: a found id comes with a commit to wait for, as its first copy's may not be on disk yet") {
+  TempStore temp;
+  temp.config.durability_fsync = true;
+  JobStore store(temp.config);
+  store.start({});
+  enqueue(store, {item("id-1", {"a"}, true)});
+  auto [found, found_durable] = run(store.async_find_seen({"id-1"}, asio::use_awaitable));
+  CHECK(found == std::vector<bool>{true});
+  REQUIRE(found_durable);
+  run(found_durable->async_wait(asio::use_awaitable));
+  auto [unknown, unknown_durable] = run(store.async_find_seen({"id-2"}, asio::use_awaitable));
+  CHECK(unknown == std::vector<bool>{false});
+  CHECK_FALSE(unknown_durable);  // nothing reported depends on a commit
+  store.stop();
+}
+
+TEST_CASE("durability os: nothing to wait for after the commit") {
+  TempStore temp;
+  JobStore store(temp.config);
+  store.start({});
+  auto [outcomes, durable] = run(store.async_enqueue({item("e1", {"a"}, true)}, asio::use_awaitable));
+  CHECK(outcomes[0].code == errc::ok);
+  CHECK_FALSE(durable);
   store.stop();
 }
 
@@ -143,8 +189,8 @@ TEST_CASE("remembered ids are found; others are not") {
   TempStore temp;
   JobStore store(temp.config);
   store.start({});
-  run(store.async_enqueue({item("id-1", {}, true), item("id-2", {"a"}, false)}, asio::use_awaitable));
-  auto seen = run(store.async_find_seen({"id-1", "id-2", "id-3"}, asio::use_awaitable));
+  enqueue(store, {item("id-1", {}, true), item("id-2", {"a"}, false)});
+  auto seen = find_seen(store, {"id-1", "id-2", "id-3"});
   CHECK(seen == std::vector<bool>{true, false, false});
   store.stop();
 }
@@ -176,7 +222,7 @@ TEST_CASE("the committed listener names the forwarders that got jobs") {
     std::lock_guard lock(mutex);
     notified.insert(notified.end(), ids.begin(), ids.end());
   });
-  run(store.async_enqueue({item("e1", {"b", "a"})}, asio::use_awaitable));
+  enqueue(store, {item("e1", {"b", "a"})});
   store.stop();
   std::sort(notified.begin(), notified.end());
   CHECK(notified == std::vector<std::string>{"a", "b"});
@@ -202,7 +248,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
   store.start({});
 
   // At start the table may hold older due jobs: new ones wait there, in order.
-  auto first = run(store.async_enqueue({item("e1", {"a"})}, asio::use_awaitable));
+  auto first = enqueue(store, {item("e1", {"a"})});
   CHECK(temp.state_of(first[0].job_id(0)) == "available");
   std::vector<ClaimedJob> taken;
   handoff->take(taken, 10, 0);
@@ -210,8 +256,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
   CHECK(claim_from(store, "a").size() == 1);
   CHECK(claim_from(store, "a").empty());  // caught up: from now on, handed over
 
-  auto next = run(store.async_enqueue({item("e2", {"a"}), item("e3", {"a", "b"}), item("e4", {"a"})},
-                                      asio::use_awaitable));
+  auto next = enqueue(store, {item("e2", {"a"}), item("e3", {"a", "b"}), item("e4", {"a"})});
   const auto e2 = next[0].job_id(0), e3a = next[1].job_id(0), e3b = next[1].job_id(1), e4 = next[2].job_id(0);
   CHECK(temp.state_of(e2) == "executing");
   CHECK(temp.state_of(e3a) == "executing");
@@ -227,7 +272,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
   CHECK(store.counters().pending_jobs == 5);     // e1 executing, e2, e3a executing, e3b, e4
 
   // e4 waits in the table, so the next job must too, though there is room now.
-  auto after = run(store.async_enqueue({item("e5", {"a"})}, asio::use_awaitable));
+  auto after = enqueue(store, {item("e5", {"a"})});
   CHECK(temp.state_of(after[0].job_id(0)) == "available");
   auto claimed = claim_from(store, "a");
   REQUIRE(claimed.size() == 2);
@@ -244,7 +289,7 @@ TEST_CASE("job ids are never reused, even after the newest job was deleted and t
   {
     JobStore store(temp.config);
     store.start({});
-    auto outcomes = run(store.async_enqueue({item("e1", {"a"}), item("e2", {"a"})}, asio::use_awaitable));
+    auto outcomes = enqueue(store, {item("e1", {"a"}), item("e2", {"a"})});
     newest = outcomes[1].job_id(0);
     CHECK(newest == outcomes[0].job_id(0) + 1);
     auto claimed = claim_from(store, "a");
@@ -257,12 +302,12 @@ TEST_CASE("job ids are never reused, even after the newest job was deleted and t
   }
   JobStore reopened(temp.config);
   reopened.start({});
-  auto outcomes = run(reopened.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
+  auto outcomes = enqueue(reopened, {item("e3", {"a"})});
   CHECK(outcomes[0].job_id(0) > newest);
   reopened.stop();
 }
 
-TEST_CASE("durability fsync: concurrent enqueues are all answered ok, after the syncers, and survive a reopen") {
+TEST_CASE("durability fsync: concurrent enqueues are all answered ok, made durable by the syncers, and survive a reopen") {
   TempStore temp;
   temp.config.durability_fsync = true;
   std::vector<std::int64_t> ids;
@@ -270,7 +315,7 @@ TEST_CASE("durability fsync: concurrent enqueues are all answered ok, after the 
     JobStore store(temp.config);
     store.start({});
     asio::io_context io;
-    std::vector<std::future<std::vector<EnqueueOutcome>>> pending;
+    std::vector<std::future<std::tuple<std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>>>> pending;
     for (int request = 0; request < 40; ++request) {
       std::vector<EnqueueItem> items;
       for (int k = 0; k < (request % 3 == 0 ? 100 : 2); ++k)
@@ -281,11 +326,15 @@ TEST_CASE("durability fsync: concurrent enqueues are all answered ok, after the 
       auto guard = asio::make_work_guard(io);
       io.run_for(std::chrono::seconds(10));
     });
-    for (auto& outcome : pending)
-      for (const auto& result : outcome.get()) {
+    for (auto& outcome : pending) {
+      auto [results, durable] = outcome.get();
+      REQUIRE(durable);  // with fsync, every commit holding jobs is handed over to wait for
+      durable->async_wait(asio::bind_executor(io, asio::use_future)).get();
+      for (const auto& result : results) {
         CHECK(result.code == errc::ok);
         ids.push_back(result.first_job_id);
       }
+    }
     io.stop();
     runner.join();
     store.stop();
@@ -303,7 +352,7 @@ TEST_CASE("handoff: a handed job's failure records attempt 1, and its retry goes
   store.add_handoff("a", handoff);
   store.start({});
   CHECK(claim_from(store, "a").empty());  // caught up
-  auto first = run(store.async_enqueue({item("e1", {"a"})}, asio::use_awaitable));
+  auto first = enqueue(store, {item("e1", {"a"})});
   std::vector<ClaimedJob> taken;
   handoff->take(taken, 10, 0);
   REQUIRE(taken.size() == 1);
@@ -318,11 +367,11 @@ TEST_CASE("handoff: a handed job's failure records attempt 1, and its retry goes
     CHECK(db.execAndGet("SELECT attempt FROM jobs WHERE id = " + std::to_string(e1)).getInt() == 1);
   }
   // Not due yet: new jobs are still handed over.
-  auto second = run(store.async_enqueue({item("e2", {"a"})}, asio::use_awaitable));
+  auto second = enqueue(store, {item("e2", {"a"})});
   CHECK(temp.state_of(second[0].job_id(0)) == "executing");
   // Once it is due, new jobs wait in the table behind it.
   while (unix_millis_now() <= due_at) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  auto third = run(store.async_enqueue({item("e3", {"a"})}, asio::use_awaitable));
+  auto third = enqueue(store, {item("e3", {"a"})});
   CHECK(temp.state_of(third[0].job_id(0)) == "available");
   auto claimed = claim_from(store, "a");
   REQUIRE(claimed.size() == 2);

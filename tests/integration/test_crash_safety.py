@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import unittest
+import uuid
 
 from harness import DaemonTestCase, event, wait_until
 
@@ -106,23 +107,105 @@ int fdatasync(int fd) {
 """
 
 
+# A stand-in for a slow disk: fdatasync takes 3 s longer while FLAG exists.
+SLOW_FDATASYNC_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <unistd.h>
+int fdatasync(int fd) {
+  static int (*real)(int);
+  if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+  const char* flag = getenv("AUDITFWD_TEST_SLOW_FDATASYNC");
+  if (flag && access(flag, F_OK) == 0) sleep(3);
+  return real(fd);
+}
+"""
+
+
+def durable_file_daemon(test, shim_source, env_name, flag_name, **store):
+    """An unstarted daemon (one async file forwarder, durability fsync) whose
+    fdatasync goes through `shim_source`, switched on by creating the flag file."""
+    import shutil
+    import subprocess
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        test.skipTest("no C compiler for the fdatasync shim")
+    d = test.daemon(lambda dir: [{"id": "file", "type": "file", "dispatch": "async",
+                                  "path": os.path.join(dir, "out.log")}],
+                    store={"durability": "fsync", **store}, start=False)
+    shim, source = d.path("fdatasync_shim.so"), d.path("fdatasync_shim.c")
+    with open(source, "w") as f:
+        f.write(shim_source)
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", shim, source, "-ldl"], check=True)
+    flag = d.path(flag_name)
+    d.env.update({"LD_PRELOAD": shim, env_name: flag,
+                  "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"})
+    return d, flag
+
+
+class SlowSyncTest(DaemonTestCase):
+    def test_events_sent_during_a_sync_are_committed_meanwhile_and_answered_in_order_after_it(self):
+        # Delivered jobs are kept, so the table shows what was committed.
+        d, flag = durable_file_daemon(self, SLOW_FDATASYNC_C, "AUDITFWD_TEST_SLOW_FDATASYNC", "slow-now",
+                                      completed_retention="1h")
+        d.start()
+        open(flag, "w").close()  # from now on every fdatasync takes 3 s more
+        ids = [str(uuid.uuid4()) for _ in range(3)]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(d.socket_path)
+            for i, event_id in enumerate(ids):  # three separate writes, so three reads
+                s.sendall((json.dumps(event("sync.slow", id=event_id)) + "\n").encode())
+                wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE event_id = ?", event_id) == [(1,)],
+                           timeout=2.5, message=f"event {i} committed while the first sync still runs")
+            s.setblocking(False)
+            with self.assertRaises(BlockingIOError, msg="no reply before the first commit is on disk"):
+                s.recv(4096)
+            s.setblocking(True)
+            answer = b""
+            while answer.count(b"\n") < len(ids):
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, "the daemon closed the connection before answering")
+                answer += chunk
+        replies = [json.loads(line) for line in answer.splitlines()]
+        self.assertEqual([r["id"] for r in replies], ids, "replies in the order the events were sent")
+        self.assertTrue(all(r["ok"] and r["results"]["file"]["status"] == "enqueued" for r in replies), replies)
+        os.remove(flag)
+        self.assertEqual(d.stop(), 0)
+
+
+    def test_a_duplicate_is_not_acknowledged_before_its_first_copy_is_on_disk(self):
+        d, flag = durable_file_daemon(self, SLOW_FDATASYNC_C, "AUDITFWD_TEST_SLOW_FDATASYNC", "slow-now",
+                                      completed_retention="1h")
+        d.start()
+        open(flag, "w").close()
+        event_id = str(uuid.uuid4())
+        line = (json.dumps(event("sync.duplicate", id=event_id)) + "\n").encode()
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as first, \
+                socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as second:
+            for s in (first, second):
+                s.settimeout(30)
+                s.connect(d.socket_path)
+            first.sendall(line)
+            wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE event_id = ?", event_id) == [(1,)],
+                       timeout=2.5, message="the first copy committed (its sync still runs)")
+            second.sendall(line)  # the store knows the id, but the first copy is not on disk yet
+            time.sleep(1)
+            second.setblocking(False)
+            with self.assertRaises(BlockingIOError, msg="'duplicate' before the first copy is on disk"):
+                second.recv(4096)
+            second.setblocking(True)
+            replies = [json.loads(s.makefile().readline()) for s in (first, second)]
+        self.assertEqual(replies[0]["results"]["file"]["status"], "enqueued", replies)
+        self.assertEqual(replies[1], {"ok": True, "id": event_id, "duplicate": True})
+        os.remove(flag)
+        self.assertEqual(d.stop(), 0)
+
+
 class FailedSyncTest(DaemonTestCase):
     def test_failed_fdatasync_stops_the_daemon_without_acknowledging(self):
-        import shutil
-        import subprocess
-        compiler = shutil.which("cc") or shutil.which("gcc")
-        if not compiler:
-            self.skipTest("no C compiler for the fdatasync shim")
-        d = self.daemon(lambda dir: [{"id": "file", "type": "file", "dispatch": "async",
-                                      "path": os.path.join(dir, "out.log")}],
-                        store={"durability": "fsync"}, start=False)
-        shim, flag = d.path("failing_fdatasync.so"), d.path("fail-now")
-        source = d.path("failing_fdatasync.c")
-        with open(source, "w") as f:
-            f.write(FAILING_FDATASYNC_C)
-        subprocess.run([compiler, "-shared", "-fPIC", "-o", shim, source, "-ldl"], check=True)
-        d.env.update(LD_PRELOAD=shim, AUDITFWD_TEST_FAIL_FDATASYNC=flag,
-                     ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+        d, flag = durable_file_daemon(self, FAILING_FDATASYNC_C, "AUDITFWD_TEST_FAIL_FDATASYNC", "fail-now")
         d.start()
 
         before = d.send([event("sync.ok", metadata={"n": i}) for i in range(5)])
