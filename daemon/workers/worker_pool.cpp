@@ -18,10 +18,6 @@ namespace asio = boost::asio;
 namespace {
 // Floor for computed retry delays: a zero backoff_min must not spin a worker.
 constexpr std::chrono::milliseconds minimum_backoff{100};
-// How long a worker holding only a few handed-over jobs waits for more (see
-// gather_handed_jobs). On the development VM at 10,000 events/s this cut the
-// daemon's CPU per event by ~8 % and its context switches by ~27 %.
-constexpr std::chrono::milliseconds handoff_gather{2};
 }  // namespace
 
 struct WorkerPool::Lane {
@@ -156,7 +152,6 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
       }
     }
     if (limits.linger.count() > 0) co_await fill_batch(lane, jobs, claim_size, limits);
-    else if (jobs.size() < claim_size / 4) co_await gather_handed_jobs(lane, jobs, claim_size, limits);
 
     std::vector<Event> events;
     std::vector<ClaimedJob> deliverable;
@@ -198,21 +193,6 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
     }
   }
-}
-
-// A few jobs in hand and no batch timeout of the forwarder's own: wait a moment,
-// without waking for each commit, and take what was handed over meanwhile. At
-// low rates that turns many one-job deliveries (each a wake-up, a write and an
-// outcome commit) into a few larger ones, for at most `handoff_gather` more
-// delivery latency; replies to clients never wait for deliveries.
-asio::awaitable<void> WorkerPool::gather_handed_jobs(Lane& lane, std::vector<ClaimedJob>& jobs,
-                                                     std::size_t claim_size, const BatchLimits& limits) {
-  asio::steady_timer pause(lane.strand, handoff_gather);
-  co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
-  std::size_t bytes = 0;
-  for (const auto& job : jobs) bytes += job.payload.size();
-  if (limits.max_bytes != 0 && bytes >= limits.max_bytes) co_return;
-  lane.handoff->take(jobs, claim_size - jobs.size(), limits.max_bytes == 0 ? 0 : limits.max_bytes - bytes);
 }
 
 // Batch timeout: with a partial batch in hand, keep claiming newly due jobs

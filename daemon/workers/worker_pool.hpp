@@ -43,8 +43,6 @@ class WorkerPool {
   void spawn_worker(Lane& lane);
   boost::asio::awaitable<void> work(Lane& lane);
   boost::asio::awaitable<void> idle(Lane& lane, std::chrono::milliseconds wait);
-  boost::asio::awaitable<void> gather_handed_jobs(Lane& lane, std::vector<ClaimedJob>& jobs, std::size_t claim_size,
-                                                 const BatchLimits& limits);
   boost::asio::awaitable<void> fill_batch(Lane& lane, std::vector<ClaimedJob>& jobs, std::size_t claim_size,
                                           const BatchLimits& limits);
   std::vector<JobFinish> classify(const Lane& lane, const std::vector<ClaimedJob>& jobs, const BatchOutcome& outcomes);
