@@ -287,7 +287,6 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
   if (store_ && !items.empty()) {
     for (std::size_t k = 0; k < items.size(); ++k)
       items[k].remember_id = lines[item_line[k]]->client_supplied_id && all_ok_so_far(item_line[k]);
-    // Named, not a structured binding (see Session::write_replies): more co_awaits follow.
     auto enqueued = co_await store_->async_enqueue(std::move(items), asio::use_awaitable);
     const auto& outcomes = std::get<0>(enqueued);
     if (auto& committed = std::get<1>(enqueued)) chunk.commits.push_back(std::move(committed));

@@ -53,8 +53,6 @@ T run(asio::awaitable<T> work) {
 // "fsync") the commit on disk.
 std::vector<EnqueueOutcome> enqueue(JobStore& store, std::vector<EnqueueItem> items) {
   return run([&]() -> asio::awaitable<std::vector<EnqueueOutcome>> {
-    // Named results, no structured bindings: GCC 12 misplaces those in a
-    // coroutine frame when another co_await follows.
     auto enqueued = co_await store.async_enqueue(std::move(items), asio::use_awaitable);
     if (auto& durable = std::get<1>(enqueued)) co_await durable->async_wait(asio::use_awaitable);
     co_return std::move(std::get<0>(enqueued));
