@@ -2,6 +2,7 @@
 #include "ingest/session.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -25,6 +26,10 @@ constexpr std::size_t max_read_buffer_bytes = 256 * 1024;
 // client's next events are read and committed, so they share the next sync
 // instead of waiting for this one to end first.
 constexpr std::size_t chunks_awaiting_disk = 4;
+// Replies waiting to be written, in bytes, past which the connection is not read:
+// a client that does not read its replies holds at most about this much (plus
+// one chunk's: 256 KiB of short invalid lines make ~10 MB of rejections).
+constexpr std::size_t max_queued_reply_bytes = 1024 * 1024;
 }  // namespace
 
 PeerCredentials peer_credentials(int fd) {
@@ -53,10 +58,7 @@ Session::Session(asio::local::stream_protocol::socket socket, const IngestConfig
 void Session::stop() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
-    if (self->reading_) {
-      boost::system::error_code ignored;
-      self->socket_.cancel(ignored);
-    }
+    self->stop_reading();
   });
 }
 
@@ -75,7 +77,8 @@ asio::awaitable<void> Session::read_and_dispatch() {
   std::vector<SplitLine> pieces;
   while (!stopping_) {
     reading_ = true;
-    auto [read_error, bytes] = co_await socket_.async_read_some(asio::buffer(buffer), asio::as_tuple(asio::use_awaitable));
+    auto [read_error, bytes] = co_await socket_.async_read_some(
+        asio::buffer(buffer), asio::bind_cancellation_slot(cancel_read_.slot(), asio::as_tuple(asio::use_awaitable)));
     reading_ = false;
     pieces.clear();
     if (!read_error) splitter_.feed({buffer.data(), bytes}, pieces);
@@ -96,10 +99,12 @@ asio::awaitable<void> Session::read_and_dispatch() {
       }
       // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
       DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));
+      queued_reply_bytes_ += chunk.replies.size();
       dispatched_.push_back(std::move(chunk));
       chunk_queued_.cancel();
-      // Back-pressure: at most chunks_awaiting_disk chunks wait for their replies.
-      while (dispatched_.size() > chunks_awaiting_disk)
+      // Back-pressure: a few chunks, and a bounded amount of replies, wait for
+      // the disk or for the client to read.
+      while (dispatched_.size() > chunks_awaiting_disk || queued_reply_bytes_ > max_queued_reply_bytes)
         if (!co_await sleep_until_woken(chunk_answered_)) co_return;
     }
     if (read_error) break;
@@ -125,13 +130,18 @@ asio::awaitable<void> Session::write_replies() {
                     write_error.message());
         client_gone = true;  // still take the chunks, so the reader never waits for room
         stopping_ = true;
-        boost::system::error_code ignored;
-        if (reading_) socket_.cancel(ignored);
+        stop_reading();
       }
     }
+    queued_reply_bytes_ -= chunk.replies.size();
     dispatched_.pop_front();
     chunk_answered_.cancel();
   }
+}
+
+// Ends a pending read only: cancelling the socket would cut a reply being written.
+void Session::stop_reading() {
+  if (reading_) cancel_read_.emit(asio::cancellation_type::terminal);
 }
 
 // The two coroutines wake each other by cancelling a timer that never expires;

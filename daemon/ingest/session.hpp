@@ -6,6 +6,7 @@
 #include "ingest/line_splitter.hpp"
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -18,8 +19,8 @@ namespace auditfwd {
 // chunks of lines, the other writes each chunk's replies, in order, once the
 // commits they report are on disk. Back-pressure is built in: a chunk is
 // dispatched only after the previous one is committed (or delivered), and at
-// most a few committed chunks wait for the disk, so a client is read no faster
-// than its events are stored.
+// most a few chunks (about 1 MiB of replies) wait for the disk or for the client
+// to read, so a client is read no faster than its events are stored.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::local::stream_protocol::socket socket, const IngestConfig& config, Dispatcher& dispatcher,
@@ -34,6 +35,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> read_and_dispatch();
   boost::asio::awaitable<void> write_replies();
   boost::asio::awaitable<bool> sleep_until_woken(boost::asio::steady_timer& timer);
+  void stop_reading();
 
   boost::asio::local::stream_protocol::socket socket_;
   const IngestConfig& config_;
@@ -43,8 +45,10 @@ class Session : public std::enable_shared_from_this<Session> {
   PeerCredentials peer_;
   bool stopping_ = false;
   bool reading_ = false;
+  boost::asio::cancellation_signal cancel_read_;  // the pending read only
   // Dispatched chunks, in order, from the reader to the reply writer.
   std::deque<DispatchedChunk> dispatched_;
+  std::size_t queued_reply_bytes_ = 0;  // in dispatched_
   bool reader_done_ = false;
   boost::asio::steady_timer chunk_queued_;    // wakes the writer
   boost::asio::steady_timer chunk_answered_;  // wakes the reader waiting for room

@@ -52,6 +52,8 @@ TEST_CASE("DurableCommit: waiting inside a coroutine after the sync resumes it, 
         step = 2;
       },
       asio::detached);
+  io.run_one();  // runs the coroutine up to its wait, which must not complete inside async_wait
+  CHECK(step == 1);
   io.run();
   CHECK(step == 2);
 }

@@ -1,6 +1,8 @@
 """A hung forwarder delays neither the others nor ingest; SIGTERM drains in-flight deliveries."""
+import json
 import os
 import signal
+import socket
 import sys
 import textwrap
 import time
@@ -71,6 +73,28 @@ class DrainTest(DaemonTestCase):
         self.assertEqual(delivered & available, set(), "a finished delivery is recorded before exit")
         attempts = {r[0] for r in d.query("SELECT attempt FROM jobs")}
         self.assertEqual(attempts, {0}, "a graceful stop does not consume attempts")
+
+    def test_sigterm_still_answers_a_client_that_has_not_read_its_replies_yet(self):
+        d = self.daemon(lambda dir: [{"id": "file", "type": "file", "dispatch": "async",
+                                      "path": os.path.join(dir, "out.log")}],
+                        workers={"shutdown_grace": "20s"})
+        count = 6000  # ~600 KiB of replies: more than the socket buffers hold, so a reply write is pending
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(d.socket_path)
+            s.sendall(b"".join((json.dumps(event("drain.reader", metadata={"n": i})) + "\n").encode()
+                               for i in range(count)))
+            wait_until(lambda: len(read_json_lines(d.path("out.log"))) == count,
+                       message="every event read and delivered, its reply still unread")
+            d.proc.send_signal(signal.SIGTERM)  # stop reading, answer what was read
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+        self.assertTrue(answer.endswith(b"\n"), f"a reply was cut off: {answer[-200:]!r}")
+        replies = [json.loads(line) for line in answer.splitlines()]
+        self.assertEqual(len(replies), count, "every event read before the stop is answered")
+        self.assertTrue(all(r["ok"] for r in replies))
+        self.assertEqual(d.proc.wait(timeout=30), 0)
 
     def test_a_delivery_longer_than_the_grace_is_released_for_the_next_start(self):
         d = self.daemon(lambda dir: [
