@@ -83,9 +83,6 @@ class CrashSafetyTest(DaemonTestCase):
         print(f"\n{ROUNDS} kills, {len(acked)} acknowledged events, all delivered to both forwarders")
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 # A stand-in for a failing disk: fdatasync fails with EIO while FLAG exists.
 FAILING_FDATASYNC_C = r"""
@@ -107,17 +104,29 @@ int fdatasync(int fd) {
 """
 
 
-# A stand-in for a slow disk: fdatasync takes 3 s longer while FLAG exists.
-SLOW_FDATASYNC_C = r"""
+# A disk whose syncs the test releases one at a time. Once FLAG exists, the
+# syncer threads' fdatasync calls are numbered 1, 2, ... and call k waits until
+# FLAG.k exists (at most 60 s). Other threads' calls (checkpoints) pass through.
+GATED_FDATASYNC_C = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 int fdatasync(int fd) {
   static int (*real)(int);
+  static int calls;
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-  const char* flag = getenv("AUDITFWD_TEST_SLOW_FDATASYNC");
-  if (flag && access(flag, F_OK) == 0) sleep(3);
+  const char* flag = getenv("AUDITFWD_TEST_GATED_FDATASYNC");
+  char name[16] = "";
+  prctl(PR_GET_NAME, name);
+  if (flag && access(flag, F_OK) == 0 && strcmp(name, "auditfwd-sync") == 0) {
+    char release[4096];
+    snprintf(release, sizeof release, "%s.%d", flag, __atomic_add_fetch(&calls, 1, __ATOMIC_SEQ_CST));
+    for (int i = 0; i < 12000 && access(release, F_OK) != 0; ++i) usleep(5000);
+  }
   return real(fd);
 }
 """
@@ -144,42 +153,57 @@ def durable_file_daemon(test, shim_source, env_name, flag_name, **store):
     return d, flag
 
 
-class SlowSyncTest(DaemonTestCase):
-    def test_events_sent_during_a_sync_are_committed_meanwhile_and_answered_in_order_after_it(self):
+def release_sync(flag, k):
+    open(f"{flag}.{k}", "w").close()
+
+
+def assert_no_reply_yet(test, s, why):
+    s.setblocking(False)
+    with test.assertRaises(BlockingIOError, msg=why):
+        s.recv(4096)
+    s.setblocking(True)
+
+
+class HeldSyncTest(DaemonTestCase):
+    def gated_daemon(self):
         # Delivered jobs are kept, so the table shows what was committed.
-        d, flag = durable_file_daemon(self, SLOW_FDATASYNC_C, "AUDITFWD_TEST_SLOW_FDATASYNC", "slow-now",
+        d, flag = durable_file_daemon(self, GATED_FDATASYNC_C, "AUDITFWD_TEST_GATED_FDATASYNC", "hold",
                                       completed_retention="1h")
         d.start()
-        open(flag, "w").close()  # from now on every fdatasync takes 3 s more
+        open(flag, "w").close()  # from now on each sync waits for its release file
+        return d, flag
+
+    def committed(self, d, event_id, message):
+        wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE event_id = ?", event_id) == [(1,)],
+                   timeout=30, message=message)
+
+    def test_events_sent_during_a_sync_are_committed_meanwhile_and_each_answered_after_its_own_sync(self):
+        d, flag = self.gated_daemon()
         ids = [str(uuid.uuid4()) for _ in range(3)]
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(30)
             s.connect(d.socket_path)
+            replies = s.makefile("rb")
             for i, event_id in enumerate(ids):  # three separate writes, so three reads
-                s.sendall((json.dumps(event("sync.slow", id=event_id)) + "\n").encode())
-                wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE event_id = ?", event_id) == [(1,)],
-                           timeout=2.5, message=f"event {i} committed while the first sync still runs")
-            s.setblocking(False)
-            with self.assertRaises(BlockingIOError, msg="no reply before the first commit is on disk"):
-                s.recv(4096)
-            s.setblocking(True)
-            answer = b""
-            while answer.count(b"\n") < len(ids):
-                chunk = s.recv(4096)
-                self.assertTrue(chunk, "the daemon closed the connection before answering")
-                answer += chunk
-        replies = [json.loads(line) for line in answer.splitlines()]
-        self.assertEqual([r["id"] for r in replies], ids, "replies in the order the events were sent")
-        self.assertTrue(all(r["ok"] and r["results"]["file"]["status"] == "enqueued" for r in replies), replies)
+                s.sendall((json.dumps(event("sync.held", id=event_id)) + "\n").encode())
+                self.committed(d, event_id, f"event {i} committed while the first sync is held")
+            assert_no_reply_yet(self, s, "no reply before the first commit is on disk")
+            release_sync(flag, 1)  # the first event's sync; the second's (sync 2) is still held
+            first = json.loads(replies.readline())
+            self.assertEqual(first["id"], ids[0])
+            time.sleep(0.5)
+            assert_no_reply_yet(self, s, "the second event answered before its own sync")
+            for k in range(2, 10):
+                release_sync(flag, k)
+            rest = [json.loads(replies.readline()) for _ in ids[1:]]
+        answered = [first] + rest
+        self.assertEqual([r["id"] for r in answered], ids, "replies in the order the events were sent")
+        self.assertTrue(all(r["ok"] and r["results"]["file"]["status"] == "enqueued" for r in answered), answered)
         os.remove(flag)
         self.assertEqual(d.stop(), 0)
 
-
     def test_a_duplicate_is_not_acknowledged_before_its_first_copy_is_on_disk(self):
-        d, flag = durable_file_daemon(self, SLOW_FDATASYNC_C, "AUDITFWD_TEST_SLOW_FDATASYNC", "slow-now",
-                                      completed_retention="1h")
-        d.start()
-        open(flag, "w").close()
+        d, flag = self.gated_daemon()
         event_id = str(uuid.uuid4())
         line = (json.dumps(event("sync.duplicate", id=event_id)) + "\n").encode()
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as first, \
@@ -188,14 +212,12 @@ class SlowSyncTest(DaemonTestCase):
                 s.settimeout(30)
                 s.connect(d.socket_path)
             first.sendall(line)
-            wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE event_id = ?", event_id) == [(1,)],
-                       timeout=2.5, message="the first copy committed (its sync still runs)")
+            self.committed(d, event_id, "the first copy committed (its sync held)")
             second.sendall(line)  # the store knows the id, but the first copy is not on disk yet
-            time.sleep(1)
-            second.setblocking(False)
-            with self.assertRaises(BlockingIOError, msg="'duplicate' before the first copy is on disk"):
-                second.recv(4096)
-            second.setblocking(True)
+            time.sleep(0.5)
+            assert_no_reply_yet(self, second, "'duplicate' before the first copy is on disk")
+            for k in range(1, 10):
+                release_sync(flag, k)
             replies = [json.loads(s.makefile().readline()) for s in (first, second)]
         self.assertEqual(replies[0]["results"]["file"]["status"], "enqueued", replies)
         self.assertEqual(replies[1], {"ok": True, "id": event_id, "duplicate": True})
@@ -233,3 +255,7 @@ class FailedSyncTest(DaemonTestCase):
         d.start()
         acknowledged = {r["id"] for r in before}
         wait_until(lambda: acknowledged <= ids_in(d.path("out.log")), message="the acknowledged events to be delivered")
+
+
+if __name__ == "__main__":
+    unittest.main()
