@@ -133,7 +133,6 @@ std::string placeholders(std::size_t count) {
 struct Operation {
   virtual ~Operation() = default;
   virtual void execute(JobStore::Impl& store) = 0;
-  virtual void committed(JobStore::Impl&) {}
   virtual void fail() = 0;
   virtual void complete() = 0;
   // True (asked after execute()) when the client's reply depends on this
@@ -575,14 +574,9 @@ class JobStore::Impl {
         if (sync_queue_.empty()) return;
         waiting.swap(sync_queue_);
       }
-      sync_and_complete(waiting, slot);
+      sync_wal(slot);  // one fdatasync for every commit in `waiting`
+      for (auto& commit : waiting) commit->mark_durable();
     }
-  }
-
-  // One fdatasync for every commit in `waiting`, then the news to whoever waits.
-  void sync_and_complete(std::vector<std::shared_ptr<DurableCommit>>& waiting, std::size_t slot) {
-    sync_wal(slot);
-    for (auto& commit : waiting) commit->mark_durable();
   }
 
   struct Row {

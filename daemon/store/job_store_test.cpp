@@ -228,6 +228,14 @@ TEST_CASE("the committed listener names the forwarders that got jobs") {
 
 namespace {
 
+// Starts `store` with a hand-off queue of `capacity` jobs for forwarder "a".
+std::shared_ptr<JobHandoff> start_with_handoff(JobStore& store, std::size_t capacity) {
+  auto handoff = std::make_shared<JobHandoff>(capacity);
+  store.add_handoff("a", handoff);
+  store.start({});
+  return handoff;
+}
+
 std::vector<ClaimedJob> claim_from(JobStore& store, const std::string& forwarder) {
   return run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
     auto [ec, jobs] = co_await store.async_claim(forwarder, 100, 0, asio::as_tuple(asio::use_awaitable));
@@ -241,9 +249,7 @@ std::vector<ClaimedJob> claim_from(JobStore& store, const std::string& forwarder
 TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no due job, up to capacity") {
   TempStore temp;
   JobStore store(temp.config);
-  auto handoff = std::make_shared<JobHandoff>(2);
-  store.add_handoff("a", handoff);
-  store.start({});
+  auto handoff = start_with_handoff(store, 2);
 
   // At start the table may hold older due jobs: new ones wait there, in order.
   auto first = enqueue(store, {item("e1", {"a"})});
@@ -346,9 +352,7 @@ TEST_CASE("durability fsync: concurrent enqueues are all answered ok, made durab
 TEST_CASE("handoff: a handed job's failure records attempt 1, and its retry goes before newer jobs once due") {
   TempStore temp;
   JobStore store(temp.config);
-  auto handoff = std::make_shared<JobHandoff>(10);
-  store.add_handoff("a", handoff);
-  store.start({});
+  auto handoff = start_with_handoff(store, 10);
   CHECK(claim_from(store, "a").empty());  // caught up
   auto first = enqueue(store, {item("e1", {"a"})});
   std::vector<ClaimedJob> taken;
