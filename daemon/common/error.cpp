@@ -23,6 +23,7 @@ class category final : public boost::system::error_category {
       case errc::store_error: return "the job store failed to commit";
       case errc::timeout: return "the delivery exceeded the forwarder's timeout";
       case errc::delivery_failed: return "the forwarder failed to deliver";
+      case errc::id_conflict: return "the id was already used for another event or by another sender";
     }
     return "unknown auditfwd error";
   }
@@ -48,6 +49,7 @@ std::string_view error_name(errc e) noexcept {
     case errc::store_error: return "store_error";
     case errc::timeout: return "timeout";
     case errc::delivery_failed: return "delivery_failed";
+    case errc::id_conflict: return "id_conflict";
   }
   return "unknown";
 }

@@ -21,6 +21,7 @@ enum class errc {
   store_error,        // SQLite failed (disk full, I/O error)
   timeout,            // a sync delivery exceeded its forwarder's timeout
   delivery_failed,    // a forwarder reported a failure
+  id_conflict,        // a client id already stands for another event or another sender
 };
 
 const boost::system::error_category& auditfwd_category() noexcept;

@@ -43,6 +43,7 @@ struct IngestConfig {
   std::optional<unsigned> socket_mode;  // e.g. 0660; default: umask
   std::size_t max_event_bytes = 64 * 1024;
   std::size_t max_metadata_bytes = 8192;
+  std::size_t max_nesting_depth = 32;  // levels of a line; the event object is level 1, metadata 2
   std::size_t max_connections = 1024;
 };
 

@@ -118,6 +118,8 @@ Config build_config(json::value root, const std::string& file) {
     if (config.ingest.max_event_bytes < 256 || config.ingest.max_event_bytes > 16 * 1024 * 1024)
       r.fail("max_event_bytes", "must be between 256 bytes and 16MiB");
     config.ingest.max_metadata_bytes = r.byte_size("max_metadata_bytes", config.ingest.max_metadata_bytes);
+    config.ingest.max_nesting_depth = static_cast<std::size_t>(
+        r.integer("max_nesting_depth", static_cast<std::int64_t>(config.ingest.max_nesting_depth), 2, 256));
     config.ingest.max_connections =
         static_cast<std::size_t>(r.integer("max_connections", static_cast<std::int64_t>(config.ingest.max_connections), 1, 1'000'000));
     r.finish();

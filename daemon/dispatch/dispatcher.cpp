@@ -31,10 +31,11 @@ struct ForwarderResult {
 };
 
 struct EventState {
-  std::optional<Rejection> rejection;
+  std::optional<Rejection> rejection;  // refused, or (id_conflict) the id stands for another event
   bool duplicate = false;
   bool owns_in_flight_id = false;
-  std::optional<std::size_t> repeat_of;  // an earlier line of the same chunk with the same id
+  std::optional<std::size_t> repeat_of;  // an earlier line of the same chunk with the same id and content
+  bool conflicts_unless_remembered = false;  // same id as an earlier line of the chunk, other content
   bool accepted = false;
 };
 
@@ -102,6 +103,13 @@ asio::awaitable<void> deliver_sync_in_parallel(DeliverOne& deliver_one,
     if (exception) std::rethrow_exception(exception);
 }
 
+Rejection id_conflict(const std::string& id) {
+  return Rejection{errc::id_conflict,
+                   fmt::format("id {} was already used for another event or by another sender; an id names one "
+                               "event from one sender: use a new id",
+                               id)};
+}
+
 }  // namespace
 
 std::string rejection_reply(const Rejection& rejection) {
@@ -123,15 +131,18 @@ void Dispatcher::release_in_flight(const std::string& id) {
   in_flight_ids_.erase(id);
 }
 
-bool Dispatcher::recently_seen(const std::string& id) {
+SeenStatus Dispatcher::recently_seen(const Event& event) {
   std::lock_guard lock(ids_mutex_);
-  return recent_ids_.contains(id);
+  const auto found = recent_ids_.find(event.id);
+  if (found == recent_ids_.end()) return SeenStatus::unseen;
+  const bool same = found->second.uid == event.sender_uid && found->second.digest == event.content_digest;
+  return same ? SeenStatus::duplicate : SeenStatus::conflict;
 }
 
-void Dispatcher::remember_recent(const std::string& id) {
+void Dispatcher::remember_recent(const Event& event) {
   std::lock_guard lock(ids_mutex_);
-  if (!recent_ids_.insert(id).second) return;
-  recent_order_.push_back(id);
+  if (!recent_ids_.emplace(event.id, RecentId{event.sender_uid, event.content_digest}).second) return;
+  recent_order_.push_back(event.id);
   if (recent_order_.size() > max_recent_ids_without_store) {
     recent_ids_.erase(recent_order_.front());
     recent_order_.pop_front();
@@ -160,7 +171,7 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
   } guard{*this, lines, states};
 
   // 1. Rejections and duplicates.
-  std::vector<std::string> client_ids;
+  std::vector<IdempotencyKey> client_ids;
   std::vector<std::size_t> client_id_lines;
   std::unordered_map<std::string, std::size_t> first_line_of_id;
   for (std::size_t i = 0; i < n; ++i) {
@@ -171,7 +182,16 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
     const Event& event = *lines[i];
     if (!event.client_supplied_id) continue;
     if (auto [it, inserted] = first_line_of_id.emplace(event.id, i); !inserted) {
-      states[i].repeat_of = it->second;  // answered like its first copy, below
+      if (lines[it->second]->content_digest == event.content_digest) {
+        states[i].repeat_of = it->second;  // answered like its first copy, below
+      } else {
+        // Other content under an id this chunk already uses: a duplicate only
+        // of what the window remembers, else a conflict (looked up below,
+        // under the first copy's reservation).
+        states[i].conflicts_unless_remembered = true;
+        client_ids.push_back(IdempotencyKey{event.id, event.sender_uid, event.content_digest});
+        client_id_lines.push_back(i);
+      }
       continue;
     }
     if (!reserve_in_flight(event.id)) {
@@ -182,11 +202,11 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
       continue;
     }
     states[i].owns_in_flight_id = true;
-    client_ids.push_back(event.id);
+    client_ids.push_back(IdempotencyKey{event.id, event.sender_uid, event.content_digest});
     client_id_lines.push_back(i);
   }
   if (!client_ids.empty()) {
-    std::vector<bool> seen;
+    std::vector<SeenStatus> seen;
     boost::system::error_code lookup_error;
     if (store_) {
       std::shared_ptr<DurableCommit> remembered;
@@ -194,14 +214,16 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
           co_await store_->async_find_seen(client_ids, asio::as_tuple(asio::use_awaitable));
       if (remembered) chunk.commits.push_back(std::move(remembered));
     } else {
-      for (const auto& id : client_ids) seen.push_back(recently_seen(id));
+      for (auto line : client_id_lines) seen.push_back(recently_seen(*lines[line]));
     }
     for (std::size_t k = 0; k < client_ids.size(); ++k) {
       if (lookup_error)  // unknown whether it was delivered before: refuse rather than risk a second delivery
         states[client_id_lines[k]].rejection = Rejection{
             errc::unavailable, "the job store could not check this id for a duplicate; send it again later"};
-      else if (seen[k])
+      else if (seen[k] == SeenStatus::duplicate)
         states[client_id_lines[k]].duplicate = true;
+      else if (seen[k] == SeenStatus::conflict || states[client_id_lines[k]].conflicts_unless_remembered)
+        states[client_id_lines[k]].rejection = id_conflict(client_ids[k].id);
     }
   }
 
@@ -249,6 +271,8 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
     }
     if (!item.jobs.empty() || event.client_supplied_id) {
       item.event_id = event.id;
+      item.sender_uid = event.sender_uid;
+      item.content_digest = event.content_digest;
       // Nothing reads the event's text after the enqueue unless a sync or
       // auto forwarder may deliver it: then copy, else hand it over.
       if (needed_after_enqueue) item.payload = event.json;
@@ -347,7 +371,7 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
     }
     if (failures.empty()) {
       state.accepted = true;
-      if (!store_ && event.client_supplied_id) remember_recent(event.id);
+      if (!store_ && event.client_supplied_id) remember_recent(event);
       replies += "{\"ok\":true,\"id\":\"";
       replies += event.id;
       replies += '"';

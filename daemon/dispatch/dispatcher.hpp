@@ -9,6 +9,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -44,8 +45,8 @@ class Dispatcher {
  private:
   bool reserve_in_flight(const std::string& id);
   void release_in_flight(const std::string& id);
-  bool recently_seen(const std::string& id);
-  void remember_recent(const std::string& id);
+  SeenStatus recently_seen(const Event& event);
+  void remember_recent(const Event& event);
 
   std::vector<ForwarderSlot>& slots_;
   std::vector<std::string> quoted_ids_;  // per slot, as a JSON string: the replies' keys
@@ -55,7 +56,11 @@ class Dispatcher {
   std::mutex ids_mutex_;
   std::unordered_set<std::string> in_flight_ids_;
   // Idempotency without a store: the most recent client-supplied ids, bounded.
-  std::unordered_set<std::string> recent_ids_;
+  struct RecentId {
+    uid_t uid;
+    ContentDigest digest;
+  };
+  std::unordered_map<std::string, RecentId> recent_ids_;
   std::deque<std::string> recent_order_;
 };
 

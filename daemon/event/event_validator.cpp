@@ -2,6 +2,7 @@
 #include "event/event_validator.hpp"
 
 #include "common/uuid.hpp"
+#include "event/event_reader.hpp"
 
 #include <algorithm>
 #include <array>
@@ -9,6 +10,8 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <fmt/format.h>
+#include <memory>
+#include <openssl/evp.h>
 #include <optional>
 #include <stdexcept>
 
@@ -26,28 +29,7 @@ constexpr std::array<std::string_view, 15> forbidden_keys = {
     "backup_code",   "session_token", "bearer_token",          "api_key",       "token",
     "access_token",  "refresh_token", "oauth_secret",          "client_secret", "secret"};
 
-constexpr std::array<std::string_view, 13> known_fields = {
-    "id",        "action",      "outcome",         "occurred_at",       "actor_id",
-    "actor_type", "target_id",  "target_type",     "organization_id",   "effective_user_id",
-    "ip_address", "user_agent", "metadata"};
-
 Rejection reject(errc code, std::string detail) { return Rejection{code, std::move(detail)}; }
-
-// Finds a forbidden key at any depth, through objects and arrays; returns its
-// path below `value` (".a.b[2].c"), built only when one is found.
-std::optional<std::string> find_forbidden_key(const json::value& value) {
-  if (const auto* object = value.if_object()) {
-    for (const auto& [key, child] : *object) {
-      if (is_forbidden_metadata_key(key)) return "." + std::string(key);
-      if (auto found = find_forbidden_key(child)) return "." + std::string(key) + *found;
-    }
-  } else if (const auto* array = value.if_array()) {
-    for (std::size_t i = 0; i < array->size(); ++i) {
-      if (auto found = find_forbidden_key((*array)[i])) return fmt::format("[{}]{}", i, *found);
-    }
-  }
-  return std::nullopt;
-}
 
 // Appends JSON text to one output string through one serializer: no
 // intermediate DOM and no string per field.
@@ -58,16 +40,6 @@ class JsonAppender {
   void string(std::string_view text) {
     serializer_.reset(text);
     drain();
-  }
-  void value(const json::value& value) {
-    serializer_.reset(&value);
-    drain();
-  }
-  // `"name":` then the field's value, or null when absent.
-  void field_or_null(std::string_view name, const json::value* value) {
-    key(name);
-    if (value) this->value(*value);
-    else raw("null");
   }
   void key(std::string_view name) {
     out_ += ',';
@@ -86,25 +58,6 @@ class JsonAppender {
   json::serializer serializer_;
 };
 
-// Validates an optional string field; nullopt means valid (value may be absent or null).
-std::optional<Rejection> check_optional_string(const json::object& event, std::string_view field,
-                                               std::size_t max_bytes) {
-  const auto* value = event.if_contains(field);
-  if (!value || value->is_null()) return std::nullopt;
-  if (!value->is_string()) return reject(errc::invalid_event, fmt::format("{} must be a string or null", field));
-  if (value->get_string().size() > max_bytes)
-    return reject(errc::invalid_event, fmt::format("{} exceeds {} bytes", field, max_bytes));
-  return std::nullopt;
-}
-
-std::optional<Rejection> check_optional_uuid(const json::object& event, std::string_view field) {
-  const auto* value = event.if_contains(field);
-  if (!value || value->is_null()) return std::nullopt;
-  if (!value->is_string() || !is_uuid(value->get_string()))
-    return reject(errc::invalid_event, fmt::format("{} must be a UUID or null", field));
-  return std::nullopt;
-}
-
 // The events of one read share their received_at: format it once per thread and value.
 const std::string& received_at_text(sys_micros received_at) {
   thread_local sys_micros cached_time{};
@@ -114,6 +67,20 @@ const std::string& received_at_text(sys_micros received_at) {
     cached_time = received_at;
   }
   return cached_text;
+}
+
+// SHA-256 over the parts, cut to Event::content_digest's size: what "the same
+// content" means for an idempotency key.
+ContentDigest content_digest(std::initializer_list<std::string_view> parts) {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned char full[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (!context || !EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr)) throw std::runtime_error("SHA-256 unavailable");
+  for (auto part : parts) EVP_DigestUpdate(context.get(), part.data(), part.size());
+  EVP_DigestFinal_ex(context.get(), full, &size);
+  ContentDigest digest;
+  std::copy_n(full, digest.size(), digest.begin());
+  return digest;
 }
 
 std::string lower(std::string_view text) {
@@ -155,76 +122,82 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
                                                        const ValidationLimits& limits,
                                                        const PeerCredentials& peer,
                                                        sys_micros received_at) {
-  // Every node of this event lives in one arena freed at return: no malloc per node.
-  unsigned char arena[8192];
-  json::monotonic_resource resource(arena, sizeof arena);
-  boost::system::error_code ec;
-  json::value parsed = json::parse(line, ec, &resource);
-  if (ec) return reject(errc::invalid_json, fmt::format("not valid JSON: {}", ec.message()));
-  auto* input = parsed.if_object();
-  if (!input) return reject(errc::invalid_json, "the line must be one JSON object");
-
-  for (const auto& [key, _] : *input) {
-    if (key == "source" || key == "received_at")
-      return reject(errc::invalid_event, fmt::format("{} is set by the daemon and cannot be supplied", std::string_view(key)));
-    if (std::find(known_fields.begin(), known_fields.end(), std::string_view(key)) == known_fields.end())
-      return reject(errc::invalid_event, fmt::format("unknown field {}", json::serialize(json::string(key))));
-  }
+  auto read = read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth});
+  if (!read) return read.error();
+  const ReadLine& input = *read;
+  using Kind = ReadField::Kind;
+  auto given = [&](EventField field) -> const ReadField* {
+    const auto& value = input[field];
+    return value.kind == Kind::absent || value.kind == Kind::null ? nullptr : &value;
+  };
 
   Event event;
-  const auto* action = input->if_contains("action");
+  event.sender_uid = peer.uid;
+  const auto* action = given(EventField::action);
   if (!action) return reject(errc::invalid_event, "action is required");
-  if (!action->is_string() || !is_valid_action(action->get_string()))
+  if (action->kind != Kind::string || !is_valid_action(action->text))
     return reject(errc::invalid_event,
                   "action must match ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)+$ and be at most 255 bytes");
-  event.action = std::string(action->get_string());
+  event.action = action->text;
 
   event.outcome = "success";
-  if (const auto* outcome = input->if_contains("outcome")) {
-    if (!outcome->is_string() || (outcome->get_string() != "success" && outcome->get_string() != "failure" &&
-                                  outcome->get_string() != "error"))
+  if (input[EventField::outcome].kind != Kind::absent) {
+    const auto& outcome = input[EventField::outcome];
+    if (outcome.kind != Kind::string ||
+        (outcome.text != "success" && outcome.text != "failure" && outcome.text != "error"))
       return reject(errc::invalid_event, "outcome must be \"success\", \"failure\" or \"error\"");
-    event.outcome = std::string(outcome->get_string());
+    event.outcome = outcome.text;
   }
 
-  if (const auto* id = input->if_contains("id"); id && !id->is_null()) {
-    if (!id->is_string() || !is_uuid(id->get_string())) return reject(errc::invalid_event, "id must be a UUID");
-    event.id = lower(id->get_string());
+  if (const auto* id = given(EventField::id)) {
+    if (id->kind != Kind::string || !is_uuid(id->text)) return reject(errc::invalid_event, "id must be a UUID");
+    event.id = lower(id->text);
     event.client_supplied_id = true;
   } else {
     event.id = new_uuid_v7();
   }
 
-  if (const auto* occurred = input->if_contains("occurred_at"); occurred && !occurred->is_null()) {
-    if (!occurred->is_string() || !is_rfc3339(occurred->get_string()))
+  const auto* occurred = given(EventField::occurred_at);
+  if (occurred) {
+    if (occurred->kind != Kind::string || !is_rfc3339(occurred->text))
       return reject(errc::invalid_event, "occurred_at must be an RFC 3339 date-time");
-    event.occurred_at = std::string(occurred->get_string());
+    event.occurred_at = occurred->text;
   } else {
     event.occurred_at = received_at_text(received_at);
   }
 
-  for (auto field : {"actor_id", "target_id", "organization_id", "effective_user_id"})
-    if (auto rejection = check_optional_uuid(*input, field)) return *rejection;
-  for (auto [field, max] : {std::pair{"actor_type", 64}, {"target_type", 64}, {"user_agent", 512}})
-    if (auto rejection = check_optional_string(*input, field, static_cast<std::size_t>(max))) return *rejection;
+  for (auto field : {EventField::actor_id, EventField::target_id, EventField::organization_id,
+                     EventField::effective_user_id}) {
+    const auto* value = given(field);
+    if (value && (value->kind != Kind::string || !is_uuid(value->text)))
+      return reject(errc::invalid_event, fmt::format("{} must be a UUID or null", event_field_name(field)));
+  }
+  for (auto [field, max] : {std::pair{EventField::actor_type, std::size_t{64}},
+                            {EventField::target_type, std::size_t{64}},
+                            {EventField::user_agent, std::size_t{512}}}) {
+    const auto* value = given(field);
+    if (!value) continue;
+    if (value->kind != Kind::string)
+      return reject(errc::invalid_event, fmt::format("{} must be a string or null", event_field_name(field)));
+    if (value->text.size() > max)
+      return reject(errc::invalid_event, fmt::format("{} exceeds {} bytes", event_field_name(field), max));
+  }
 
-  if (const auto* ip = input->if_contains("ip_address"); ip && !ip->is_null()) {
+  if (const auto* ip = given(EventField::ip_address)) {
     boost::system::error_code ip_ec;
-    if (!ip->is_string()) return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address or null");
-    (void)boost::asio::ip::make_address(std::string_view(ip->get_string()), ip_ec);
-    if (ip_ec) return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address or null");
+    if (ip->kind == Kind::string) (void)boost::asio::ip::make_address(ip->text, ip_ec);
+    if (ip->kind != Kind::string || ip_ec)
+      return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address or null");
   }
 
-  const json::value* metadata = nullptr;
-  if (const auto* given = input->if_contains("metadata"); given && !given->is_null()) {
-    if (!given->is_object()) return reject(errc::invalid_event, "metadata must be a JSON object");
-    if (auto path = find_forbidden_key(*given))
-      return reject(errc::forbidden_key, fmt::format("metadata{} is a secret-bearing key and is not accepted", *path));
-    metadata = given;
-  }
+  const auto* metadata = given(EventField::metadata);
+  if (metadata && metadata->kind != Kind::object) return reject(errc::invalid_event, "metadata must be a JSON object");
+  if (input.forbidden_key_path)
+    return reject(errc::forbidden_key, fmt::format("{} is a secret-bearing key and is not accepted", *input.forbidden_key_path));
 
-  // The stamped event, field by field in DESIGN.md's order, written straight
-  // from the parsed input.
+  // The stamped event in DESIGN.md's order: first what the client sent (with
+  // its defaults), then what the daemon adds. The first part, less a
+  // defaulted occurred_at, is the content an idempotency key stands for.
   std::string& out = event.json;
   out.reserve(line.size() + 320);
   JsonAppender writer(out);
@@ -234,29 +207,42 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   writer.string(event.action);
   writer.key("outcome");
   writer.string(event.outcome);
+  const auto occurred_begin = out.size();
   writer.key("occurred_at");
   writer.string(event.occurred_at);
+  const auto occurred_end = out.size();
+  auto string_or_null = [&](EventField field) {
+    writer.key(event_field_name(field));
+    if (const auto* value = given(field)) writer.string(value->text);
+    else writer.raw("null");
+  };
+  auto uuid_or_null = [&](EventField field) {
+    writer.key(event_field_name(field));
+    if (const auto* value = given(field)) writer.string(lower(value->text));
+    else writer.raw("null");
+  };
+  uuid_or_null(EventField::actor_id);
+  writer.key("actor_type");
+  if (const auto* actor_type = given(EventField::actor_type)) writer.string(actor_type->text);
+  else writer.raw("\"user\"");
+  uuid_or_null(EventField::target_id);
+  string_or_null(EventField::target_type);
+  uuid_or_null(EventField::organization_id);
+  uuid_or_null(EventField::effective_user_id);
+  string_or_null(EventField::ip_address);
+  string_or_null(EventField::user_agent);
+  writer.key("metadata");
+  writer.raw(metadata ? std::string_view(input.metadata_json) : std::string_view("{}"));
+  const auto content_end = out.size();
+  if (event.client_supplied_id) {
+    const std::string_view text(out);
+    event.content_digest = content_digest({text.substr(0, occurred_begin),
+                                           occurred ? text.substr(occurred_begin, occurred_end - occurred_begin)
+                                                    : std::string_view(),
+                                           text.substr(occurred_end, content_end - occurred_end)});
+  }
   writer.key("received_at");
   writer.string(received_at_text(received_at));
-  writer.field_or_null("actor_id", input->if_contains("actor_id"));
-  writer.key("actor_type");
-  if (const auto* actor_type = input->if_contains("actor_type"); actor_type && !actor_type->is_null())
-    writer.value(*actor_type);
-  else
-    writer.raw("\"user\"");
-  for (auto field : {"target_id", "target_type", "organization_id", "effective_user_id", "ip_address", "user_agent"})
-    writer.field_or_null(field, input->if_contains(field));
-  writer.key("metadata");
-  if (metadata) {
-    const auto start = writer.size();
-    writer.value(*metadata);
-    const auto size = writer.size() - start;
-    if (size > limits.max_metadata_bytes)
-      return reject(errc::too_large,
-                    fmt::format("metadata is {} bytes serialized; the limit is {}", size, limits.max_metadata_bytes));
-  } else {
-    writer.raw("{}");
-  }
   writer.raw(fmt::format(R"(,"source":{{"uid":{},"gid":{},"pid":{}}}}})", peer.uid, peer.gid, peer.pid));
   return event;
 }

@@ -14,6 +14,7 @@ namespace auditfwd {
 
 struct ValidationLimits {
   std::size_t max_metadata_bytes = 8192;
+  std::size_t max_nesting_depth = 32;  // levels of the whole line; the event object is level 1
 };
 
 // Why a line was refused: the wire error code and a detail naming the field.

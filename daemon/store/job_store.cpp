@@ -157,8 +157,12 @@ class JobStore::Impl {
         db_(open_store_database(config_.path, config_.durability_fsync)),
         insert_job_(db_, insert_jobs_sql(1)),
         insert_jobs_batch_(db_, insert_jobs_sql(insert_batch)),
-        remember_id_(db_, "INSERT OR IGNORE INTO seen_ids (id, seen_at) VALUES (?1, ?2)"),
-        find_seen_(db_, "SELECT 1 FROM seen_ids WHERE id = ?1 AND seen_at >= ?2"),
+        // An expired row not pruned yet is taken over; a live one is kept.
+        remember_id_(db_,
+                     "INSERT INTO seen_ids (id, seen_at, uid, digest) VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, uid = excluded.uid, "
+                     "digest = excluded.digest WHERE seen_ids.seen_at < ?5"),
+        find_seen_(db_, "SELECT uid, digest FROM seen_ids WHERE id = ?1 AND seen_at >= ?2"),
         // One statement claims a batch: the due jobs, oldest first, up to a count
         // and (past the first job) a running payload size in bytes.
         claim_due_(db_, "UPDATE OR FAIL jobs SET state = 'executing', attempt = attempt + 1, attempted_at = ?2 "
@@ -310,6 +314,9 @@ class JobStore::Impl {
         StatementReset reset{remember_id_};
         remember_id_.bind(1, item.event_id);
         remember_id_.bind(2, static_cast<int64_t>(now));
+        remember_id_.bind(3, static_cast<int64_t>(item.sender_uid));
+        remember_id_.bindNoCopy(4, item.content_digest.data(), static_cast<int>(item.content_digest.size()));
+        remember_id_.bind(5, static_cast<int64_t>(now - config_.idempotency_window.count()));
         remember_id_.exec();
       }
     }
@@ -328,14 +335,23 @@ class JobStore::Impl {
     }
   }
 
-  void find_seen(const std::vector<std::string>& ids, std::vector<bool>& seen) {
+  void find_seen(const std::vector<IdempotencyKey>& keys, std::vector<SeenStatus>& seen) {
     const auto oldest = unix_millis_now() - config_.idempotency_window.count();
-    seen.assign(ids.size(), false);
-    for (std::size_t i = 0; i < ids.size(); ++i) {
+    seen.assign(keys.size(), SeenStatus::unseen);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
       StatementReset reset{find_seen_};
-      find_seen_.bind(1, ids[i]);
+      find_seen_.bind(1, keys[i].id);
       find_seen_.bind(2, static_cast<int64_t>(oldest));
-      seen[i] = find_seen_.executeStep();
+      if (!find_seen_.executeStep()) continue;
+      const auto uid = find_seen_.getColumn(0);
+      const auto digest = find_seen_.getColumn(1);
+      // A row remembered before ids were scoped has neither: it was a duplicate then.
+      const bool same =
+          (uid.isNull() || uid.getInt64() == static_cast<int64_t>(keys[i].uid)) &&
+          (digest.isNull() ||
+           (static_cast<std::size_t>(digest.getBytes()) == keys[i].digest.size() &&
+            std::memcmp(digest.getBlob(), keys[i].digest.data(), keys[i].digest.size()) == 0));
+      seen[i] = same ? SeenStatus::duplicate : SeenStatus::conflict;
     }
   }
 
@@ -1115,16 +1131,19 @@ class EnqueueOperation final : public Operation {
 
 class FindSeenOperation final : public Operation {
  public:
-  FindSeenOperation(
-      std::vector<std::string> ids,
-      asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>, std::shared_ptr<DurableCommit>)> handler)
-      : ids_(std::move(ids)), handler_(std::move(handler)) {}
-  void execute(JobStore::Impl& store) override { store.find_seen(ids_, seen_); }
+  FindSeenOperation(std::vector<IdempotencyKey> keys,
+                    asio::any_completion_handler<void(boost::system::error_code, std::vector<SeenStatus>,
+                                                      std::shared_ptr<DurableCommit>)>
+                        handler)
+      : keys_(std::move(keys)), handler_(std::move(handler)) {}
+  void execute(JobStore::Impl& store) override { store.find_seen(keys_, seen_); }
   // A found id was remembered by an earlier commit, which may still wait for
   // its fdatasync: a "duplicate" reply must not get ahead of it.
-  bool needs_durable_commit() const override { return std::find(seen_.begin(), seen_.end(), true) != seen_.end(); }
+  bool needs_durable_commit() const override {
+    return std::any_of(seen_.begin(), seen_.end(), [](SeenStatus status) { return status != SeenStatus::unseen; });
+  }
   void fail() override {
-    seen_.assign(ids_.size(), false);
+    seen_.assign(keys_.size(), SeenStatus::unseen);
     error_ = errc::store_error;
   }
   void complete() override {
@@ -1132,10 +1151,10 @@ class FindSeenOperation final : public Operation {
   }
 
  private:
-  std::vector<std::string> ids_;
-  std::vector<bool> seen_;
+  std::vector<IdempotencyKey> keys_;
+  std::vector<SeenStatus> seen_;
   boost::system::error_code error_;
-  asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>, std::shared_ptr<DurableCommit>)>
+  asio::any_completion_handler<void(boost::system::error_code, std::vector<SeenStatus>, std::shared_ptr<DurableCommit>)>
       handler_;
 };
 
@@ -1209,10 +1228,10 @@ void JobStore::submit_enqueue(
 }
 
 void JobStore::submit_find_seen(
-    std::vector<std::string> ids,
-    asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>, std::shared_ptr<DurableCommit>)>
+    std::vector<IdempotencyKey> keys,
+    asio::any_completion_handler<void(boost::system::error_code, std::vector<SeenStatus>, std::shared_ptr<DurableCommit>)>
         handler) {
-  impl_->submit(std::make_unique<FindSeenOperation>(std::move(ids), std::move(handler)));
+  impl_->submit(std::make_unique<FindSeenOperation>(std::move(keys), std::move(handler)));
 }
 
 void JobStore::submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,

@@ -3,6 +3,7 @@
 
 #include "common/error.hpp"
 #include "config/config.hpp"
+#include "event/event.hpp"
 #include "store/durable_commit.hpp"
 #include "store/job_handoff.hpp"
 
@@ -40,7 +41,20 @@ struct EnqueueItem {
   std::string payload;
   boost::container::small_vector<NewJob, 2> jobs;  // rarely more than two: no allocation
   bool remember_id = false;
+  uid_t sender_uid = 0;            // with remember_id: the key's scope
+  ContentDigest content_digest{};  // with remember_id: what the id stands for
 };
+
+// A client-supplied id as DESIGN.md scopes it: to its sender's uid and content.
+struct IdempotencyKey {
+  std::string id;
+  uid_t uid = 0;
+  ContentDigest digest{};
+};
+
+// What the idempotency window knows of a key: nothing; the same id from the
+// same uid with the same content; or the id taken by another uid or content.
+enum class SeenStatus : unsigned char { unseen, duplicate, conflict };
 
 // Per item: ok with one job id per NewJob, or store_full / store_error. The
 // ids of one item's jobs are consecutive.
@@ -120,18 +134,17 @@ class JobStore {
         token, std::move(items));
   }
 
-  // Signature void(error_code, std::vector<bool>, std::shared_ptr<DurableCommit>):
-  // true where the id was remembered within store.idempotency_window;
-  // store_error when unknown. The commit that remembered an id may not be on
+  // Signature void(error_code, std::vector<SeenStatus>, std::shared_ptr<DurableCommit>):
+  // per key, what store.idempotency_window remembers of its id; store_error when unknown. The commit that remembered an id may not be on
   // disk yet (another session's, still waiting for its fdatasync): with
   // durability "fsync", when an id was found, a duplicate may be reported only
   // once the third argument completes. Null otherwise.
   template <typename Token>
-  auto async_find_seen(std::vector<std::string> ids, Token&& token) {
-    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<bool>,
+  auto async_find_seen(std::vector<IdempotencyKey> keys, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<SeenStatus>,
                                                    std::shared_ptr<DurableCommit>)>(
-        [this](auto handler, std::vector<std::string> ids) { submit_find_seen(std::move(ids), std::move(handler)); },
-        token, std::move(ids));
+        [this](auto handler, std::vector<IdempotencyKey> keys) { submit_find_seen(std::move(keys), std::move(handler)); },
+        token, std::move(keys));
   }
 
   // Marks up to `max_jobs` due jobs of `forwarder` executing (stopping early at
@@ -162,8 +175,8 @@ class JobStore {
   void submit_enqueue(
       std::vector<EnqueueItem> items,
       boost::asio::any_completion_handler<void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)> handler);
-  void submit_find_seen(std::vector<std::string> ids,
-                        boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<bool>,
+  void submit_find_seen(std::vector<IdempotencyKey> keys,
+                        boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<SeenStatus>,
                                                                  std::shared_ptr<DurableCommit>)>
                             handler);
   void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,

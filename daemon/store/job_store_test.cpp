@@ -59,16 +59,21 @@ std::vector<EnqueueOutcome> enqueue(JobStore& store, std::vector<EnqueueItem> it
   }());
 }
 
-std::vector<bool> find_seen(JobStore& store, std::vector<std::string> ids) {
-  return run([&]() -> asio::awaitable<std::vector<bool>> {
-    auto found = co_await store.async_find_seen(std::move(ids), asio::use_awaitable);
+// A client id from `uid`, standing for the content whose digest starts with `content`.
+IdempotencyKey key(const std::string& id, uid_t uid = 1000, unsigned char content = 0) {
+  return IdempotencyKey{id, uid, ContentDigest{content}};
+}
+
+std::vector<SeenStatus> find_seen(JobStore& store, std::vector<IdempotencyKey> keys) {
+  return run([&]() -> asio::awaitable<std::vector<SeenStatus>> {
+    auto found = co_await store.async_find_seen(std::move(keys), asio::use_awaitable);
     if (auto& durable = std::get<1>(found)) co_await durable->async_wait(asio::use_awaitable);
     co_return std::move(std::get<0>(found));
   }());
 }
 
 EnqueueItem item(const std::string& id, std::vector<std::string> forwarders, bool remember = false) {
-  EnqueueItem it{id, R"({"id":")" + id + R"("})", {}, remember};
+  EnqueueItem it{id, R"({"id":")" + id + R"("})", {}, remember, 1000, ContentDigest{}};
   for (auto& f : forwarders) it.jobs.push_back({f, 3});
   return it;
 }
@@ -163,12 +168,12 @@ TEST_CASE("durability fsync: a found id comes with a commit to wait for, as its 
   JobStore store(temp.config);
   store.start({});
   enqueue(store, {item("id-1", {"a"}, true)});
-  auto [found, found_durable] = run(store.async_find_seen({"id-1"}, asio::use_awaitable));
-  CHECK(found == std::vector<bool>{true});
+  auto [found, found_durable] = run(store.async_find_seen({key("id-1")}, asio::use_awaitable));
+  CHECK(found == std::vector<SeenStatus>{SeenStatus::duplicate});
   REQUIRE(found_durable);
   run(found_durable->async_wait(asio::use_awaitable));
-  auto [unknown, unknown_durable] = run(store.async_find_seen({"id-2"}, asio::use_awaitable));
-  CHECK(unknown == std::vector<bool>{false});
+  auto [unknown, unknown_durable] = run(store.async_find_seen({key("id-2")}, asio::use_awaitable));
+  CHECK(unknown == std::vector<SeenStatus>{SeenStatus::unseen});
   CHECK_FALSE(unknown_durable);  // nothing reported depends on a commit
   store.stop();
 }
@@ -188,8 +193,35 @@ TEST_CASE("remembered ids are found; others are not") {
   JobStore store(temp.config);
   store.start({});
   enqueue(store, {item("id-1", {}, true), item("id-2", {"a"}, false)});
-  auto seen = find_seen(store, {"id-1", "id-2", "id-3"});
-  CHECK(seen == std::vector<bool>{true, false, false});
+  auto seen = find_seen(store, {key("id-1"), key("id-2"), key("id-3")});
+  CHECK(seen == std::vector<SeenStatus>{SeenStatus::duplicate, SeenStatus::unseen, SeenStatus::unseen});
+  store.stop();
+}
+
+TEST_CASE("a remembered id is a duplicate only for the same uid and content; otherwise a conflict") {
+  TempStore temp;
+  JobStore store(temp.config);
+  store.start({});
+  enqueue(store, {item("id-1", {}, true)});  // uid 1000, content 0
+  auto seen = find_seen(store, {key("id-1", 1000, 0), key("id-1", 0, 0), key("id-1", 1000, 7)});
+  CHECK(seen == std::vector<SeenStatus>{SeenStatus::duplicate, SeenStatus::conflict, SeenStatus::conflict});
+  store.stop();
+}
+
+TEST_CASE("an expired id is taken over by its next sender") {
+  TempStore temp;
+  temp.config.idempotency_window = std::chrono::milliseconds(50);
+  JobStore store(temp.config);
+  store.start({});
+  enqueue(store, {item("id-1", {}, true)});
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+  CHECK(find_seen(store, {key("id-1", 0, 9)}) == std::vector<SeenStatus>{SeenStatus::unseen});
+  auto again = item("id-1", {}, true);
+  again.sender_uid = 0;
+  again.content_digest = ContentDigest{9};
+  enqueue(store, {again});
+  CHECK(find_seen(store, {key("id-1", 0, 9), key("id-1", 1000, 0)}) ==
+        std::vector<SeenStatus>{SeenStatus::duplicate, SeenStatus::conflict});
   store.stop();
 }
 

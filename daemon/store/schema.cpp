@@ -53,9 +53,13 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
     -- Pruning and the dead-letter view; new jobs never enter it.
     CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (state, finished_at)
       WHERE state IN ('completed','discarded','cancelled');
+    -- Client-supplied ids within store.idempotency_window, with the uid that
+    -- sent each and a digest of its content (an id means one event, from one sender).
     CREATE TABLE IF NOT EXISTS seen_ids (
       id      TEXT    PRIMARY KEY,
-      seen_at INTEGER NOT NULL
+      seen_at INTEGER NOT NULL,
+      uid     INTEGER,
+      digest  BLOB
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS seen_ids_age ON seen_ids (seen_at);
     CREATE TABLE IF NOT EXISTS meta (
@@ -63,6 +67,12 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
       value TEXT
     ) WITHOUT ROWID;
   )sql");
+  // Stores made before ids were scoped to their sender gain the two columns;
+  // their rows keep NULL there and still count as duplicates.
+  if (!db.execAndGet("SELECT count(*) FROM pragma_table_info('seen_ids') WHERE name = 'uid'").getInt()) {
+    db.exec("ALTER TABLE seen_ids ADD COLUMN uid INTEGER");
+    db.exec("ALTER TABLE seen_ids ADD COLUMN digest BLOB");
+  }
   return db;
 }
 
