@@ -14,7 +14,8 @@
 # IDS=daemon: events without an id (the daemon assigns UUIDv7s, nothing goes to its
 # idempotency table); the receiver then checks that the ids it gets are distinct and as
 # many as were sent. Default IDS=client: ids from the load generator, checked one by one.
-# PERF_DATA=FILE also records `perf record -g` of the daemon over the same window.
+# PERF_DATA=FILE also records `perf record -g` of the daemon over the same window
+# (PERF_ARGS replaces -g, e.g. PERF_ARGS="--call-graph dwarf -F 999").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORKLOAD=${1:-burst}
@@ -85,7 +86,8 @@ cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$DAEMON_PID/st
 write_bytes() { awk '/^write_bytes:/ { print $2 }' "/proc/$DAEMON_PID/io"; }
 
 if [ -n "${PERF_DATA:-}" ]; then
-  perf record -g -p "$DAEMON_PID" -o "$PERF_DATA" >"$WORK/perf.log" 2>&1 &
+  # shellcheck disable=SC2086
+  perf record ${PERF_ARGS:--g} -p "$DAEMON_PID" -o "$PERF_DATA" >"$WORK/perf.log" 2>&1 &
   PERF_PID=$!
   sleep 1  # attached
 fi
