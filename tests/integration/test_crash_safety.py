@@ -10,7 +10,7 @@ import time
 import unittest
 import uuid
 
-from harness import DaemonTestCase, event, wait_until
+from harness import DaemonTestCase, event, missing_prerequisite, wait_until
 
 ROUNDS = 12
 CLIENTS = 3
@@ -139,7 +139,7 @@ def durable_file_daemon(test, shim_source, env_name, flag_name, **store):
     import subprocess
     compiler = shutil.which("cc") or shutil.which("gcc")
     if not compiler:
-        test.skipTest("no C compiler for the fdatasync shim")
+        missing_prerequisite(test, "no C compiler (cc or gcc) for the fdatasync shim")
     d = test.daemon(lambda dir: [{"id": "file", "type": "file", "dispatch": "async",
                                   "path": os.path.join(dir, "out.log")}],
                     store={"durability": "fsync", **store}, start=False)
