@@ -138,7 +138,8 @@ class LineReceiver:
 
 
 def make_pki(directory):
-    """A test CA, a server certificate for localhost/127.0.0.1, a client certificate, and an unrelated CA."""
+    """A test CA; server certificates signed by it for localhost/127.0.0.1 ("server") and for
+    other.example only ("other-host"); a client certificate; and an unrelated CA."""
 
     def openssl(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
@@ -162,16 +163,22 @@ def make_pki(directory):
     ca("other-ca")
     key_and_csr("server", "localhost")
     sign("server", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    key_and_csr("other-host", "other.example")  # a valid chain, but for another host
+    sign("other-host", "subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n")
     key_and_csr("client", "auditfwd-client")
     sign("client", "extendedKeyUsage=clientAuth\n")
     return {name: os.path.join(directory, name) for name in
-            ["ca.pem", "other-ca.pem", "server.pem", "server.key", "client.pem", "client.key"]}
+            ["ca.pem", "other-ca.pem", "server.pem", "server.key", "other-host.pem", "other-host.key",
+             "client.pem", "client.key"]}
 
 
 class HttpReceiver:
-    """An HTTP(S) server on 127.0.0.1 that records every request and answers with `respond(request)`."""
+    """An HTTP(S) server on 127.0.0.1 that records every request and answers with `respond(request)`.
 
-    def __init__(self, pki=None, require_client_cert=False, respond=None, close_after_response=False):
+    With `pki` (from make_pki) it serves TLS with the certificate named `cert`.
+    """
+
+    def __init__(self, pki=None, require_client_cert=False, respond=None, close_after_response=False, cert="server"):
         self.requests = []
         self.lock = threading.Lock()
         self.respond = respond or (lambda request: (200, {}, b'{"ok":true}'))
@@ -224,7 +231,7 @@ class HttpReceiver:
         self.scheme = "http"
         if pki:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(pki["server.pem"], pki["server.key"])
+            context.load_cert_chain(pki[f"{cert}.pem"], pki[f"{cert}.key"])
             context.sni_callback = lambda sock, name, ctx: self.sni_names.append(name) and None
             if require_client_cert:
                 context.verify_mode = ssl.CERT_REQUIRED

@@ -138,6 +138,22 @@ class HttpForwarderTest(DaemonTestCase):
         self.assertIn("HTTP 503", job["errors"][0]["error"])
         self.assertIn("overloaded", job["errors"][0]["error"])
 
+    def test_retry_after_0_still_waits_a_second(self):
+        def respond(request):
+            if not r.received():
+                return 503, {"Retry-After": "0"}, b"overloaded"
+            return 200, {}, b""
+
+        r = self.receiver(respond=respond)
+        # backoff 100ms: without the 1 s floor, "Retry-After: 0" would retry at the next poll.
+        d = self.daemon([http_forwarder(r.url(), backoff_min="100ms")], store={"completed_retention": "1h"})
+        d.send([event()])
+        wait_until(lambda: len(r.received()) >= 2, message="the retry")
+        first, second = r.received()[:2]
+        self.assertGreaterEqual(second["at"] - first["at"], 0.9, "Retry-After: 0 retried at once")
+        [job] = wait_until(lambda: self.jobs(d, "completed"), message="the job to complete")
+        self.assertEqual(job["attempt"], 2)
+
     def test_400_cancels_the_job_with_status_and_body(self):
         r = self.receiver(respond=lambda request: (400, {"Content-Type": "application/json"},
                                                    b'{"error":"schema mismatch: field actor_type"}'))
@@ -161,6 +177,33 @@ class HttpForwarderTest(DaemonTestCase):
         [job] = wait_until(tls_error, message="a TLS error on the job")
         self.assertIn("certificate verify failed", job["errors"][0]["error"])
         self.assertEqual(r.received(), [])
+        self.assertNotIn(BEARER, d.log())
+
+    def test_a_trusted_certificate_for_another_host_is_never_sent_anything(self):
+        # The chain is sound (our CA signed it), only the name is wrong: this
+        # fails only if the host name is checked. The control forwarder, same CA
+        # and a certificate that names the host, proves the chain is accepted.
+        wrong = self.receiver(pki=self.pki, cert="other-host")
+        right = self.receiver(pki=self.pki)
+        d = self.daemon([
+            {**http_forwarder(wrong.url(host="localhost"), tls_ca_file=self.pki["ca.pem"], bearer_token=BEARER),
+             "id": "by-name"},
+            {**http_forwarder(wrong.url(host="127.0.0.1"), tls_ca_file=self.pki["ca.pem"], bearer_token=BEARER),
+             "id": "by-address"},
+            {**http_forwarder(right.url(), tls_ca_file=self.pki["ca.pem"]), "id": "control"},
+        ], store={"completed_retention": "1h"})
+        [reply] = d.send([event()])
+        self.assertTrue(reply["ok"], reply)
+        wait_until(right.received, message="the control delivery")
+
+        def failed_jobs():
+            return {j["forwarder"]: j for j in self.jobs(d) if j["forwarder"] != "control" and j["errors"]}
+
+        wait_until(lambda: wrong.received() or len(failed_jobs()) == 2, message="both handshakes to fail")
+        self.assertEqual(wrong.received(), [], "a request reached a server whose certificate names another host")
+        for job in failed_jobs().values():
+            self.assertIn(job["state"], ("retryable", "available"), job)
+            self.assertIn("certificate verify failed", job["errors"][0]["error"])
         self.assertNotIn(BEARER, d.log())
 
     def test_tls_verify_false_delivers_and_warns(self):
