@@ -122,6 +122,7 @@ class Daemon:
         return os.path.join(self.dir, name)
 
     def start(self, wait=True):
+        self._close_files()  # of an earlier run, after a crash or exit
         self._log = open(self.log_path, "ab")
         self._out = open(self.stdout_path, "ab")
         self.proc = subprocess.Popen([AUDITFWD_BIN, "--config", self.config_path],
@@ -147,19 +148,29 @@ class Daemon:
     def stop(self, sig=signal.SIGTERM, timeout=30):
         """Signals the daemon and returns its exit code."""
         if self.proc is None or self.proc.poll() is not None:
+            self._close_files()
             return self.proc.returncode if self.proc else None
         self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout=timeout)
         finally:
-            self._log.close()
-            self._out.close()
+            self._close_files()
+
+    def wait(self, timeout=30):
+        """Waits for the daemon to exit by itself (after a signal already sent); returns its exit code."""
+        code = self.proc.wait(timeout=timeout)
+        self._close_files()
+        return code
 
     def kill(self):
         self.proc.kill()
         self.proc.wait()
-        self._log.close()
-        self._out.close()
+        self._close_files()
+
+    def _close_files(self):
+        for f in (getattr(self, "_log", None), getattr(self, "_out", None)):
+            if f is not None:
+                f.close()
 
     def __enter__(self):
         return self.start()
@@ -180,6 +191,13 @@ class Daemon:
         """Runs `auditfwd jobs ...` against this daemon's config; returns CompletedProcess."""
         return subprocess.run([AUDITFWD_BIN, "jobs", *args, "--config", self.config_path],
                               capture_output=True, text=True, timeout=60)
+
+    def job_list(self, *args):
+        """`auditfwd jobs list --json ARGS`, parsed: the store as an operator sees it, whatever its tables."""
+        result = self.jobs("list", "--json", *args)
+        if result.returncode != 0:
+            raise AssertionError(f"auditfwd jobs list failed ({result.returncode}): {result.stderr}")
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
     def query(self, sql, *params):
         import sqlite3

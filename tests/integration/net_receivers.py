@@ -176,14 +176,21 @@ class HttpReceiver:
     """An HTTP(S) server on 127.0.0.1 that records every request and answers with `respond(request)`.
 
     With `pki` (from make_pki) it serves TLS with the certificate named `cert`.
+    With `hold` = n, the n-th request (from 1) waits, before it is answered, until
+    the test sets `release`; `holding` is set once it has arrived: a delivery in
+    flight for exactly as long as the test wants.
     """
 
-    def __init__(self, pki=None, require_client_cert=False, respond=None, close_after_response=False, cert="server"):
+    def __init__(self, pki=None, require_client_cert=False, respond=None, close_after_response=False, cert="server",
+                 hold=None):
         self.requests = []
         self.lock = threading.Lock()
         self.respond = respond or (lambda request: (200, {}, b'{"ok":true}'))
         self.sni_names = []
         self.release = threading.Event()  # for responders that hold a request
+        self.hold = hold
+        self.holding = threading.Event()
+        self._arrivals = 0
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -204,6 +211,12 @@ class HttpReceiver:
                     "peer_port": self.client_address[1],
                     "client_cert": self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None,
                 }
+                with receiver.lock:
+                    receiver._arrivals += 1
+                    held = receiver._arrivals == receiver.hold
+                if held:
+                    receiver.holding.set()
+                    receiver.release.wait(120)
                 status, headers, payload = receiver.respond(request)
                 with receiver.lock:
                     receiver.requests.append(request)
