@@ -264,6 +264,15 @@ def read_json_lines(path):
     return [json.loads(line) for line in complete.splitlines() if line.strip()]
 
 
+def assert_same_sequence(test, actual, expected, what):
+    """assertEqual for long lists, whose difflib report would take minutes: names the first difference."""
+    if actual == expected:
+        return
+    k = next((i for i, (a, b) in enumerate(zip(actual, expected)) if a != b), min(len(actual), len(expected)))
+    test.fail(f"{what}: {len(actual)} items against {len(expected)} expected; first difference at index {k}: "
+              f"{actual[k:k + 3]} instead of {expected[k:k + 3]}")
+
+
 def event(action="user.login", **fields):
     return {"action": action, **fields}
 

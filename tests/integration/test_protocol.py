@@ -9,7 +9,7 @@ import threading
 import unittest
 import uuid
 
-from harness import AUDITFWD_BIN, DaemonTestCase, event, read_json_lines, wait_until
+from harness import AUDITFWD_BIN, DaemonTestCase, assert_same_sequence, event, read_json_lines, wait_until
 
 UUID = "0190b2a4-7c1e-7cc2-8e1d-1234567890ab"
 
@@ -75,8 +75,7 @@ class ProtocolTest(DaemonTestCase):
             s.shutdown(socket.SHUT_WR)
             reader.join(120)
         self.assertFalse(reader.is_alive(), "the replies did not end")
-        self.assertEqual(len(replies), len(ids))
-        self.assertEqual([r.get("id") for r in replies], ids, "replies out of order, or some missing")
+        assert_same_sequence(self, [r.get("id") for r in replies], ids, "replies missing or out of order")
         self.assertTrue(all(r["ok"] and r["results"]["out"]["status"] == "enqueued" for r in replies))
         print(f"\nstopped reading at {stalled_at / 1e6:.1f} MB written; {len(ids)} replies in order")
 
