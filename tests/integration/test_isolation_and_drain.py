@@ -144,18 +144,16 @@ class DrainTest(DaemonTestCase):
         self.assertEqual(d.wait(), 0)
 
     def test_a_delivery_longer_than_the_grace_is_released_for_the_next_start(self):
-        d = self.daemon(lambda dir: [
-            {"id": "stuck", "type": "exec", "dispatch": "async", "timeout": "60s",
-             "command": [sys.executable, script(dir, "hang.py", HANG)]},
-        ], workers={"shutdown_grace": "1s"})
-        d.send([event("drain.test") for _ in range(5)])
-        wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE state = 'executing'")[0][0] > 0,
-                   message="a delivery in flight")
+        r = self.receiver(hold=1)  # never released before the daemon has exited
+        d = self.http_daemon(r, grace="1s")
+        replies = d.send([event("drain.test") for _ in range(5)])
+        wait_until(r.holding.is_set, message="a delivery in flight")
         started = time.monotonic()
         self.assertEqual(d.stop(signal.SIGTERM), 0)
         self.assertLess(time.monotonic() - started, 30, "shutdown_grace bounds the stop")
-        self.assertEqual(d.query("SELECT state, attempt, count(*) FROM jobs GROUP BY state, attempt"),
-                         [("available", 0, 5)])
+        jobs = jobs_by_event(d)
+        self.assertEqual(set(jobs), {reply["id"] for reply in replies})
+        self.assertEqual({(job["state"], job["attempt"]) for job in jobs.values()}, {("available", 0)})
         self.assertIn("still delivering after workers.shutdown_grace", d.log())
 
 
