@@ -16,7 +16,7 @@ namespace asio = boost::asio;
 
 namespace {
 
-// A forwarder that records what it got and answers with a fixed outcome.
+// A forwarder that records what it got and answers with the outcome it is given.
 class RecordingForwarder final : public Forwarder {
  public:
   explicit RecordingForwarder(DeliveryOutcome outcome) : outcome_(std::move(outcome)) {}
@@ -24,6 +24,7 @@ class RecordingForwarder final : public Forwarder {
     for (const auto& e : events) delivered.push_back(e.id);
     co_return same_outcome(events.size(), outcome_);
   }
+  void answer(DeliveryOutcome outcome) { outcome_ = std::move(outcome); }  // between dispatches only
   std::vector<std::string> delivered;
 
  private:
@@ -40,25 +41,45 @@ ForwarderSlot slot(const std::string& id, DispatchMode mode, DeliveryOutcome out
 
 RecordingForwarder& recorder(ForwarderSlot& s) { return static_cast<RecordingForwarder&>(*s.forwarder); }
 
-std::vector<boost::json::object> dispatch(Dispatcher& dispatcher, std::vector<std::string> lines) {
+// One chunk's replies, and how many commits they had to wait for.
+struct Dispatched {
+  std::vector<boost::json::object> replies;
+  std::size_t commits = 0;
+};
+
+Dispatched dispatch_chunk(Dispatcher& dispatcher, std::vector<std::string> lines) {
   std::vector<ParsedLine> parsed;
   for (auto& line : lines) parsed.push_back(validate_event(line, {}, {}, now_micros()));
   asio::io_context io;
   // As the session does: the replies once the commits they report are on disk.
-  auto dispatch_and_wait = [&]() -> asio::awaitable<std::string> {
+  auto dispatch_and_wait = [&]() -> asio::awaitable<DispatchedChunk> {
     auto chunk = co_await dispatcher.dispatch(std::move(parsed));
     co_await wait_until_durable(chunk);
-    co_return chunk.replies;
+    co_return chunk;
   };
   auto future = asio::co_spawn(io, dispatch_and_wait(), asio::use_future);
   io.run();
-  std::vector<boost::json::object> replies;
-  std::string text = future.get();
+  Dispatched out;
+  const auto chunk = future.get();
+  out.commits = chunk.commits.size();
+  const std::string& text = chunk.replies;
   std::size_t start = 0;
   for (auto end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start))
-    replies.push_back(boost::json::parse(text.substr(start, end - start)).as_object());
-  return replies;
+    out.replies.push_back(boost::json::parse(text.substr(start, end - start)).as_object());
+  return out;
 }
+
+std::vector<boost::json::object> dispatch(Dispatcher& dispatcher, std::vector<std::string> lines) {
+  return dispatch_chunk(dispatcher, std::move(lines)).replies;
+}
+
+// The store-backed cases run under both durabilities: "fsync" (the default in
+// production) makes replies wait for DurableCommits, "os" does not.
+#define EACH_DURABILITY(fsync)                  \
+  bool fsync = false;                           \
+  SUBCASE("durability os") { fsync = false; }   \
+  SUBCASE("durability fsync") { fsync = true; } \
+  CAPTURE(fsync)
 
 using testing::TempStore;
 
@@ -85,7 +106,9 @@ TEST_CASE("without a store: auto and sync deliver inline, async is async_unavail
 }
 
 TEST_CASE("with a healthy store: auto and async enqueue, sync delivers inline") {
+  EACH_DURABILITY(fsync);
   TempStore temp;
+  temp.config.durability_fsync = fsync;
   JobStore store(temp.config);
   store.start({});
   std::vector<ForwarderSlot> slots;
@@ -93,7 +116,8 @@ TEST_CASE("with a healthy store: auto and async enqueue, sync delivers inline") 
   slots.push_back(slot("async", DispatchMode::async));
   slots.push_back(slot("sync", DispatchMode::sync));
   Dispatcher dispatcher(slots, &store);
-  auto replies = dispatch(dispatcher, {R"({"action":"a.b"})", R"({"action":"c.d"})"});
+  auto [replies, commits] = dispatch_chunk(dispatcher, {R"({"action":"a.b"})", R"({"action":"c.d"})"});
+  CHECK(commits == (fsync ? 1u : 0u));  // fsync: the chunk's one enqueue, to wait for before replying
   REQUIRE(replies.size() == 2);
   for (auto& reply : replies) {
     CHECK(reply.at("ok") == true);
@@ -107,7 +131,9 @@ TEST_CASE("with a healthy store: auto and async enqueue, sync delivers inline") 
 }
 
 TEST_CASE("a full store: async gets store_full, auto falls back to sync") {
+  EACH_DURABILITY(fsync);
   TempStore temp;
+  temp.config.durability_fsync = fsync;
   temp.config.max_pending_jobs = 1;
   JobStore store(temp.config);
   store.start({});
@@ -155,4 +181,54 @@ TEST_CASE("a repeated client id is a duplicate, also within one chunk") {
   auto later = dispatch(dispatcher, {line});
   CHECK(later[0].at("duplicate") == true);
   CHECK(recorder(slots[0]).delivered.size() == 1);
+}
+
+
+TEST_CASE("with a store, a failed sync delivery does not remember the id: the resend is delivered, not a duplicate") {
+  EACH_DURABILITY(fsync);
+  TempStore temp;
+  temp.config.durability_fsync = fsync;
+  JobStore store(temp.config);
+  store.start({});
+  std::vector<ForwarderSlot> slots;
+  slots.push_back(slot("flaky", DispatchMode::sync, DeliveryOutcome::retry("connection refused")));
+  slots.push_back(slot("queued", DispatchMode::async));
+  Dispatcher dispatcher(slots, &store);
+  const std::string line = R"({"action":"a.b","id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab"})";
+  auto failed = dispatch(dispatcher, {line});
+  CHECK(failed[0].at("ok") == false);
+  CHECK(failed[0].at("results").at("flaky").at("status") == "error");
+
+  recorder(slots[0]).answer(DeliveryOutcome::success());  // the destination is back
+  auto retried = dispatch(dispatcher, {line});
+  CHECK(retried[0].at("ok") == true);
+  CHECK_FALSE(retried[0].contains("duplicate"));
+  CHECK(recorder(slots[0]).delivered.size() == 2);
+
+  auto again = dispatch(dispatcher, {line});  // delivered now, so remembered
+  CHECK(again[0].at("duplicate") == true);
+  CHECK(recorder(slots[0]).delivered.size() == 2);
+  store.stop();
+}
+
+TEST_CASE("with a store, a repeated client id is a duplicate, answered once the commit that remembered it is on disk") {
+  EACH_DURABILITY(fsync);
+  TempStore temp;
+  temp.config.durability_fsync = fsync;
+  JobStore store(temp.config);
+  store.start({});
+  std::vector<ForwarderSlot> slots;
+  slots.push_back(slot("sync", DispatchMode::sync));
+  slots.push_back(slot("async", DispatchMode::async));
+  Dispatcher dispatcher(slots, &store);
+  const std::string line = R"({"action":"a.b","id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab"})";
+  auto first = dispatch_chunk(dispatcher, {line, line});
+  CHECK(first.replies[0].at("results").at("async").at("status") == "enqueued");
+  CHECK(first.replies[1].at("duplicate") == true);  // within one chunk
+  CHECK(first.commits == (fsync ? 1u : 0u));
+  auto later = dispatch_chunk(dispatcher, {line});
+  CHECK(later.replies[0].at("duplicate") == true);
+  CHECK(later.commits == (fsync ? 1u : 0u));  // fsync: the first copy's commit may not be on disk yet
+  CHECK(recorder(slots[0]).delivered.size() == 1);
+  store.stop();
 }

@@ -413,3 +413,38 @@ TEST_CASE("handoff: a handed job's failure records attempt 1, and its retry goes
   CHECK(claimed[0].attempt == 2);
   store.stop();
 }
+
+TEST_CASE("a stop puts claimed and handed-over jobs back without spending the attempt it cut short") {
+  TempStore temp;
+  std::int64_t retried = 0, handed = 0;
+  {
+    JobStore store(temp.config);
+    auto handoff = start_with_handoff(store, 10);
+    retried = enqueue(store, {item("e1", {"a"})})[0].job_id(0);
+    auto first = claim_from(store, "a");
+    REQUIRE(first.size() == 1);
+    std::vector<JobFinish> failed{{retried, JobState::retryable, first[0].attempt, unix_millis_now() - 1, "HTTP 503"}};
+    run([&]() -> asio::awaitable<void> { co_await store.async_finish(failed, asio::use_awaitable); }());
+    auto second = claim_from(store, "a");  // the retry, in delivery when the stop comes
+    REQUIRE(second.size() == 1);
+    CHECK(second[0].attempt == 2);
+    CHECK(claim_from(store, "a").empty());  // caught up: new jobs are handed over
+    handed = enqueue(store, {item("e2", {"a"})})[0].job_id(0);
+    std::vector<ClaimedJob> taken;
+    handoff->take(taken, 10, 0);
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].attempt == 1);
+    store.stop();
+  }
+  JobStore reopened(temp.config);
+  reopened.start({});
+  auto again = claim_from(reopened, "a");
+  REQUIRE(again.size() == 2);
+  std::sort(again.begin(), again.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+  CHECK(again[0].id == retried);
+  CHECK(again[0].attempt == 2);  // one failure recorded; the attempt cut short is not counted
+  CHECK(again[1].id == handed);
+  CHECK(again[1].attempt == 1);
+  CHECK(temp.errors_of(retried).find("interrupted") == std::string::npos);  // a graceful stop, not a crash
+  reopened.stop();
+}

@@ -93,11 +93,10 @@ asio::awaitable<void> WorkerPool::idle(Lane& lane, std::chrono::milliseconds wai
   lane.wake_pending = false;
 }
 
-std::vector<JobFinish> WorkerPool::classify(const Lane& lane, const std::vector<ClaimedJob>& jobs,
-                                            const BatchOutcome& outcomes) {
+std::vector<JobFinish> WorkerPool::classify(const RetryPolicy& policy, const std::vector<ClaimedJob>& jobs,
+                                            const BatchOutcome& outcomes, std::mt19937_64& rng) {
   std::vector<JobFinish> finishes;
   finishes.reserve(jobs.size());
-  const auto& policy = lane.slot.config.retry;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const auto& job = jobs[i];
     const auto& outcome = outcomes[i];
@@ -117,8 +116,7 @@ std::vector<JobFinish> WorkerPool::classify(const Lane& lane, const std::vector<
           // must not burn every attempt in a tight loop.
           delay = std::max<std::chrono::milliseconds>(*outcome.retry_after, std::chrono::seconds(1));
         } else {
-          std::lock_guard lock(rng_mutex_);
-          delay = std::max<std::chrono::milliseconds>(backoff_delay(policy, job.attempt, rng_), minimum_backoff);
+          delay = std::max<std::chrono::milliseconds>(backoff_delay(policy, job.attempt, rng), minimum_backoff);
         }
         finish.scheduled_at_ms = unix_millis_now() + delay.count();
       }
@@ -166,7 +164,11 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
     }
     if (!events.empty()) {
       const auto outcomes = co_await deliver_within(*slot.forwarder, events, slot.config.timeout, *slot.log);
-      auto classified = classify(lane, deliverable, outcomes);
+      std::vector<JobFinish> classified;
+      {
+        std::lock_guard lock(rng_mutex_);
+        classified = classify(slot.config.retry, deliverable, outcomes, rng_);
+      }
       for (const auto& f : classified) {
         if (f.state == JobState::retryable)
           slot.log->warn("job {} attempt {}/{} failed, retry scheduled: {}", f.id, f.attempt,

@@ -38,6 +38,15 @@ class WorkerPool {
   // Workers still running (delivering or about to record an outcome).
   int running() const noexcept { return running_.load(); }
 
+  // The end of each delivered job's attempt, in Oban's lifecycle, one per job
+  // in order: ok → completed; permanent → cancelled; retry → discarded if it
+  // was the job's last attempt, else retryable at now + the destination's
+  // Retry-After (at least 1 s: "Retry-After: 0" must not burn every attempt at
+  // once) or else the policy's backoff (at least 100 ms). Errors carry the
+  // outcome's reason. Pure but for the clock and `rng`.
+  static std::vector<JobFinish> classify(const RetryPolicy& policy, const std::vector<ClaimedJob>& jobs,
+                                         const BatchOutcome& outcomes, std::mt19937_64& rng);
+
  private:
   struct Lane;
   void spawn_worker(Lane& lane);
@@ -45,7 +54,6 @@ class WorkerPool {
   boost::asio::awaitable<void> idle(Lane& lane, std::chrono::milliseconds wait);
   boost::asio::awaitable<void> fill_batch(Lane& lane, std::vector<ClaimedJob>& jobs, std::size_t claim_size,
                                           const BatchLimits& limits);
-  std::vector<JobFinish> classify(const Lane& lane, const std::vector<ClaimedJob>& jobs, const BatchOutcome& outcomes);
 
   boost::asio::io_context& io_;
   std::vector<ForwarderSlot>& slots_;

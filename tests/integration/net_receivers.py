@@ -1,11 +1,15 @@
 """Receivers and certificates for the network forwarder tests (stdlib + the openssl CLI)."""
+import gzip
+import http.server
 import json
 import os
 import socket
 import socketserver
 import ssl
 import subprocess
+import sys
 import threading
+import time
 
 
 def free_port(kind=socket.SOCK_STREAM):
@@ -131,3 +135,142 @@ class LineReceiver:
             except OSError:
                 pass
             conn.close()
+
+
+def make_pki(directory):
+    """A test CA; server certificates signed by it for localhost/127.0.0.1 ("server") and for
+    other.example only ("other-host"); a client certificate; and an unrelated CA."""
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    def key_and_csr(name, cn):
+        openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+
+    def ca(name):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN=auditfwd test {name}",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+
+    def sign(name, extensions):
+        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
+            f.write(extensions)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+
+    ca("ca")
+    ca("other-ca")
+    key_and_csr("server", "localhost")
+    sign("server", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    key_and_csr("other-host", "other.example")  # a valid chain, but for another host
+    sign("other-host", "subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n")
+    key_and_csr("client", "auditfwd-client")
+    sign("client", "extendedKeyUsage=clientAuth\n")
+    return {name: os.path.join(directory, name) for name in
+            ["ca.pem", "other-ca.pem", "server.pem", "server.key", "other-host.pem", "other-host.key",
+             "client.pem", "client.key"]}
+
+
+class HttpReceiver:
+    """An HTTP(S) server on 127.0.0.1 that records every request and answers with `respond(request)`.
+
+    With `pki` (from make_pki) it serves TLS with the certificate named `cert`.
+    With `hold` = n, the n-th request (from 1) waits, before it is answered, until
+    the test sets `release`; `holding` is set once it has arrived: a delivery in
+    flight for exactly as long as the test wants.
+    """
+
+    def __init__(self, pki=None, require_client_cert=False, respond=None, close_after_response=False, cert="server",
+                 hold=None):
+        self.requests = []
+        self.lock = threading.Lock()
+        self.respond = respond or (lambda request: (200, {}, b'{"ok":true}'))
+        self.sni_names = []
+        self.release = threading.Event()  # for responders that hold a request
+        self.hold = hold
+        self.holding = threading.Event()
+        self._arrivals = 0
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                request = {
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "raw": body,
+                    "body": gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body,
+                    "at": time.monotonic(),
+                    "peer_port": self.client_address[1],
+                    "client_cert": self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None,
+                }
+                with receiver.lock:
+                    receiver._arrivals += 1
+                    held = receiver._arrivals == receiver.hold
+                if held:
+                    receiver.holding.set()
+                    receiver.release.wait(120)
+                status, headers, payload = receiver.respond(request)
+                with receiver.lock:
+                    receiver.requests.append(request)
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the forwarder gave up on a held request: expected
+                    return
+                if close_after_response:
+                    self.close_connection = True  # without "Connection: close": the client finds out later
+
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+                    return  # a peer that hung up or failed the handshake: what some tests provoke
+                super().handle_error(request, client_address)
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.scheme = "http"
+        if pki:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(pki[f"{cert}.pem"], pki[f"{cert}.key"])
+            context.sni_callback = lambda sock, name, ctx: self.sni_names.append(name) and None
+            if require_client_cert:
+                context.verify_mode = ssl.CERT_REQUIRED
+                context.load_verify_locations(pki["ca.pem"])
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path="/hook", host="localhost"):
+        return f"{self.scheme}://{host}:{self.port}{path}"
+
+    def received(self):
+        with self.lock:
+            return list(self.requests)
+
+    def events(self, request):
+        """The events in one request, whatever the body format."""
+        content_type = request["headers"]["content-type"]
+        if content_type == "application/x-ndjson":
+            return [json.loads(line) for line in request["body"].splitlines() if line.strip()]
+        value = json.loads(request["body"])
+        return value if isinstance(value, list) else [value]
+
+    def stop(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

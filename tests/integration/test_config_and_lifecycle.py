@@ -8,6 +8,7 @@ import time
 import unittest
 
 from harness import AUDITFWD_BIN, Client, DaemonTestCase, event, read_json_lines, wait_until
+from net_receivers import HttpReceiver
 
 
 def run(*args, cwd=None, env=None, timeout=30):
@@ -76,18 +77,30 @@ class ConfigTest(DaemonTestCase):
 
 class LifecycleTest(DaemonTestCase):
     def test_sigterm_answers_what_was_read_and_exits_0(self):
-        d = self.daemon(lambda dir: [{"id": "f", "type": "file", "dispatch": "async", "path": os.path.join(dir, "o.log")}])
+        r = HttpReceiver(hold=1)  # the first delivery stays in flight until released
+        self.addCleanup(r.stop)
+        d = self.daemon([{"id": "hook", "type": "http", "dispatch": "async", "url": r.url(), "timeout": "60s"}],
+                        store={"completed_retention": "1h"}, workers={"shutdown_grace": "30s"})
         with d.client() as c:
             replies = c.send([event("a.b") for _ in range(100)])
-        self.assertEqual(d.stop(signal.SIGTERM), 0)
+        self.assertTrue(all(reply["results"]["hook"]["status"] == "enqueued" for reply in replies), replies)
+        wait_until(r.holding.is_set, message="a delivery in flight")
+
+        d.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: "stopping:" in d.log() or d.proc.poll() is not None, message="the stop to begin")
+        with self.assertRaises(subprocess.TimeoutExpired, msg="exited before the delivery in flight ended"):
+            d.proc.wait(timeout=1)
+        r.release.set()
+        self.assertEqual(d.wait(), 0)
         self.assertIn("stopped", d.log())
         self.assertFalse(os.path.exists(d.socket_path))
-        # Whatever was not delivered before the stop is still queued, never executing.
-        rows = d.query("SELECT count(*) FROM jobs WHERE state = 'executing'")
-        self.assertEqual(rows[0][0], 0)
-        delivered = {e["id"] for e in read_json_lines(d.path("o.log"))}
-        pending = {r[0] for r in d.query("SELECT event_id FROM jobs WHERE state IN ('available','retryable')")}
-        self.assertEqual({r["id"] for r in replies}, delivered | pending)
+
+        # The delivery in flight completed and was recorded; everything else is still queued, never executing.
+        [delivered] = [e["id"] for request in r.received() for e in r.events(request)]
+        states = {job["event_id"]: job["state"] for job in d.job_list()}
+        self.assertEqual(states.pop(delivered), "completed")
+        self.assertEqual(set(states), {reply["id"] for reply in replies} - {delivered})
+        self.assertEqual(set(states.values()), {"available"})
 
     def test_sigint_also_stops_cleanly(self):
         d = self.daemon(lambda dir: [{"id": "s", "type": "stdout"}])

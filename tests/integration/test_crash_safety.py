@@ -3,6 +3,7 @@ acknowledged as enqueued reaches every async forwarder, and the database stays s
 import json
 import os
 import random
+import select
 import signal
 import socket
 import threading
@@ -10,7 +11,7 @@ import time
 import unittest
 import uuid
 
-from harness import DaemonTestCase, event, wait_until
+from harness import DaemonTestCase, event, missing_prerequisite, wait_until
 
 ROUNDS = 12
 CLIENTS = 3
@@ -84,11 +85,15 @@ class CrashSafetyTest(DaemonTestCase):
 
 
 
-# A stand-in for a failing disk: fdatasync fails with EIO while FLAG exists.
+# A stand-in for a disk that hangs, then fails. Once FLAG exists, every fdatasync
+# creates FLAG.entered, waits until FLAG.release exists (at most 60 s), then fails
+# with EIO: the test looks for an early reply while the daemon cannot have exited yet.
 FAILING_FDATASYNC_C = r"""
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 int fdatasync(int fd) {
@@ -96,6 +101,11 @@ int fdatasync(int fd) {
   if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
   const char* flag = getenv("AUDITFWD_TEST_FAIL_FDATASYNC");
   if (flag && access(flag, F_OK) == 0) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s.entered", flag);
+    close(open(path, O_WRONLY | O_CREAT, 0600));
+    snprintf(path, sizeof path, "%s.release", flag);
+    for (int i = 0; i < 12000 && access(path, F_OK) != 0; ++i) usleep(5000);
     errno = EIO;
     return -1;
   }
@@ -139,7 +149,7 @@ def durable_file_daemon(test, shim_source, env_name, flag_name, **store):
     import subprocess
     compiler = shutil.which("cc") or shutil.which("gcc")
     if not compiler:
-        test.skipTest("no C compiler for the fdatasync shim")
+        missing_prerequisite(test, "no C compiler (cc or gcc) for the fdatasync shim")
     d = test.daemon(lambda dir: [{"id": "file", "type": "file", "dispatch": "async",
                                   "path": os.path.join(dir, "out.log")}],
                     store={"durability": "fsync", **store}, start=False)
@@ -227,17 +237,28 @@ class HeldSyncTest(DaemonTestCase):
 
 class FailedSyncTest(DaemonTestCase):
     def test_failed_fdatasync_stops_the_daemon_without_acknowledging(self):
-        d, flag = durable_file_daemon(self, FAILING_FDATASYNC_C, "AUDITFWD_TEST_FAIL_FDATASYNC", "fail-now")
+        d, flag = durable_file_daemon(self, FAILING_FDATASYNC_C, "AUDITFWD_TEST_FAIL_FDATASYNC", "fail-now",
+                                      completed_retention="1h")
         d.start()
 
         before = d.send([event("sync.ok", metadata={"n": i}) for i in range(5)])
         self.assertTrue(all(r["ok"] and r["results"]["file"]["status"] == "enqueued" for r in before), before)
 
-        open(flag, "w").close()  # from now on every fdatasync fails
+        open(flag, "w").close()  # from now on every fdatasync hangs until released, then fails
+        lost = event("sync.lost", id=str(uuid.uuid4()))
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(30)
             s.connect(d.socket_path)
-            s.sendall((json.dumps(event("sync.lost")) + "\n").encode())
+            s.sendall((json.dumps(lost) + "\n").encode())
+            # Its job is committed and its sync is hanging: the daemon cannot have
+            # exited, so a reply sent before the sync would be on its way by now.
+            wait_until(lambda: os.path.exists(flag + ".entered") and
+                       any(job["event_id"] == lost["id"] for job in d.job_list()),
+                       message="the event committed and an fdatasync hanging")
+            readable, _, _ = select.select([s], [], [], 1.0)
+            early = s.recv(4096) if readable else b""
+            self.assertEqual(early, b"", "a reply sent before its fdatasync ended")
+            open(flag + ".release", "w").close()  # the sync fails now
             answer = b""
             while True:
                 chunk = s.recv(4096)
@@ -245,13 +266,11 @@ class FailedSyncTest(DaemonTestCase):
                     break
                 answer += chunk
         self.assertEqual(answer, b"", "an event whose fdatasync failed must get no reply at all")
-        self.assertEqual(d.proc.wait(timeout=30), 74)
+        self.assertEqual(d.wait(), 74)
         self.assertIn("fdatasync of the job store's WAL failed", d.log())
 
         # Restarted on a sound disk, it delivers what it acknowledged.
         os.remove(flag)
-        d._log.close()
-        d._out.close()
         d.start()
         acknowledged = {r["id"] for r in before}
         wait_until(lambda: acknowledged <= ids_in(d.path("out.log")), message="the acknowledged events to be delivered")

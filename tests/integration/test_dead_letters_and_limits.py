@@ -5,7 +5,7 @@ import subprocess
 import time
 import unittest
 
-from harness import DaemonTestCase, event, read_json_lines, wait_until
+from harness import DaemonTestCase, event, missing_prerequisite, read_json_lines, requires, wait_until
 
 
 def blocked_file_forwarder(dir, name="flaky", **extra):
@@ -123,7 +123,7 @@ def send_until_refused(d, action, pad_bytes, attempts, on_accepted=None):
     return None
 
 
-@unittest.skipUnless(os.geteuid() == 0, "mounting a small tmpfs needs root")
+@requires(os.geteuid() == 0, "mounting a small tmpfs needs root")
 class DiskFullTest(DaemonTestCase):
     def test_full_disk_gives_clear_errors_no_corruption_and_recovers_by_itself(self):
         d = self.daemon(lambda dir: [
@@ -133,7 +133,7 @@ class DiskFullTest(DaemonTestCase):
         store_dir = d.path("store")
         os.makedirs(store_dir)
         if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", store_dir]).returncode != 0:
-            self.skipTest("cannot mount tmpfs here")
+            missing_prerequisite(self, "cannot mount a tmpfs here")
         self.addCleanup(subprocess.run, ["umount", "-l", store_dir])
         d.config["store"]["path"] = os.path.join(store_dir, "jobs.db")
         d.db_path = d.config["store"]["path"]

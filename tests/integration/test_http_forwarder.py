@@ -1,143 +1,21 @@
 """The `http` forwarder against real HTTP and HTTPS receivers (stdlib http.server + ssl)."""
 import base64
-import gzip
 import hashlib
 import hmac
-import http.server
 import json
 import os
 import shutil
-import ssl
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import unittest
 
 from harness import AUDITFWD_BIN, DaemonTestCase, event, wait_until
+from net_receivers import HttpReceiver, make_pki
 
 BEARER = "bearer-s3cret-value"
 SECRETS = ["whsec_current_1234", "whsec_previous_5678"]
-
-
-def make_pki(directory):
-    """A test CA, a server certificate for localhost/127.0.0.1, a client certificate, and an unrelated CA."""
-
-    def openssl(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
-
-    def key_and_csr(name, cn):
-        openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
-
-    def ca(name):
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN=auditfwd test {name}",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
-
-    def sign(name, extensions):
-        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
-            f.write(extensions)
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
-
-    ca("ca")
-    ca("other-ca")
-    key_and_csr("server", "localhost")
-    sign("server", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-    key_and_csr("client", "auditfwd-client")
-    sign("client", "extendedKeyUsage=clientAuth\n")
-    return {name: os.path.join(directory, name) for name in
-            ["ca.pem", "other-ca.pem", "server.pem", "server.key", "client.pem", "client.key"]}
-
-
-class Receiver:
-    """An HTTP(S) server on 127.0.0.1 that records every request and answers with `respond(request)`."""
-
-    def __init__(self, pki=None, require_client_cert=False, respond=None, close_after_response=False):
-        self.requests = []
-        self.lock = threading.Lock()
-        self.respond = respond or (lambda request: (200, {}, b'{"ok":true}'))
-        self.sni_names = []
-        self.release = threading.Event()  # for responders that hold a request
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive
-            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                request = {
-                    "path": self.path,
-                    "headers": {k.lower(): v for k, v in self.headers.items()},
-                    "raw": body,
-                    "body": gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body,
-                    "at": time.monotonic(),
-                    "peer_port": self.client_address[1],
-                    "client_cert": self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None,
-                }
-                status, headers, payload = receiver.respond(request)
-                with receiver.lock:
-                    receiver.requests.append(request)
-                try:
-                    self.send_response(status)
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the forwarder gave up on a held request: expected
-                    return
-                if close_after_response:
-                    self.close_connection = True  # without "Connection: close": the client finds out later
-
-        class Server(http.server.ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                if isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
-                    return  # a peer that hung up or failed the handshake: what some tests provoke
-                super().handle_error(request, client_address)
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.scheme = "http"
-        if pki:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(pki["server.pem"], pki["server.key"])
-            context.sni_callback = lambda sock, name, ctx: self.sni_names.append(name) and None
-            if require_client_cert:
-                context.verify_mode = ssl.CERT_REQUIRED
-                context.load_verify_locations(pki["ca.pem"])
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-            self.scheme = "https"
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, path="/hook", host="localhost"):
-        return f"{self.scheme}://{host}:{self.port}{path}"
-
-    def received(self):
-        with self.lock:
-            return list(self.requests)
-
-    def events(self, request):
-        """The events in one request, whatever the body format."""
-        content_type = request["headers"]["content-type"]
-        if content_type == "application/x-ndjson":
-            return [json.loads(line) for line in request["body"].splitlines() if line.strip()]
-        value = json.loads(request["body"])
-        return value if isinstance(value, list) else [value]
-
-    def stop(self):
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def http_forwarder(url, **extra):
@@ -162,7 +40,7 @@ class HttpForwarderTest(DaemonTestCase):
         shutil.rmtree(cls.pki_dir, ignore_errors=True)
 
     def receiver(self, **kwargs):
-        r = Receiver(**kwargs)
+        r = HttpReceiver(**kwargs)
         self.addCleanup(r.stop)
         return r
 
@@ -260,6 +138,22 @@ class HttpForwarderTest(DaemonTestCase):
         self.assertIn("HTTP 503", job["errors"][0]["error"])
         self.assertIn("overloaded", job["errors"][0]["error"])
 
+    def test_retry_after_0_still_waits_a_second(self):
+        def respond(request):
+            if not r.received():
+                return 503, {"Retry-After": "0"}, b"overloaded"
+            return 200, {}, b""
+
+        r = self.receiver(respond=respond)
+        # backoff 100ms: without the 1 s floor, "Retry-After: 0" would retry at the next poll.
+        d = self.daemon([http_forwarder(r.url(), backoff_min="100ms")], store={"completed_retention": "1h"})
+        d.send([event()])
+        wait_until(lambda: len(r.received()) >= 2, message="the retry")
+        first, second = r.received()[:2]
+        self.assertGreaterEqual(second["at"] - first["at"], 0.9, "Retry-After: 0 retried at once")
+        [job] = wait_until(lambda: self.jobs(d, "completed"), message="the job to complete")
+        self.assertEqual(job["attempt"], 2)
+
     def test_400_cancels_the_job_with_status_and_body(self):
         r = self.receiver(respond=lambda request: (400, {"Content-Type": "application/json"},
                                                    b'{"error":"schema mismatch: field actor_type"}'))
@@ -283,6 +177,33 @@ class HttpForwarderTest(DaemonTestCase):
         [job] = wait_until(tls_error, message="a TLS error on the job")
         self.assertIn("certificate verify failed", job["errors"][0]["error"])
         self.assertEqual(r.received(), [])
+        self.assertNotIn(BEARER, d.log())
+
+    def test_a_trusted_certificate_for_another_host_is_never_sent_anything(self):
+        # The chain is sound (our CA signed it), only the name is wrong: this
+        # fails only if the host name is checked. The control forwarder, same CA
+        # and a certificate that names the host, proves the chain is accepted.
+        wrong = self.receiver(pki=self.pki, cert="other-host")
+        right = self.receiver(pki=self.pki)
+        d = self.daemon([
+            {**http_forwarder(wrong.url(host="localhost"), tls_ca_file=self.pki["ca.pem"], bearer_token=BEARER),
+             "id": "by-name"},
+            {**http_forwarder(wrong.url(host="127.0.0.1"), tls_ca_file=self.pki["ca.pem"], bearer_token=BEARER),
+             "id": "by-address"},
+            {**http_forwarder(right.url(), tls_ca_file=self.pki["ca.pem"]), "id": "control"},
+        ], store={"completed_retention": "1h"})
+        [reply] = d.send([event()])
+        self.assertTrue(reply["ok"], reply)
+        wait_until(right.received, message="the control delivery")
+
+        def failed_jobs():
+            return {j["forwarder"]: j for j in self.jobs(d) if j["forwarder"] != "control" and j["errors"]}
+
+        wait_until(lambda: wrong.received() or len(failed_jobs()) == 2, message="both handshakes to fail")
+        self.assertEqual(wrong.received(), [], "a request reached a server whose certificate names another host")
+        for job in failed_jobs().values():
+            self.assertIn(job["state"], ("retryable", "available"), job)
+            self.assertIn("certificate verify failed", job["errors"][0]["error"])
         self.assertNotIn(BEARER, d.log())
 
     def test_tls_verify_false_delivers_and_warns(self):

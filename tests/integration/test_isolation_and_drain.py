@@ -3,12 +3,14 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import textwrap
 import time
 import unittest
 
 from harness import DaemonTestCase, event, read_json_lines, wait_until
+from net_receivers import HttpReceiver
 
 
 def script(dir, name, body):
@@ -22,16 +24,6 @@ HANG = """
 import sys, time
 for line in sys.stdin:
     time.sleep(3600)  # never answers
-"""
-
-SLOW = """
-import json, sys, time
-delay = float(sys.argv[1])
-for line in sys.stdin:
-    time.sleep(delay)
-    with open(sys.argv[2], "a") as f:
-        f.write(line)
-    print(json.dumps({"ok": True}), flush=True)
 """
 
 
@@ -55,24 +47,79 @@ class IsolationTest(DaemonTestCase):
         self.assertEqual(sum(states.values()), len(sent))
 
 
+def jobs_by_event(d):
+    """`auditfwd jobs list`, by event id (one forwarder per test here)."""
+    return {job["event_id"]: job for job in d.job_list()}
+
+
+def stop_begins(test, d):
+    """Sends SIGTERM and waits until the daemon has begun its stop; returns at once otherwise."""
+    d.proc.send_signal(signal.SIGTERM)
+    wait_until(lambda: "stopping:" in d.log() or d.proc.poll() is not None, message="the stop to begin")
+
+
 class DrainTest(DaemonTestCase):
+    def http_daemon(self, receiver, grace, **forwarder):
+        return self.daemon([{"id": "hook", "type": "http", "dispatch": "async", "url": receiver.url(),
+                             "timeout": "60s", "backoff": "fixed", "backoff_min": "200ms", **forwarder}],
+                           store={"completed_retention": "1h"}, workers={"shutdown_grace": grace})
+
+    def receiver(self, **kwargs):
+        r = HttpReceiver(**kwargs)
+        self.addCleanup(r.stop)
+        return r
+
     def test_sigterm_lets_the_delivery_in_flight_finish_and_leaves_the_rest_available(self):
-        d = self.daemon(lambda dir: [
-            {"id": "slow", "type": "exec", "dispatch": "async", "timeout": "30s",
-             "command": [sys.executable, script(dir, "slow.py", SLOW), "0.02", os.path.join(dir, "slow.log")]},
-        ], workers={"shutdown_grace": "20s"})
-        replies = d.send([event("drain.test") for _ in range(400)])
-        wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE state = 'executing'")[0][0] > 0,
-                   message="a delivery in flight")
-        self.assertEqual(d.stop(signal.SIGTERM), 0)
-        delivered = {e["id"] for e in read_json_lines(d.path("slow.log"))}
-        self.assertGreater(len(delivered), 0)
-        self.assertEqual(d.query("SELECT count(*) FROM jobs WHERE state = 'executing'"), [(0,)])
-        available = {r[0] for r in d.query("SELECT event_id FROM jobs WHERE state = 'available'")}
-        self.assertEqual(delivered | available, {r["id"] for r in replies})
-        self.assertEqual(delivered & available, set(), "a finished delivery is recorded before exit")
-        attempts = {r[0] for r in d.query("SELECT attempt FROM jobs")}
-        self.assertEqual(attempts, {0}, "a graceful stop does not consume attempts")
+        r = self.receiver(hold=1)  # the first delivery stays in flight until released
+        d = self.http_daemon(r, grace="30s")
+        replies = d.send([event("drain.test") for _ in range(20)])
+        self.assertTrue(all(reply["ok"] for reply in replies), replies)
+        wait_until(r.holding.is_set, message="a delivery held in flight")
+
+        stop_begins(self, d)
+        with self.assertRaises(subprocess.TimeoutExpired, msg="the daemon exited with a delivery in flight"):
+            d.proc.wait(timeout=1)
+        r.release.set()  # the receiver answers 200 now
+        self.assertEqual(d.wait(), 0)
+
+        [request] = r.received()  # no new delivery began after SIGTERM
+        [held_event] = r.events(request)
+        jobs = jobs_by_event(d)
+        self.assertEqual(set(jobs), {reply["id"] for reply in replies})
+        held = jobs.pop(held_event["id"])
+        self.assertEqual((held["state"], held["attempt"]), ("completed", 1), "the delivery in flight was recorded")
+        self.assertEqual({(job["state"], job["attempt"]) for job in jobs.values()}, {("available", 0)},
+                         "the rest stays available, and a graceful stop consumes no attempt")
+
+    def test_a_graceful_stop_spends_no_attempt_of_the_jobs_it_releases(self):
+        def respond(request):
+            return (503, {}, b"busy") if len(r.received()) == 0 else (200, {}, b"")
+
+        # Request 1 fails (attempt 1); request 2, its retry (attempt 2), is held past the grace.
+        r = self.receiver(respond=respond, hold=2)
+        d = self.http_daemon(r, grace="1s")
+        [retried] = d.send([event("attempts.retried")])
+        wait_until(r.holding.is_set, message="the retry held in flight")
+        waiting = d.send([event("attempts.waiting") for _ in range(5)])  # handed over or queued, not delivered
+
+        stop_begins(self, d)
+        self.assertEqual(d.wait(), 0)
+        jobs = jobs_by_event(d)
+        job = jobs[retried["id"]]
+        self.assertEqual((job["state"], job["attempt"]), ("available", 1),
+                         f"the stop spent an attempt of the delivery it cut short: {job}")
+        self.assertEqual([e["attempt"] for e in job["errors"]], [1])
+        for reply in waiting:
+            self.assertEqual((jobs[reply["id"]]["state"], jobs[reply["id"]]["attempt"]), ("available", 0))
+
+        r.release.set()
+        d.start()  # the next start delivers each of them, counting only real attempts
+        wait_until(lambda: all(job["state"] == "completed" for job in jobs_by_event(d).values()),
+                   message="every job completed after the restart")
+        jobs = jobs_by_event(d)
+        self.assertEqual(jobs[retried["id"]]["attempt"], 2)
+        self.assertEqual({jobs[reply["id"]]["attempt"] for reply in waiting}, {1})
+        self.assertEqual(d.stop(), 0)
 
     def test_sigterm_still_answers_a_client_that_has_not_read_its_replies_yet(self):
         d = self.daemon(lambda dir: [{"id": "file", "type": "file", "dispatch": "async",
@@ -94,21 +141,19 @@ class DrainTest(DaemonTestCase):
         replies = [json.loads(line) for line in answer.splitlines()]
         self.assertEqual(len(replies), count, "every event read before the stop is answered")
         self.assertTrue(all(r["ok"] for r in replies))
-        self.assertEqual(d.proc.wait(timeout=30), 0)
+        self.assertEqual(d.wait(), 0)
 
     def test_a_delivery_longer_than_the_grace_is_released_for_the_next_start(self):
-        d = self.daemon(lambda dir: [
-            {"id": "stuck", "type": "exec", "dispatch": "async", "timeout": "60s",
-             "command": [sys.executable, script(dir, "hang.py", HANG)]},
-        ], workers={"shutdown_grace": "1s"})
-        d.send([event("drain.test") for _ in range(5)])
-        wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE state = 'executing'")[0][0] > 0,
-                   message="a delivery in flight")
+        r = self.receiver(hold=1)  # never released before the daemon has exited
+        d = self.http_daemon(r, grace="1s")
+        replies = d.send([event("drain.test") for _ in range(5)])
+        wait_until(r.holding.is_set, message="a delivery in flight")
         started = time.monotonic()
         self.assertEqual(d.stop(signal.SIGTERM), 0)
         self.assertLess(time.monotonic() - started, 30, "shutdown_grace bounds the stop")
-        self.assertEqual(d.query("SELECT state, attempt, count(*) FROM jobs GROUP BY state, attempt"),
-                         [("available", 0, 5)])
+        jobs = jobs_by_event(d)
+        self.assertEqual(set(jobs), {reply["id"] for reply in replies})
+        self.assertEqual({(job["state"], job["attempt"]) for job in jobs.values()}, {("available", 0)})
         self.assertIn("still delivering after workers.shutdown_grace", d.log())
 
 

@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import AUDITFWD_BIN, Client, event, wait_until
+from harness import AUDITFWD_BIN, Client, event, requires, wait_until
 
 SOURCE = os.environ.get("AUDITFWD_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("AUDITFWD_BUILD_DIR", os.path.join(SOURCE, "build", "dev"))
@@ -32,7 +32,7 @@ class PackagingTest(unittest.TestCase):
                                 capture_output=True, text=True)
         self.assertEqual(result.returncode, 0, result.stderr)
 
-    @unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze not installed")
+    @requires(shutil.which("systemd-analyze"), "systemd-analyze not installed")
     def test_systemd_unit_verifies(self):
         unit_dir = os.path.join(self.dir, "units")
         os.makedirs(unit_dir)
@@ -76,7 +76,7 @@ class PackagingTest(unittest.TestCase):
                 proc.kill()
             notify.close()
 
-    @unittest.skipUnless(shutil.which("systemd-socket-activate"), "systemd-socket-activate not installed")
+    @requires(shutil.which("systemd-socket-activate"), "systemd-socket-activate not installed")
     def test_socket_activation(self):
         sock = os.path.join(self.dir, "activated.sock")
         proc = subprocess.Popen(["systemd-socket-activate", "-l", sock, os.path.abspath(AUDITFWD_BIN), "--config",

@@ -1,12 +1,15 @@
 """Wire protocol v1 through the real daemon: pipelining, order, every error code, framing."""
 import json
 import os
+import select
 import socket
 import stat
 import subprocess
+import threading
 import unittest
+import uuid
 
-from harness import AUDITFWD_BIN, DaemonTestCase, event, read_json_lines, wait_until
+from harness import AUDITFWD_BIN, DaemonTestCase, assert_same_sequence, event, read_json_lines, wait_until
 
 UUID = "0190b2a4-7c1e-7cc2-8e1d-1234567890ab"
 
@@ -25,6 +28,56 @@ class ProtocolTest(DaemonTestCase):
         written = read_json_lines(d.path("out.log"))
         self.assertEqual([w["metadata"]["n"] for w in written], list(range(500)))
         self.assertEqual([w["id"] for w in written], [r["id"] for r in replies])
+
+    def test_a_client_that_does_not_read_its_replies_is_not_read_either_then_gets_every_reply_in_order(self):
+        # Back-pressure per connection: the daemon stops reading a client whose
+        # replies pile up, so its memory stays bounded; nothing is dropped.
+        d = self.daemon(lambda dir: [file_forwarder(dir, dispatch="async")], store={"durability": "os"})
+        total = 50 * 1024 * 1024
+        ids, pending, written, stalled_at = [], b"", 0, None
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(d.socket_path)
+            s.setblocking(False)
+            while written < total:
+                if not pending:
+                    batch = [str(uuid.uuid4()) for _ in range(200)]
+                    ids += batch
+                    pending = b"".join((json.dumps(event("pressure.test", id=i, metadata={"pad": "p" * 150})) + "\n")
+                                       .encode() for i in batch)
+                try:
+                    sent = s.send(pending)
+                except BlockingIOError:
+                    # EAGAIN: a daemon still reading makes room again soon; one that
+                    # stopped reading (the point) leaves the socket full.
+                    _, writable, _ = select.select([], [s], [], 2.0)
+                    if not writable:
+                        stalled_at = written
+                        break
+                    continue
+                written += sent
+                pending = pending[sent:]
+            self.assertIsNotNone(stalled_at, f"the daemon read all {written} bytes without the client reading a reply")
+            self.assertLess(stalled_at, 16 * 1024 * 1024, "the daemon stopped reading only late")
+            self.assertEqual(d.proc.poll(), None)
+
+            # Now the client reads: the daemon reads on, and every line written gets its reply, in order.
+            s.setblocking(True)
+            s.settimeout(60)
+            replies = []
+
+            def read_all():
+                with s.makefile("rb") as reader:
+                    replies.extend(json.loads(line) for line in reader)
+
+            reader = threading.Thread(target=read_all)
+            reader.start()
+            s.sendall(pending)  # the rest of the last batch: only whole lines
+            s.shutdown(socket.SHUT_WR)
+            reader.join(120)
+        self.assertFalse(reader.is_alive(), "the replies did not end")
+        assert_same_sequence(self, [r.get("id") for r in replies], ids, "replies missing or out of order")
+        self.assertTrue(all(r["ok"] and r["results"]["out"]["status"] == "enqueued" for r in replies))
+        print(f"\nstopped reading at {stalled_at / 1e6:.1f} MB written; {len(ids)} replies in order")
 
     def test_every_rejection_code_and_the_connection_stays_usable(self):
         d = self.daemon(lambda dir: [file_forwarder(dir)], ingest={"max_event_bytes": 1024})

@@ -5,14 +5,14 @@ import socket
 import tempfile
 import unittest
 
-from harness import DaemonTestCase, event, wait_until
+from harness import DaemonTestCase, event, requires, wait_until
 from net_receivers import free_port, make_certificates
 from rsyslog_server import RSYSLOGD, Rsyslog
 
 FAST_RETRY = {"backoff": "fixed", "backoff_min": "200ms"}
 
 
-@unittest.skipUnless(os.access(RSYSLOGD, os.X_OK), "rsyslogd is not installed")
+@requires(os.access(RSYSLOGD, os.X_OK), "rsyslogd is not installed")
 class SyslogForwarderTest(DaemonTestCase):
     def rsyslog(self, transport, port=None, certs=None):
         directory = tempfile.mkdtemp(prefix="auditfwd-rsyslog-")
