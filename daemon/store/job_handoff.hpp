@@ -16,6 +16,9 @@ struct ClaimedJob {
   int attempt = 0;  // this attempt's number, starting at 1
   int max_attempts = 0;
   std::string payload;
+  // The stored batch holding this job (its first attempt), or 0 for a row of
+  // the jobs table (a retry, or a job the `jobs` CLI made available).
+  std::int64_t batch_id = 0;
 };
 
 // While a forwarder's workers keep up, the writer inserts its new jobs already

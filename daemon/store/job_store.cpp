@@ -2,13 +2,16 @@
 #include "store/job_store.hpp"
 
 #include "common/time_format.hpp"
+#include "store/event_batch.hpp"
 #include "store/schema.hpp"
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
 #include <algorithm>
 #include <array>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/json.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -119,6 +122,22 @@ std::string insert_jobs_sql(std::size_t rows) {
 // Job ids are reserved this many at a time (one meta row written per block).
 constexpr std::int64_t job_id_block = 65536;
 
+// The id of a stored event, for the row of a job that leaves its batch.
+std::string stamped_event_id(const std::string& payload) {
+  try {
+    return Event::from_json(payload).id;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
+// A job's error list with its first entry, as mark_failed_ appends them.
+std::string error_list(int attempt, const std::string& at, const std::string& error) {
+  boost::json::array errors;
+  errors.push_back(boost::json::object{{"attempt", attempt}, {"at", at}, {"error", error}});
+  return boost::json::serialize(errors);
+}
+
 std::string placeholders(std::size_t count) {
   std::string out;
   for (std::size_t i = 1; i <= count; ++i) out += (i > 1 ? ",?" : "?") + std::to_string(i);
@@ -135,6 +154,9 @@ struct Operation {
   virtual void execute(JobStore::Impl& store) = 0;
   virtual void fail() = 0;
   virtual void complete() = 0;
+  // Called before fail() when the operation's changes were rolled back: gives
+  // back what it took from the writer's memory.
+  virtual void rolled_back(JobStore::Impl&) {}
   // True (asked after execute()) when the client's reply depends on this
   // operation being on disk. With durability "fsync" such an operation gets
   // `durable` before complete(), and passes it on with its result.
@@ -186,6 +208,17 @@ class JobStore::Impl {
         admin_generation_(db_, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')"),
         next_scheduled_(db_, "SELECT min(scheduled_at) FROM jobs WHERE forwarder = ?1 AND state IN ('available','retryable')"),
         reserve_job_ids_(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('job_ids_reserved', ?1)"),
+        insert_batch_(db_, "INSERT INTO batches (id, forwarder, first_job, last_job, events, max_attempts, inserted_at, "
+                           "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+        // The rowid order from the cursor on, not an index: one page per
+        // commit at low rates instead of two.
+        next_batch_(db_, "SELECT id, max_attempts, payload, first_job, last_job FROM batches "
+                         "WHERE id > ?2 AND forwarder = ?1 ORDER BY id LIMIT 1"),
+        delete_batch_(db_, "DELETE FROM batches WHERE id = ?1"),
+        jobs_in_range_(db_, "SELECT id FROM jobs WHERE id BETWEEN ?2 AND ?3 AND forwarder = ?1 ORDER BY id"),
+        insert_left_job_(db_, "INSERT OR FAIL INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, "
+                              "errors, inserted_at, scheduled_at, attempted_at, finished_at) "
+                              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11)"),
         begin_(db_, "BEGIN IMMEDIATE"),
         commit_(db_, "COMMIT"),
         savepoint_(db_, "SAVEPOINT operation"),
@@ -199,6 +232,7 @@ class JobStore::Impl {
     db_.exec("PRAGMA synchronous=NORMAL");
     rescue_interrupted_jobs();
     load_job_id_sequence();
+    next_batch_id_ = db_.execAndGet("SELECT coalesce(max(id), 0) + 1 FROM batches").getInt64();
     recount_pending();
     refresh_used_bytes();
     last_admin_generation_ = read_admin_generation();
@@ -255,6 +289,7 @@ class JobStore::Impl {
     }
     checkpoint_wake_.notify_one();
     if (checkpointer_.joinable()) checkpointer_.join();
+    record_batch_progress();
     release_all_executing();
   }
 
@@ -281,12 +316,13 @@ class JobStore::Impl {
 
   // --- used by operations, on the writer thread, inside the transaction ---
 
+  // Every statement that can fail comes first (the operation's savepoint
+  // undoes them); then the jobs join the transaction's batches and hand-offs
+  // in memory, which cannot fail.
   void enqueue(std::vector<EnqueueItem>& items, std::vector<EnqueueOutcome>& outcomes) {
     const auto now = unix_millis_now();
     outcomes.assign(items.size(), EnqueueOutcome{});
-    std::vector<Row> rows;
-    rows.reserve(items.size());
-    std::size_t handed_count = 0;
+    std::size_t job_count = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
       auto& item = items[i];
       auto& outcome = outcomes[i];
@@ -296,20 +332,11 @@ class JobStore::Impl {
         continue;
       }
       outcome.jobs = item.jobs.size();
-      for (std::size_t j = 0; j < item.jobs.size(); ++j) {
-        auto& forwarder = forwarder_jobs(item.jobs[j].forwarder);
-        JobHandoff* handoff = reserve_handoff(forwarder, now);
-        if (handoff) handed_.push_back({handoff, ClaimedJob{0, 1, item.jobs[j].max_attempts, {}}});
-        rows.push_back({&item.jobs[j], &item, j == 0 ? &outcome : nullptr, handoff});
-        forwarder.new_jobs = true;
-        if (handoff) {
-          ++delta_.executing;
-          ++handed_count;
-        }
-        ++delta_.pending;
-        delta_.bytes += static_cast<std::int64_t>(item.payload.size()) + 128;
-        ++delta_.enqueued;
-      }
+      job_count += item.jobs.size();
+      delta_.pending += static_cast<std::int64_t>(item.jobs.size());
+      delta_.enqueued += item.jobs.size();
+      // A batch compresses its events ~4x; maintain() measures the truth.
+      delta_.bytes += static_cast<std::int64_t>((item.payload.size() / 4 + 16) * item.jobs.size());
       if (item.remember_id) {
         StatementReset reset{remember_id_};
         remember_id_.bind(1, item.event_id);
@@ -320,18 +347,26 @@ class JobStore::Impl {
         remember_id_.exec();
       }
     }
-    const std::size_t first_handed = handed_.size() - handed_count;
-    insert_rows(rows, now);
-    // Completes the handed jobs (reserved above, in row order) for the workers.
-    // The last job of an item takes its payload; earlier ones copy it.
-    std::size_t next = first_handed;
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-      const auto& row = rows[r];
-      if (!row.handoff) continue;
-      auto& job = handed_[next++].second;
-      job.id = row.id;
-      const bool last_of_item = r + 1 == rows.size() || rows[r + 1].item != row.item;
-      job.payload = last_of_item ? std::move(row.item->payload) : row.item->payload;
+    if (job_count == 0) return;
+    std::int64_t id = take_job_ids(job_count);
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto& item = items[i];
+      if (outcomes[i].code != errc::ok || item.jobs.empty()) continue;
+      outcomes[i].first_job_id = id;
+      for (std::size_t j = 0; j < item.jobs.size(); ++j, ++id) {
+        const auto& job = item.jobs[j];
+        auto& forwarder = forwarder_jobs(job.forwarder);
+        forwarder.new_jobs = true;
+        JobHandoff* handoff = reserve_handoff(forwarder, now);
+        auto& batch = open_batch(job.forwarder, forwarder, handoff != nullptr, job.max_attempts);
+        batch.writer.add(id, item.payload);
+        if (!handoff) continue;
+        ++delta_.executing;
+        // The last job of an item takes its payload; earlier ones copy it.
+        handed_.push_back({handoff, ClaimedJob{id, 1, job.max_attempts,
+                                               j + 1 == item.jobs.size() ? std::move(item.payload) : item.payload,
+                                               batch.id}});
+      }
     }
   }
 
@@ -370,6 +405,10 @@ class JobStore::Impl {
       job.payload = claim_due_.getColumn(3).getString();
       jobs.push_back(std::move(job));
     }
+    // Rows of the jobs table first (retries, and jobs the CLI made
+    // available), then stored batches, oldest first.
+    delta_.table_executing += static_cast<std::int64_t>(jobs.size());
+    if (jobs.size() < max_jobs) claim_from_batches(forwarder, max_jobs, max_bytes, jobs);
     if (jobs.empty()) {  // caught up: hand new jobs over again, until the next waiting job falls due
       auto& state = forwarder_jobs(forwarder);
       state.may_have_due_jobs = false;
@@ -388,6 +427,10 @@ class JobStore::Impl {
     const std::string now_text = format_rfc3339(now_micros());
     std::vector<std::int64_t> to_delete;
     for (const auto& f : finishes) {
+      if (f.batch_id != 0) {
+        finish_batch_job(f, now, now_text);
+        continue;
+      }
       if (f.state == JobState::completed && config_.completed_retention.count() == 0) {
         to_delete.push_back(f.id);
         continue;
@@ -414,6 +457,7 @@ class JobStore::Impl {
         changed = mark_failed_.executeStep() ? 1 : 0;
         if (!terminal) {  // back to waiting: still pending, no longer executing
           delta_.executing -= changed;
+          delta_.table_executing -= changed;
           // Due then, before newer jobs: from that time new jobs wait in the
           // table behind it instead of being handed over.
           if (changed) {
@@ -424,6 +468,7 @@ class JobStore::Impl {
         }
       }
       delta_.executing -= changed;
+      delta_.table_executing -= changed;
       delta_.pending -= changed;
     }
     // Delivered jobs go in batches: one statement per `delete_batch` ids, and
@@ -436,6 +481,7 @@ class JobStore::Impl {
       const int removed = delete_jobs_.exec();
       delta_.pending -= removed;
       delta_.executing -= removed;
+      delta_.table_executing -= removed;
     }
     for (; start < to_delete.size(); ++start) {
       StatementReset reset{delete_job_};
@@ -443,7 +489,16 @@ class JobStore::Impl {
       const int removed = delete_job_.exec();
       delta_.pending -= removed;
       delta_.executing -= removed;
+      delta_.table_executing -= removed;
     }
+  }
+
+  // A claim whose transaction was rolled back gives its batch jobs back, first in line.
+  void unclaim(const std::string& forwarder, std::vector<ClaimedJob>& jobs) {
+    auto& loaded = forwarder_jobs(forwarder).loaded;
+    for (auto job = jobs.rbegin(); job != jobs.rend(); ++job)
+      if (job->batch_id != 0) loaded.push_front(std::move(*job));
+    jobs.clear();
   }
 
  public:
@@ -611,6 +666,19 @@ class JobStore::Impl {
     bool may_have_due_jobs = true;
     std::int64_t next_retry_due_ms = INT64_MAX;  // earliest scheduled_at waiting in the table
     bool new_jobs = false;                       // in the running transaction
+    std::size_t open_batch = SIZE_MAX;           // its batch in txn_batches_, if any
+    std::int64_t claim_cursor = 0;               // the last batch handed over or claimed
+    std::deque<ClaimedJob> loaded;               // jobs of claimed batches not served yet
+  };
+
+  // A stored batch with jobs in delivery: it is deleted when none is left.
+  struct LiveBatch {
+    std::string forwarder;
+    std::size_t outstanding;  // jobs neither ended nor left
+    int max_attempts;
+    // Jobs that completed with nothing recorded: a graceful stop takes them
+    // out of the stored batch (a crash delivers them again: at least once).
+    std::vector<std::int64_t> completed = {};
   };
 
   // The entry of `id`; consecutive rows nearly always name the same forwarder.
@@ -660,10 +728,215 @@ class JobStore::Impl {
     }
   }
 
+  // The batch of `forwarder` that this transaction's next job joins: one per
+  // forwarder, except that jobs handed over and jobs left for a claim never
+  // share one (a claim reads whole batches).
+  struct OpenBatch {
+    std::int64_t id;
+    std::string forwarder;
+    bool handed;
+    int max_attempts;
+    EventBatchWriter writer;
+    std::size_t jobs = 0;  // set when written
+  };
+  OpenBatch& open_batch(const std::string& id, ForwarderJobs& forwarder, bool handed, int max_attempts) {
+    if (forwarder.open_batch < txn_batches_.size()) {
+      auto& current = txn_batches_[forwarder.open_batch];
+      if (current.handed == handed && current.max_attempts == max_attempts) return current;
+    }
+    forwarder.open_batch = txn_batches_.size();
+    return txn_batches_.emplace_back(OpenBatch{next_batch_id_++, id, handed, max_attempts, {}});
+  }
+
+  // Before COMMIT: one row per open batch.
+  void write_batches(std::int64_t now) {
+    for (auto& batch : txn_batches_) {
+      if (batch.writer.jobs() == 0) continue;
+      batch.jobs = batch.writer.jobs();
+      const auto first = batch.writer.first_job_id(), last = batch.writer.last_job_id();
+      const auto blob = batch.writer.finish();
+      StatementReset reset{insert_batch_};
+      insert_batch_.bind(1, static_cast<int64_t>(batch.id));
+      insert_batch_.bindNoCopy(2, batch.forwarder);
+      insert_batch_.bind(3, static_cast<int64_t>(first));
+      insert_batch_.bind(4, static_cast<int64_t>(last));
+      insert_batch_.bind(5, static_cast<int64_t>(batch.jobs));
+      insert_batch_.bind(6, batch.max_attempts);
+      insert_batch_.bind(7, static_cast<int64_t>(now));
+      insert_batch_.bindNoCopy(8, blob.data(), static_cast<int>(blob.size()));
+      insert_batch_.exec();
+    }
+  }
+
+  // After COMMIT: handed batches are in delivery; the claim cursor passes them.
+  void register_handed_batches() {
+    for (auto& batch : txn_batches_) {
+      auto& forwarder = forwarder_jobs(batch.forwarder);
+      forwarder.open_batch = SIZE_MAX;
+      if (!batch.handed || batch.jobs == 0) continue;
+      live_batches_.emplace(batch.id, LiveBatch{batch.forwarder, batch.jobs, batch.max_attempts});
+      forwarder.claim_cursor = std::max(forwarder.claim_cursor, batch.id);
+    }
+    txn_batches_.clear();
+  }
+
+  void discard_open_batches() {
+    for (auto& batch : txn_batches_) forwarder_jobs(batch.forwarder).open_batch = SIZE_MAX;
+    txn_batches_.clear();
+  }
+
+  // Serves jobs of stored batches past the cursor of `forwarder`, oldest
+  // first, loading the next batch whenever the last one is used up: at most
+  // one batch's jobs wait in memory per forwarder.
+  void claim_from_batches(const std::string& forwarder, std::size_t max_jobs, std::size_t max_bytes,
+                          std::vector<ClaimedJob>& jobs) {
+    auto& state = forwarder_jobs(forwarder);
+    std::size_t bytes = 0;
+    for (const auto& job : jobs) bytes += job.payload.size();
+    for (;;) {
+      while (!state.loaded.empty() && jobs.size() < max_jobs &&
+             (jobs.empty() || max_bytes == 0 || bytes + state.loaded.front().payload.size() <= max_bytes)) {
+        bytes += state.loaded.front().payload.size();
+        jobs.push_back(std::move(state.loaded.front()));
+        state.loaded.pop_front();
+      }
+      if (!state.loaded.empty() || jobs.size() >= max_jobs || !load_next_batch(forwarder, state)) return;
+    }
+  }
+
+  // Reads the next batch past the cursor into `state.loaded`, less the jobs
+  // that left it. False when there is none.
+  bool load_next_batch(const std::string& forwarder, ForwarderJobs& state) {
+    for (;;) {
+      StatementReset reset{next_batch_};
+      next_batch_.bind(1, forwarder);
+      next_batch_.bind(2, static_cast<int64_t>(state.claim_cursor));
+      if (!next_batch_.executeStep()) return false;
+      const auto batch_id = next_batch_.getColumn(0).getInt64();
+      const int max_attempts = next_batch_.getColumn(1).getInt();
+      const auto first = next_batch_.getColumn(3).getInt64(), last = next_batch_.getColumn(4).getInt64();
+      state.claim_cursor = batch_id;
+      std::vector<BatchJob> batch;
+      try {
+        const auto blob = next_batch_.getColumn(2);
+        batch = decode_event_batch(std::string_view(static_cast<const char*>(blob.getBlob()),
+                                                    static_cast<std::size_t>(blob.getBytes())));
+      } catch (const CorruptBatch& e) {
+        log_->critical("stored batch {} of forwarder {} cannot be read ({}); its jobs are not delivered", batch_id,
+                       forwarder, e.what());
+        continue;
+      }
+      const auto left = jobs_that_left(forwarder, first, last);
+      std::size_t remaining = 0;
+      for (auto& job : batch) {
+        if (std::binary_search(left.begin(), left.end(), job.job_id)) continue;
+        state.loaded.push_back(ClaimedJob{job.job_id, 1, max_attempts, std::move(job.payload), batch_id});
+        ++remaining;
+      }
+      if (remaining == 0) {
+        batches_to_delete_.push_back(batch_id);  // every job left it before a crash
+        continue;
+      }
+      live_batches_.emplace(batch_id, LiveBatch{forwarder, remaining, max_attempts});
+      return true;
+    }
+  }
+
+  // Ids (sorted) of the jobs of `forwarder` between `first` and `last` that
+  // have a row of their own: they left their batch.
+  std::vector<std::int64_t> jobs_that_left(const std::string& forwarder, std::int64_t first, std::int64_t last) {
+    StatementReset reset{jobs_in_range_};
+    jobs_in_range_.bind(1, forwarder);
+    jobs_in_range_.bind(2, static_cast<int64_t>(first));
+    jobs_in_range_.bind(3, static_cast<int64_t>(last));
+    std::vector<std::int64_t> ids;
+    while (jobs_in_range_.executeStep()) ids.push_back(jobs_in_range_.getColumn(0).getInt64());
+    return ids;
+  }
+
+  // The end of an attempt at a job of a stored batch. Unless it completed
+  // (with no completed_retention), the job leaves the batch for a row of the
+  // jobs table, where the lifecycle goes on as for any job. The batch row goes
+  // once every job of it has ended or left, in the same transaction.
+  void finish_batch_job(const JobFinish& f, std::int64_t now, const std::string& now_text) {
+    const auto live = live_batches_.find(f.batch_id);
+    if (live == live_batches_.end()) {
+      log_->error("an outcome for job {} names batch {}, which is not in delivery (ignored)", f.id, f.batch_id);
+      return;
+    }
+    const bool keep_row = f.state != JobState::completed || config_.completed_retention.count() > 0;
+    if (keep_row) {
+      const bool terminal = f.state != JobState::retryable;
+      StatementReset reset{insert_left_job_};
+      insert_left_job_.bind(1, static_cast<int64_t>(f.id));
+      insert_left_job_.bindNoCopy(2, live->second.forwarder);
+      insert_left_job_.bind(3, stamped_event_id(f.payload));
+      insert_left_job_.bind(4, std::string(to_string(f.state)));
+      insert_left_job_.bind(5, f.attempt);
+      insert_left_job_.bind(6, live->second.max_attempts);
+      insert_left_job_.bindNoCopy(7, f.payload);
+      if (f.state == JobState::completed) insert_left_job_.bind(8);
+      else insert_left_job_.bind(8, error_list(f.attempt, now_text, f.error));
+      insert_left_job_.bind(9, static_cast<int64_t>(now));
+      insert_left_job_.bind(10, static_cast<int64_t>(terminal ? now : f.scheduled_at_ms));
+      if (terminal) insert_left_job_.bind(11, static_cast<int64_t>(now));
+      else insert_left_job_.bind(11);
+      insert_left_job_.exec();
+    }
+    delta_.executing -= 1;
+    if (f.state == JobState::retryable) {
+      auto& forwarder = forwarder_jobs(live->second.forwarder);
+      forwarder.next_retry_due_ms = std::min(forwarder.next_retry_due_ms, f.scheduled_at_ms);
+    } else {
+      delta_.pending -= 1;
+    }
+    txn_batch_done_.push_back({f.batch_id, keep_row ? 0 : f.id});
+    if (++txn_done_count_[f.batch_id] == live->second.outstanding) {
+      StatementReset reset{delete_batch_};
+      delete_batch_.bind(1, static_cast<int64_t>(f.batch_id));
+      delete_batch_.exec();
+    }
+  }
+
+  // After COMMIT: the batch jobs that ended in it.
+  void apply_batch_outcomes() {
+    for (const auto& [batch_id, job_id] : txn_batch_done_) {
+      const auto live = live_batches_.find(batch_id);
+      if (live != live_batches_.end() && job_id != 0) live->second.completed.push_back(job_id);
+    }
+    for (const auto& [batch_id, done] : txn_done_count_) {
+      const auto live = live_batches_.find(batch_id);
+      if (live == live_batches_.end()) continue;
+      live->second.outstanding -= std::min(done, live->second.outstanding);
+      if (live->second.outstanding == 0) live_batches_.erase(live);
+    }
+    txn_done_count_.clear();
+    txn_batch_done_.clear();
+  }
+
+  // An operation rolled back alone: forget the batch outcomes it recorded.
+  void forget_batch_outcomes_from(std::size_t first) {
+    if (first >= txn_batch_done_.size()) return;
+    txn_batch_done_.resize(first);
+    txn_done_count_.clear();
+    for (const auto& done : txn_batch_done_) ++txn_done_count_[done.first];
+  }
+
+  // Batches whose every job had left them (found by a claim) go in the next transaction.
+  void delete_emptied_batches() {
+    for (const auto batch_id : batches_to_delete_) {
+      StatementReset reset{delete_batch_};
+      delete_batch_.bind(1, static_cast<int64_t>(batch_id));
+      delete_batch_.exec();
+    }
+    batches_to_delete_.clear();
+  }
+
   // What the operations of one transaction changed, applied on commit only.
   struct Delta {
     std::int64_t pending = 0;
     std::int64_t executing = 0;
+    std::int64_t table_executing = 0;  // the part of `executing` that is rows of the jobs table
     std::int64_t bytes = 0;
     std::uint64_t enqueued = 0;
     std::uint64_t store_full = 0;
@@ -778,9 +1051,11 @@ class JobStore::Impl {
     bool ok = true;
     try {
       run_cached(begin_);  // prepared once: at low rates there is a transaction per event
+      delete_emptied_batches();
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
         const std::size_t handed_before = handed_.size();
+        const std::size_t batch_outcomes_before = txn_batch_done_.size();
         const std::int64_t ids_reserved_before = job_ids_reserved_;
         savepoint_.exec();
         savepoint_.reset();
@@ -797,11 +1072,14 @@ class JobStore::Impl {
           db_.exec("RELEASE operation");
           committed = before;
           cancel_handoffs(handed_before);
+          forget_batch_outcomes_from(batch_outcomes_before);
           job_ids_reserved_ = ids_reserved_before;
+          operation->rolled_back(*this);
           operation->fail();
           log_->error("a store request failed and was rolled back alone: {}", e.what());
         }
       }
+      write_batches(unix_millis_now());
       run_cached(commit_);
     } catch (const SQLite::Exception& e) {
       ok = false;
@@ -812,13 +1090,19 @@ class JobStore::Impl {
     }
     if (!ok) {
       cancel_handoffs(0);
+      discard_open_batches();
+      txn_done_count_.clear();
+      txn_batch_done_.clear();
       job_ids_reserved_ = committed_job_ids_reserved_;
     } else {
       committed_job_ids_reserved_ = job_ids_reserved_;
+      register_handed_batches();
+      apply_batch_outcomes();
     }
     if (ok) {
       pending_jobs_ = std::max<std::int64_t>(0, pending_jobs_ + committed.pending);
       executing_jobs_ = std::max<std::int64_t>(0, executing_jobs_ + committed.executing);
+      table_executing_ = std::max<std::int64_t>(0, table_executing_ + committed.table_executing);
       used_bytes_ = std::max<std::int64_t>(0, used_bytes_ + committed.bytes);
       if (!healthy_.exchange(true)) log_->info("job store recovered: commits succeed again");
     }
@@ -850,6 +1134,7 @@ class JobStore::Impl {
     std::shared_ptr<DurableCommit> durable;
     for (auto& operation : batch) {
       if (!ok) {
+        operation->rolled_back(*this);
         operation->fail();
       } else if (config_.durability_fsync && operation->needs_durable_commit()) {
         if (!durable) durable = std::make_shared<DurableCommit>();
@@ -881,8 +1166,9 @@ class JobStore::Impl {
       // The transaction is already gone; the error below says why.
     }
     for (auto* statement : {&insert_job_, &insert_jobs_batch_, &remember_id_, &find_seen_, &claim_due_, &delete_jobs_, &delete_job_,
-                            &mark_completed_, &mark_failed_, &admin_generation_, &next_scheduled_, &reserve_job_ids_, &begin_, &commit_, &savepoint_,
-                            &release_savepoint_})
+                            &mark_completed_, &mark_failed_, &admin_generation_, &next_scheduled_, &reserve_job_ids_,
+                            &insert_batch_, &next_batch_, &delete_batch_, &jobs_in_range_, &insert_left_job_, &begin_,
+                            &commit_, &savepoint_, &release_savepoint_})
       statement->tryReset();
     {
       std::lock_guard lock(counters_mutex_);
@@ -1003,7 +1289,7 @@ class JobStore::Impl {
   // jobs are counted in memory from claims and finishes.
   void recount_pending() {
     const auto waiting = db_.execAndGet("SELECT count(*) FROM jobs WHERE state IN ('available','retryable')").getInt64();
-    pending_jobs_ = waiting + executing_jobs_;
+    pending_jobs_ = waiting + table_executing_ + jobs_in_batches(db_);
     std::lock_guard lock(counters_mutex_);
     counters_.pending_jobs = static_cast<std::uint64_t>(pending_jobs_);
   }
@@ -1048,6 +1334,60 @@ class JobStore::Impl {
                  rescued + discarded, discarded);
   }
 
+  // A graceful stop: what completed in the batches still in delivery is
+  // taken out of them, so the next start delivers only what did not.
+  void record_batch_progress() {
+    std::size_t rewritten = 0;
+    try {
+      SQLite::Transaction transaction(db_);
+      SQLite::Statement read(db_, "SELECT payload FROM batches WHERE id = ?1");
+      SQLite::Statement update(db_, "UPDATE batches SET payload = ?2, events = ?3, first_job = ?4, last_job = ?5 WHERE id = ?1");
+      for (auto& [batch_id, live] : live_batches_) {
+        if (live.completed.empty()) continue;
+        read.bind(1, static_cast<int64_t>(batch_id));
+        if (!read.executeStep()) {
+          read.reset();
+          continue;
+        }
+        const auto blob = read.getColumn(0);
+        auto jobs = decode_event_batch(std::string_view(static_cast<const char*>(blob.getBlob()),
+                                                        static_cast<std::size_t>(blob.getBytes())));
+        read.reset();
+        std::sort(live.completed.begin(), live.completed.end());
+        const auto left = jobs.empty() ? std::vector<std::int64_t>{}
+                                       : jobs_that_left(live.forwarder, jobs.front().job_id, jobs.back().job_id);
+        EventBatchWriter writer;
+        for (const auto& job : jobs)
+          if (!std::binary_search(live.completed.begin(), live.completed.end(), job.job_id) &&
+              !std::binary_search(left.begin(), left.end(), job.job_id))
+            writer.add(job.job_id, job.payload);
+        if (writer.jobs() == 0) {
+          StatementReset reset{delete_batch_};
+          delete_batch_.bind(1, static_cast<int64_t>(batch_id));
+          delete_batch_.exec();
+        } else {
+          const auto events = writer.jobs();
+          const auto first = writer.first_job_id(), last = writer.last_job_id();
+          const auto rewritten_blob = writer.finish();
+          update.bind(1, static_cast<int64_t>(batch_id));
+          update.bind(2, rewritten_blob.data(), static_cast<int>(rewritten_blob.size()));
+          update.bind(3, static_cast<int64_t>(events));
+          update.bind(4, static_cast<int64_t>(first));
+          update.bind(5, static_cast<int64_t>(last));
+          update.exec();
+          update.reset();
+        }
+        ++rewritten;
+      }
+      transaction.commit();
+      if (rewritten > 0) log_->info("recorded what completed in {} batch(es) still in delivery at shutdown", rewritten);
+    } catch (const std::exception& e) {
+      log_->error("could not record the deliveries of batches in flight at shutdown (the next start delivers them "
+                  "again): {}", e.what());
+    }
+    live_batches_.clear();
+  }
+
   void release_all_executing() {
     try {
       const int released = db_.exec(
@@ -1064,7 +1404,8 @@ class JobStore::Impl {
   std::shared_ptr<spdlog::logger> log_;
   SQLite::Database db_;
   SQLite::Statement insert_job_, insert_jobs_batch_, remember_id_, find_seen_, claim_due_, delete_jobs_, delete_job_,
-      mark_completed_, mark_failed_, admin_generation_, next_scheduled_, reserve_job_ids_, begin_, commit_, savepoint_, release_savepoint_;
+      mark_completed_, mark_failed_, admin_generation_, next_scheduled_, reserve_job_ids_, insert_batch_, next_batch_,
+      delete_batch_, jobs_in_range_, insert_left_job_, begin_, commit_, savepoint_, release_savepoint_;
 
   std::thread thread_;
   std::thread checkpointer_;
@@ -1101,6 +1442,15 @@ class JobStore::Impl {
   const std::string* last_forwarder_id_ = nullptr;
   ForwarderJobs* last_forwarder_ = nullptr;
   std::vector<std::pair<JobHandoff*, ClaimedJob>> handed_;  // this transaction's handoffs
+  std::int64_t next_batch_id_ = 1;
+  std::vector<OpenBatch> txn_batches_;            // this transaction's batches
+  std::unordered_map<std::int64_t, LiveBatch> live_batches_;
+  // Per batch job ended in this transaction: its batch, and its id if it
+  // completed with nothing recorded (no completed_retention), else 0.
+  std::vector<std::pair<std::int64_t, std::int64_t>> txn_batch_done_;
+  std::unordered_map<std::int64_t, std::size_t> txn_done_count_;  // the same, counted per batch
+  std::vector<std::int64_t> batches_to_delete_;   // emptied before a crash, found by a claim
+  std::int64_t table_executing_ = 0;              // claimed rows of the jobs table
   std::string last_published_;
   std::string last_admin_generation_;
 
@@ -1164,6 +1514,7 @@ class ClaimOperation final : public Operation {
                  asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler)
       : forwarder_(std::move(forwarder)), max_jobs_(max_jobs), max_bytes_(max_bytes), handler_(std::move(handler)) {}
   void execute(JobStore::Impl& store) override { store.claim(forwarder_, max_jobs_, max_bytes_, jobs_); }
+  void rolled_back(JobStore::Impl& store) override { store.unclaim(forwarder_, jobs_); }
   void fail() override {
     jobs_.clear();
     error_ = errc::store_error;

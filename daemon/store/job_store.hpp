@@ -73,6 +73,10 @@ struct JobFinish {
   int attempt = 0;
   std::int64_t scheduled_at_ms = 0;  // for retryable
   std::string error;
+  // For a job of a stored batch (ClaimedJob::batch_id): its batch, and unless
+  // it completed, its event, which becomes a row of the jobs table.
+  std::int64_t batch_id = 0;
+  std::string payload;
 };
 
 struct StoreCounters {

@@ -62,6 +62,21 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
       digest  BLOB
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS seen_ids_age ON seen_ids (seen_at);
+    -- The happy path: the events of one commit for one forwarder, as one
+    -- compressed blob (store/event_batch.hpp). Its jobs are pending until
+    -- the row is deleted; one that fails leaves for a row of jobs (same id)
+    -- and is skipped when the batch is read again.
+    CREATE TABLE IF NOT EXISTS batches (
+      id           INTEGER PRIMARY KEY,  -- assigned by the writer, increasing
+      forwarder    TEXT    NOT NULL,
+      first_job    INTEGER NOT NULL,     -- the lowest and highest job id inside
+      last_job     INTEGER NOT NULL,
+      events       INTEGER NOT NULL,
+      max_attempts INTEGER NOT NULL,
+      inserted_at  INTEGER NOT NULL,
+      payload      BLOB    NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS batches_forwarder ON batches (forwarder, id);
     CREATE TABLE IF NOT EXISTS meta (
       key   TEXT PRIMARY KEY,
       value TEXT
@@ -74,6 +89,16 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
     db.exec("ALTER TABLE seen_ids ADD COLUMN digest BLOB");
   }
   return db;
+}
+
+std::int64_t jobs_in_batches(SQLite::Database& db, const std::string* forwarder) {
+  SQLite::Statement count(db,
+                          "SELECT (SELECT coalesce(sum(events), 0) FROM batches WHERE ?1 IS NULL OR forwarder = ?1) - "
+                          "(SELECT count(*) FROM batches b JOIN jobs j ON j.id BETWEEN b.first_job AND b.last_job "
+                          "AND j.forwarder = b.forwarder WHERE ?1 IS NULL OR b.forwarder = ?1)");
+  if (forwarder) count.bind(1, *forwarder);
+  count.executeStep();
+  return count.getColumn(0).getInt64();
 }
 
 }  // namespace auditfwd

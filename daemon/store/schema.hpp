@@ -2,6 +2,7 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <cstdint>
 #include <string>
 
 namespace auditfwd {
@@ -12,5 +13,9 @@ namespace auditfwd {
 // The connection is for one thread at a time (SQLITE_OPEN_NOMUTEX).
 // Throws SQLite::Exception or std::runtime_error.
 SQLite::Database open_store_database(const std::string& path, bool durability_fsync);
+
+// Jobs still inside stored batches (all pending): their events, less the jobs
+// that left them for a row of the jobs table. With `forwarder`, its only.
+std::int64_t jobs_in_batches(SQLite::Database& db, const std::string* forwarder = nullptr);
 
 }  // namespace auditfwd

@@ -100,7 +100,7 @@ std::vector<JobFinish> WorkerPool::classify(const RetryPolicy& policy, const std
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const auto& job = jobs[i];
     const auto& outcome = outcomes[i];
-    JobFinish finish{job.id, JobState::completed, job.attempt, 0, {}};
+    JobFinish finish{job.id, JobState::completed, job.attempt, 0, {}, job.batch_id, {}};
     if (outcome.kind == DeliveryOutcome::Kind::permanent) {
       finish.state = JobState::cancelled;
       finish.error = outcome.reason;
@@ -156,10 +156,11 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
     std::vector<JobFinish> finishes;
     for (auto& job : jobs) {
       try {
-        events.push_back(Event::from_json(job.payload));
+        events.push_back(Event::from_json(std::move(job.payload)));
         deliverable.push_back(std::move(job));
       } catch (const std::exception& e) {
-        finishes.push_back({job.id, JobState::cancelled, job.attempt, 0, std::string("corrupt payload: ") + e.what()});
+        finishes.push_back({job.id, JobState::cancelled, job.attempt, 0, std::string("corrupt payload: ") + e.what(),
+                            job.batch_id, {}});
       }
     }
     if (!events.empty()) {
@@ -169,6 +170,10 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
         std::lock_guard lock(rng_mutex_);
         classified = classify(slot.config.retry, deliverable, outcomes, rng_);
       }
+      // A job of a stored batch may leave it for a row of its own (a
+      // failure, or completed_retention): the store needs its event for that.
+      for (std::size_t k = 0; k < classified.size(); ++k)
+        if (classified[k].batch_id != 0) classified[k].payload = std::move(events[k].json);
       for (const auto& f : classified) {
         if (f.state == JobState::retryable)
           slot.log->warn("job {} attempt {}/{} failed, retry scheduled: {}", f.id, f.attempt,

@@ -194,7 +194,8 @@ class Daemon:
 
     def job_list(self, *args):
         """`auditfwd jobs list --json ARGS`, parsed: the store as an operator sees it, whatever its tables."""
-        result = self.jobs("list", "--json", *args)
+        limit = () if "--limit" in args else ("--limit", "10000000")
+        result = self.jobs("list", "--json", *limit, *args)
         if result.returncode != 0:
             raise AssertionError(f"auditfwd jobs list failed ({result.returncode}): {result.stderr}")
         return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]

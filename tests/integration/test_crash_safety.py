@@ -184,7 +184,7 @@ class HeldSyncTest(DaemonTestCase):
         return d, flag
 
     def committed(self, d, event_id, message):
-        wait_until(lambda: d.query("SELECT count(*) FROM jobs WHERE event_id = ?", event_id) == [(1,)],
+        wait_until(lambda: [row["event_id"] for row in d.job_list()].count(event_id) == 1,
                    timeout=30, message=message)
 
     def test_events_sent_during_a_sync_are_committed_meanwhile_and_each_answered_after_its_own_sync(self):
