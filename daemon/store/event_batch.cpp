@@ -45,10 +45,29 @@ CompressionContexts& contexts() {
   return instance;
 }
 
+// The raw text starts with a fixed-size header (job count, first job id),
+// filled in by finish_into, so jobs append straight after it.
+constexpr std::size_t header_size = 12;
+
+void put_fixed(char* out, std::uint64_t value, std::size_t bytes) {
+  for (std::size_t k = 0; k < bytes; ++k) out[k] = static_cast<char>((value >> (8 * k)) & 0xFF);
+}
+
+std::uint64_t get_fixed(std::string_view& in, std::size_t bytes) {
+  if (in.size() < bytes) throw CorruptBatch("batch blob ends inside its header");
+  std::uint64_t value = 0;
+  for (std::size_t k = 0; k < bytes; ++k) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[k])) << (8 * k);
+  in.remove_prefix(bytes);
+  return value;
+}
+
 }  // namespace
 
 void EventBatchWriter::add(std::int64_t job_id, std::string_view payload) {
-  if (jobs_ == 0) first_job_id_ = last_job_id_ = job_id;
+  if (jobs_ == 0) {
+    raw_.assign(header_size, '\0');
+    first_job_id_ = last_job_id_ = job_id;
+  }
   put_varint(raw_, static_cast<std::uint64_t>(job_id - last_job_id_));
   put_varint(raw_, payload.size());
   raw_.append(payload);
@@ -56,21 +75,25 @@ void EventBatchWriter::add(std::int64_t job_id, std::string_view payload) {
   ++jobs_;
 }
 
-std::string EventBatchWriter::finish() {
-  std::string framed;
-  put_varint(framed, jobs_);
-  put_varint(framed, static_cast<std::uint64_t>(first_job_id_));
-  std::string blob;
-  blob.resize(2 + ZSTD_compressBound(framed.size() + raw_.size()));
-  blob[0] = blob_magic;
-  blob[1] = blob_version;
-  framed.append(raw_);
-  const auto size = ZSTD_compressCCtx(contexts().compress.get(), blob.data() + 2, blob.size() - 2, framed.data(),
-                                      framed.size(), compression_level);
+std::size_t EventBatchWriter::finish_into(std::vector<char>& out) {
+  if (jobs_ == 0) raw_.assign(header_size, '\0');
+  put_fixed(raw_.data(), jobs_, 4);
+  put_fixed(raw_.data() + 4, static_cast<std::uint64_t>(first_job_id_), 8);
+  const auto bound = 2 + ZSTD_compressBound(raw_.size());
+  if (out.size() < bound) out.resize(bound);
+  out[0] = blob_magic;
+  out[1] = blob_version;
+  const auto size =
+      ZSTD_compressCCtx(contexts().compress.get(), out.data() + 2, out.size() - 2, raw_.data(), raw_.size(), compression_level);
   if (ZSTD_isError(size)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(size));
-  blob.resize(2 + size);
   clear();
-  return blob;
+  return 2 + size;
+}
+
+std::string EventBatchWriter::finish() {
+  std::vector<char> out;
+  const auto size = finish_into(out);
+  return std::string(out.data(), size);
 }
 
 void EventBatchWriter::clear() noexcept {
@@ -90,8 +113,8 @@ std::vector<BatchJob> decode_event_batch(std::string_view blob) {
   const auto size = ZSTD_decompressDCtx(contexts().decompress.get(), raw.data(), raw.size(), blob.data(), blob.size());
   if (ZSTD_isError(size) || size != raw_size) throw CorruptBatch("batch blob does not decompress");
   std::string_view in(raw);
-  const auto count = get_varint(in);
-  auto job_id = static_cast<std::int64_t>(get_varint(in));
+  const auto count = get_fixed(in, 4);
+  auto job_id = static_cast<std::int64_t>(get_fixed(in, 8));
   std::vector<BatchJob> jobs;
   jobs.reserve(count);
   for (std::uint64_t k = 0; k < count; ++k) {

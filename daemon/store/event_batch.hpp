@@ -26,6 +26,10 @@ class EventBatchWriter {
   std::size_t raw_bytes() const noexcept { return raw_.size(); }
   // The blob (zstd-compressed; see decode_event_batch). Leaves the writer empty.
   std::string finish();
+  // The same, into `out` (resized as needed, never shrunk: the writer thread
+  // reuses one buffer); returns the blob's size.
+  std::size_t finish_into(std::vector<char>& out);
+  // Empties the writer, keeping its buffer for the next batch.
   void clear() noexcept;
 
  private:

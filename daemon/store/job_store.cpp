@@ -82,9 +82,9 @@ bool is_environment_error(int code) {
 }
 
 constexpr std::size_t delete_batch = 128;
-constexpr int checkpoint_frames = 2048;  // frames (pages) of WAL before the checkpointer copies it: 16 MiB at 8 KiB
-constexpr int writer_checkpoint_frames = 256;       // a tail the writer copies itself (~2 MiB)
-// Past this (128 MiB at 8 KiB pages) the writer copies any tail, however long,
+constexpr int checkpoint_frames = 2048;  // frames (pages) of WAL before the checkpointer copies it: 8 MiB at 4 KiB
+constexpr int writer_checkpoint_frames = 256;       // a tail the writer copies itself (~1 MiB)
+// Past this (64 MiB at 4 KiB pages) the writer copies any tail, however long,
 // so the WAL stays bounded under a load that never pauses. (A reader holding
 // an old snapshot, such as a long `jobs list`, can still hold it back.)
 constexpr int wal_limit_frames = 8 * checkpoint_frames;
@@ -167,6 +167,8 @@ struct Operation {
   // True when nobody is in a hurry for this operation: it may wait briefly to
   // share a commit.
   virtual bool can_wait() const { return false; }
+  // False when execute() changes only the writer's memory (no statement).
+  virtual bool needs_transaction() const { return true; }
 };
 
 class JobStore::Impl {
@@ -245,6 +247,9 @@ class JobStore::Impl {
     for (const int fd : wal_fds_)
       if (fd >= 0) ::close(fd);
   }
+
+  // True when a completed job leaves nothing behind (no completed_retention).
+  bool completed_leave_no_row() const noexcept { return config_.completed_retention.count() == 0; }
 
   void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff) {
     forwarders_[forwarder].handoff = std::move(handoff);
@@ -745,7 +750,12 @@ class JobStore::Impl {
       if (current.handed == handed && current.max_attempts == max_attempts) return current;
     }
     forwarder.open_batch = txn_batches_.size();
-    return txn_batches_.emplace_back(OpenBatch{next_batch_id_++, id, handed, max_attempts, {}});
+    EventBatchWriter writer;
+    if (!spare_writers_.empty()) {  // a buffer of an earlier transaction: no fresh pages to fault in
+      writer = std::move(spare_writers_.back());
+      spare_writers_.pop_back();
+    }
+    return txn_batches_.emplace_back(OpenBatch{next_batch_id_++, id, handed, max_attempts, std::move(writer)});
   }
 
   // Before COMMIT: one row per open batch.
@@ -754,7 +764,7 @@ class JobStore::Impl {
       if (batch.writer.jobs() == 0) continue;
       batch.jobs = batch.writer.jobs();
       const auto first = batch.writer.first_job_id(), last = batch.writer.last_job_id();
-      const auto blob = batch.writer.finish();
+      const auto blob_size = batch.writer.finish_into(blob_buffer_);
       StatementReset reset{insert_batch_};
       insert_batch_.bind(1, static_cast<int64_t>(batch.id));
       insert_batch_.bindNoCopy(2, batch.forwarder);
@@ -763,7 +773,7 @@ class JobStore::Impl {
       insert_batch_.bind(5, static_cast<int64_t>(batch.jobs));
       insert_batch_.bind(6, batch.max_attempts);
       insert_batch_.bind(7, static_cast<int64_t>(now));
-      insert_batch_.bindNoCopy(8, blob.data(), static_cast<int>(blob.size()));
+      insert_batch_.bindNoCopy(8, blob_buffer_.data(), static_cast<int>(blob_size));
       insert_batch_.exec();
     }
   }
@@ -777,11 +787,19 @@ class JobStore::Impl {
       live_batches_.emplace(batch.id, LiveBatch{batch.forwarder, batch.jobs, batch.max_attempts});
       forwarder.claim_cursor = std::max(forwarder.claim_cursor, batch.id);
     }
-    txn_batches_.clear();
+    recycle_open_batches();
   }
 
   void discard_open_batches() {
     for (auto& batch : txn_batches_) forwarder_jobs(batch.forwarder).open_batch = SIZE_MAX;
+    recycle_open_batches();
+  }
+
+  void recycle_open_batches() {
+    for (auto& batch : txn_batches_) {
+      batch.writer.clear();
+      if (spare_writers_.size() < 8) spare_writers_.push_back(std::move(batch.writer));
+    }
     txn_batches_.clear();
   }
 
@@ -891,7 +909,9 @@ class JobStore::Impl {
       delta_.pending -= 1;
     }
     txn_batch_done_.push_back({f.batch_id, keep_row ? 0 : f.id});
-    if (++txn_done_count_[f.batch_id] == live->second.outstanding) {
+    // A batch whose last job leaves it goes in the same transaction, which
+    // writes anyway: never a moment where a purged row's job shows again.
+    if (++txn_done_count_[f.batch_id] == live->second.outstanding && keep_row) {
       StatementReset reset{delete_batch_};
       delete_batch_.bind(1, static_cast<int64_t>(f.batch_id));
       delete_batch_.exec();
@@ -908,7 +928,11 @@ class JobStore::Impl {
       const auto live = live_batches_.find(batch_id);
       if (live == live_batches_.end()) continue;
       live->second.outstanding -= std::min(done, live->second.outstanding);
-      if (live->second.outstanding == 0) live_batches_.erase(live);
+      if (live->second.outstanding != 0) continue;
+      // Deleted with the next new batch, or by maintain() within a second:
+      // a crash before then delivers its jobs again (at least once).
+      batches_to_delete_.push_back(batch_id);
+      live_batches_.erase(live);
     }
     txn_done_count_.clear();
     txn_batch_done_.clear();
@@ -1048,21 +1072,32 @@ class JobStore::Impl {
   void run_batch(std::vector<std::unique_ptr<Operation>>& batch) {
     Delta committed;
     for (auto& [id, forwarder] : forwarders_) forwarder.new_jobs = false;
+    // Outcomes of batch jobs that completed change only memory: alone, they
+    // need no transaction (at low rates, one write and one wake-up less per event).
+    const bool transaction =
+        std::any_of(batch.begin(), batch.end(), [](const auto& operation) { return operation->needs_transaction(); });
+    const bool enqueues =
+        std::any_of(batch.begin(), batch.end(), [](const auto& operation) { return operation->events() > 0; });
     bool ok = true;
     try {
-      run_cached(begin_);  // prepared once: at low rates there is a transaction per event
-      delete_emptied_batches();
+      if (transaction) run_cached(begin_);  // prepared once: at low rates there is a transaction per event
+      // Emptied batches go with new ones: the same pages, one write.
+      if (enqueues) delete_emptied_batches();
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
         const std::size_t handed_before = handed_.size();
         const std::size_t batch_outcomes_before = txn_batch_done_.size();
         const std::int64_t ids_reserved_before = job_ids_reserved_;
-        savepoint_.exec();
-        savepoint_.reset();
+        if (transaction) {
+          savepoint_.exec();
+          savepoint_.reset();
+        }
         try {
           operation->execute(*this);
-          release_savepoint_.exec();
-          release_savepoint_.reset();
+          if (transaction) {
+            release_savepoint_.exec();
+            release_savepoint_.reset();
+          }
           committed = delta_;
         } catch (const SQLite::Exception& e) {
           if (is_environment_error(e.getErrorCode())) throw;
@@ -1079,8 +1114,10 @@ class JobStore::Impl {
           log_->error("a store request failed and was rolled back alone: {}", e.what());
         }
       }
-      write_batches(unix_millis_now());
-      run_cached(commit_);
+      if (transaction) {
+        write_batches(unix_millis_now());
+        run_cached(commit_);
+      }
     } catch (const SQLite::Exception& e) {
       ok = false;
       on_failure(e.getErrorCode(), e.what());
@@ -1209,6 +1246,16 @@ class JobStore::Impl {
         if (config_.durability_fsync) sync_wal(0);
         healthy_ = true;
         log_->info("job store recovered: a probe commit succeeded");
+      }
+      if (!batches_to_delete_.empty()) {  // no new batch came to take them along
+        db_.exec("BEGIN IMMEDIATE");
+        try {
+          delete_emptied_batches();
+          db_.exec("COMMIT");
+        } catch (...) {
+          db_.exec("ROLLBACK");
+          throw;
+        }
       }
       prune();
       refresh_used_bytes();
@@ -1340,6 +1387,7 @@ class JobStore::Impl {
     std::size_t rewritten = 0;
     try {
       SQLite::Transaction transaction(db_);
+      delete_emptied_batches();
       SQLite::Statement read(db_, "SELECT payload FROM batches WHERE id = ?1");
       SQLite::Statement update(db_, "UPDATE batches SET payload = ?2, events = ?3, first_job = ?4, last_job = ?5 WHERE id = ?1");
       for (auto& [batch_id, live] : live_batches_) {
@@ -1444,12 +1492,14 @@ class JobStore::Impl {
   std::vector<std::pair<JobHandoff*, ClaimedJob>> handed_;  // this transaction's handoffs
   std::int64_t next_batch_id_ = 1;
   std::vector<OpenBatch> txn_batches_;            // this transaction's batches
+  std::vector<EventBatchWriter> spare_writers_;   // their buffers, kept for the next transactions
+  std::vector<char> blob_buffer_;                 // the compressed blob being inserted
   std::unordered_map<std::int64_t, LiveBatch> live_batches_;
   // Per batch job ended in this transaction: its batch, and its id if it
   // completed with nothing recorded (no completed_retention), else 0.
   std::vector<std::pair<std::int64_t, std::int64_t>> txn_batch_done_;
   std::unordered_map<std::int64_t, std::size_t> txn_done_count_;  // the same, counted per batch
-  std::vector<std::int64_t> batches_to_delete_;   // emptied before a crash, found by a claim
+  std::vector<std::int64_t> batches_to_delete_;   // every job ended or left; deleted in a later transaction
   std::int64_t table_executing_ = 0;              // claimed rows of the jobs table
   std::string last_published_;
   std::string last_admin_generation_;
@@ -1531,8 +1581,14 @@ class ClaimOperation final : public Operation {
 
 class FinishOperation final : public Operation {
  public:
-  FinishOperation(std::vector<JobFinish> finishes, asio::any_completion_handler<void(boost::system::error_code)> handler)
-      : finishes_(std::move(finishes)), handler_(std::move(handler)) {}
+  FinishOperation(std::vector<JobFinish> finishes, bool completed_leave_no_row,
+                  asio::any_completion_handler<void(boost::system::error_code)> handler)
+      : finishes_(std::move(finishes)), handler_(std::move(handler)) {
+    memory_only_ = completed_leave_no_row && std::all_of(finishes_.begin(), finishes_.end(), [](const JobFinish& f) {
+                     return f.batch_id != 0 && f.state == JobState::completed;
+                   });
+  }
+  bool needs_transaction() const override { return !memory_only_; }
   void execute(JobStore::Impl& store) override { store.finish(finishes_); }
   // Only small ones: under load the writer has the time now, not later.
   bool can_wait() const override { return finishes_.size() < small_commit_events; }
@@ -1541,6 +1597,7 @@ class FinishOperation final : public Operation {
 
  private:
   std::vector<JobFinish> finishes_;
+  bool memory_only_ = false;
   boost::system::error_code error_;
   asio::any_completion_handler<void(boost::system::error_code)> handler_;
 };
@@ -1592,7 +1649,8 @@ void JobStore::submit_claim(std::string forwarder, std::size_t max_jobs, std::si
 
 void JobStore::submit_finish(std::vector<JobFinish> finishes,
                              asio::any_completion_handler<void(boost::system::error_code)> handler) {
-  impl_->submit(std::make_unique<FinishOperation>(std::move(finishes), std::move(handler)));
+  impl_->submit(std::make_unique<FinishOperation>(std::move(finishes), impl_->completed_leave_no_row(),
+                                                  std::move(handler)));
 }
 
 }  // namespace auditfwd

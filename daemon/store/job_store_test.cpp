@@ -152,18 +152,44 @@ TEST_CASE("a batch goes once every job of it has an outcome") {
   std::vector<JobFinish> finishes{ended(claimed[0], JobState::completed),
                                   ended(claimed[1], JobState::cancelled, 0, "HTTP 400")};
   run([&]() -> asio::awaitable<void> { co_await store.async_finish(finishes, asio::use_awaitable); }());
-  CHECK(temp.state_of(claimed[0].id) == "<gone>");
   CHECK(temp.state_of(claimed[1].id) == "cancelled");
   CHECK(temp.row_of(claimed[1].id)->event_id == "e2");
   CHECK(temp.row_of(claimed[1].id)->attempt == 1);
+  CHECK(store.counters().pending_jobs == 0);
+  // The emptied batch goes with the next new one (the same pages, one write).
+  enqueue(store, {item("e3", {"b"})});
+  CHECK(temp.state_of(claimed[0].id) == "<gone>");
   {
     SQLite::Database db(temp.config.path);
-    CHECK(db.execAndGet("SELECT count(*) FROM batches").getInt() == 0);
+    CHECK(db.execAndGet("SELECT count(*) FROM batches").getInt() == 1);  // e3's
     CHECK(db.execAndGet("SELECT payload FROM jobs WHERE id = " + std::to_string(claimed[1].id)).getString() ==
           payload_of("e2"));
   }
-  CHECK(store.counters().pending_jobs == 0);
   store.stop();
+}
+
+TEST_CASE("without new batches, an emptied batch goes within a second, or at stop") {
+  for (const bool wait_for_maintenance : {true, false}) {
+    TempStore temp;
+    JobStore store(temp.config);
+    store.start({});
+    enqueue(store, {item("e1", {"a"})});
+    auto claimed = run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
+      auto [ec, jobs] = co_await store.async_claim("a", 10, 0, asio::as_tuple(asio::use_awaitable));
+      co_return jobs;
+    }());
+    REQUIRE(claimed.size() == 1);
+    std::vector<JobFinish> finishes{ended(claimed[0], JobState::completed)};
+    run([&]() -> asio::awaitable<void> { co_await store.async_finish(finishes, asio::use_awaitable); }());
+    if (wait_for_maintenance) {
+      for (int tries = 0; tries < 40 && temp.state_of(claimed[0].id) != "<gone>"; ++tries)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } else {
+      store.stop();
+    }
+    CHECK(temp.state_of(claimed[0].id) == "<gone>");
+    store.stop();
+  }
 }
 
 TEST_CASE("retryable waits for scheduled_at; failures append to the error list; discarded and cancelled") {
@@ -391,8 +417,8 @@ TEST_CASE("job ids are never reused, even after the newest job was deleted and t
     REQUIRE(claimed.size() == 2);
     std::vector<JobFinish> finishes{ended(claimed[0], JobState::completed), ended(claimed[1], JobState::completed)};
     run([&]() -> asio::awaitable<void> { co_await store.async_finish(finishes, asio::use_awaitable); }());
-    CHECK(temp.state_of(newest) == "<gone>");
     store.stop();
+    CHECK(temp.state_of(newest) == "<gone>");
   }
   JobStore reopened(temp.config);
   reopened.start({});
