@@ -512,7 +512,7 @@ TEST_CASE("a stop puts claimed and handed-over jobs back without spending the at
     retried = enqueue(store, {item("e1", {"a"})})[0].job_id(0);
     auto first = claim_from(store, "a");
     REQUIRE(first.size() == 1);
-    std::vector<JobFinish> failed{{retried, JobState::retryable, first[0].attempt, unix_millis_now() - 1, "HTTP 503"}};
+    std::vector<JobFinish> failed{ended(first[0], JobState::retryable, unix_millis_now() - 1, "HTTP 503")};
     run([&]() -> asio::awaitable<void> { co_await store.async_finish(failed, asio::use_awaitable); }());
     auto second = claim_from(store, "a");  // the retry, in delivery when the stop comes
     REQUIRE(second.size() == 1);

@@ -106,11 +106,11 @@ class CrashSafetyTest(DaemonTestCase):
             wait_until(lambda: acked <= ids_in(d.path(name)), timeout=180,
                        message=f"every acknowledged event in {name}")
         # Nothing is left pending once every outcome is recorded.
-        wait_until(lambda: not [row for row in d.job_rows() if row["state"] in ("available", "retryable")],
+        wait_until(lambda: not [row for row in d.job_list() if row["state"] in ("available", "retryable")],
                    timeout=60, message="no pending job left")
         self.assertEqual(d.stop(), 0)
         self.assertEqual(d.query("PRAGMA integrity_check"), [("ok",)])
-        self.assertEqual(d.job_rows("--state", "discarded") + d.job_rows("--state", "cancelled"), [])
+        self.assertEqual(d.job_list("--state", "discarded") + d.job_list("--state", "cancelled"), [])
         self.assertEqual(d.query("SELECT count(*) FROM batches"), [(0,)])
         print(f"\n{ROUNDS} kills, {len(acked)} acknowledged events, all delivered to the three forwarders")
 
