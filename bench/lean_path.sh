@@ -14,6 +14,8 @@
 # IDS=daemon: events without an id (the daemon assigns UUIDv7s, nothing goes to its
 # idempotency table); the receiver then checks that the ids it gets are distinct and as
 # many as were sent. Default IDS=client: ids from the load generator, checked one by one.
+# COMMIT_DELAY=10ms sets store.commit_delay (default 0s).
+# IO_THREADS=N sets workers.threads (the daemon's I/O threads; default 2).
 # PERF_DATA=FILE also records `perf record -g` of the daemon over the same window
 # (PERF_ARGS replaces -g, e.g. PERF_ARGS="--call-graph dwarf -F 999").
 set -euo pipefail
@@ -69,8 +71,11 @@ socket = "$WORK/s.sock"
 [store]
 path = "$WORK/jobs.db"
 durability = "$DURABILITY"
+commit_delay = "${COMMIT_DELAY:-0s}"
 [log]
 level = "warn"
+[workers]
+threads = ${IO_THREADS:-2}
 [[forwarders]]
 id = "tcp"
 type = "tcp"

@@ -56,6 +56,9 @@ struct StoreConfig {
   milliseconds completed_retention{0};  // 0: a delivered job is deleted at once
   milliseconds dead_retention{std::chrono::hours{24 * 7}};
   milliseconds idempotency_window{std::chrono::hours{24}};
+  // At low rates, how long a small commit waits for more events to share its
+  // page writes (PostgreSQL's commit_delay). 0: commit at once.
+  milliseconds commit_delay{0};
 };
 
 struct WorkersConfig {

@@ -137,6 +137,8 @@ Config build_config(json::value root, const std::string& file) {
     s.completed_retention = r.duration("completed_retention", s.completed_retention);
     s.dead_retention = r.duration("dead_retention", s.dead_retention);
     s.idempotency_window = r.duration("idempotency_window", s.idempotency_window);
+    s.commit_delay = r.duration("commit_delay", s.commit_delay);
+    if (s.commit_delay > std::chrono::seconds(1)) r.fail("commit_delay", "must be at most 1s");
     r.finish();
   }
   {

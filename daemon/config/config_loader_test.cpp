@@ -76,6 +76,8 @@ TEST_CASE("errors name the file, the key and the reason") {
   CHECK(error_of("[store\n").find("test.toml: line 1") == 0);
   CHECK(error_of("{\"forwarders\": 3}", "json").find("forwarders") != std::string::npos);
   CHECK(error_of("[ingest]\nsocket_mode = \"rw\"\n" + one_forwarder).find("ingest.socket_mode") != std::string::npos);
+  CHECK(error_of("[store]\ncommit_delay = \"2s\"\n" + one_forwarder) == "test.toml: store.commit_delay: must be at most 1s");
+  CHECK(error_of("[ingest]\nmax_nesting_depth = 1\n" + one_forwarder).find("ingest.max_nesting_depth") != std::string::npos);
 }
 
 TEST_CASE("${ENV} is substituted; an unset variable is an error naming the key") {

@@ -171,6 +171,9 @@ struct Operation {
   virtual bool needs_transaction() const { return true; }
 };
 
+// Completed batch jobs that JobStore::finish_without_commit recorded (defined below).
+std::unique_ptr<Operation> deferred_outcomes_operation(std::vector<JobFinish> finishes);
+
 class JobStore::Impl {
  public:
   Impl(StoreConfig config, std::atomic<bool>& healthy, std::atomic<bool>& full)
@@ -250,6 +253,20 @@ class JobStore::Impl {
 
   // True when a completed job leaves nothing behind (no completed_retention).
   bool completed_leave_no_row() const noexcept { return config_.completed_retention.count() == 0; }
+
+  // Outcomes that change only the writer's memory wait for its next turn
+  // (within a second) instead of waking it. True when `finishes` were such.
+  bool defer_if_memory_only(std::vector<JobFinish>& finishes) {
+    if (!completed_leave_no_row() || !std::all_of(finishes.begin(), finishes.end(), [](const JobFinish& f) {
+          return f.batch_id != 0 && f.state == JobState::completed;
+        }))
+      return false;
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    deferred_outcomes_.insert(deferred_outcomes_.end(), std::make_move_iterator(finishes.begin()),
+                              std::make_move_iterator(finishes.end()));
+    return true;
+  }
 
   void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff) {
     forwarders_[forwarder].handoff = std::move(handoff);
@@ -1048,12 +1065,27 @@ class JobStore::Impl {
         };
         if (!queue_.empty() && only_outcomes())
           wake_.wait_for(lock, std::chrono::milliseconds(1), [&] { return stopping_ || !only_outcomes(); });
+        // store.commit_delay: a small commit waits for company, so that at
+        // low rates several events share one commit's page writes.
+        auto queued_events = [&] {
+          std::size_t events = 0;
+          for (const auto& operation : queue_) events += operation->events();
+          return events;
+        };
+        if (config_.commit_delay.count() > 0 && !queue_.empty() && queued_events() < small_commit_events)
+          wake_.wait_for(lock, config_.commit_delay,
+                         [&] { return stopping_ || queued_events() >= small_commit_events; });
         // Since the syncer, not the commit, makes replies durable, transactions
         // can stay small: a reply waits for its own enqueue, not for everyone
         // else's, and its session is back reading while this thread goes on.
         std::size_t take = 0, events = 0;
         while (take < queue_.size() && events < events_per_transaction) events += queue_[take++]->events();
-        batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + take));
+        batch.clear();
+        if (!deferred_outcomes_.empty()) {  // they ride along; nobody waits for them
+          batch.push_back(deferred_outcomes_operation(std::move(deferred_outcomes_)));
+          deferred_outcomes_.clear();
+        }
+        batch.insert(batch.end(), std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + take));
         queue_.erase(queue_.begin(), queue_.begin() + take);
         if (batch.empty() && stopping_) return;
       }
@@ -1079,6 +1111,7 @@ class JobStore::Impl {
     const bool enqueues =
         std::any_of(batch.begin(), batch.end(), [](const auto& operation) { return operation->events() > 0; });
     bool ok = true;
+    const auto changes_before = sqlite3_total_changes64(db_.getHandle());
     try {
       if (transaction) run_cached(begin_);  // prepared once: at low rates there is a transaction per event
       // Emptied batches go with new ones: the same pages, one write.
@@ -1145,10 +1178,10 @@ class JobStore::Impl {
     }
     {
       std::lock_guard lock(counters_mutex_);
-      if (ok) {
-        counters_.commits++;
-        counters_.jobs_enqueued += committed.enqueued;
-      }
+      // Only commits that changed rows count: an idle worker's empty claim
+      // must not make the published counters (a row rewritten) change.
+      if (ok && sqlite3_total_changes64(db_.getHandle()) != changes_before) counters_.commits++;
+      if (ok) counters_.jobs_enqueued += committed.enqueued;
       counters_.store_full_rejections += committed.store_full;
       counters_.pending_jobs = static_cast<std::uint64_t>(pending_jobs_);
       counters_.used_bytes = static_cast<std::uint64_t>(used_bytes_);
@@ -1466,6 +1499,7 @@ class JobStore::Impl {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::unique_ptr<Operation>> queue_;
+  std::vector<JobFinish> deferred_outcomes_;  // see defer_if_memory_only
   bool stopping_ = false;
   std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
 
@@ -1579,6 +1613,27 @@ class ClaimOperation final : public Operation {
   asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler_;
 };
 
+// Completed batch jobs recorded by finish_without_commit: memory only, no caller.
+class DeferredOutcomes final : public Operation {
+ public:
+  explicit DeferredOutcomes(std::vector<JobFinish> finishes) : finishes_(std::move(finishes)) {}
+  void execute(JobStore::Impl& store) override { store.finish(finishes_); }
+  bool needs_transaction() const override { return false; }
+  void fail() override {}
+  void complete() override {}
+
+ private:
+  std::vector<JobFinish> finishes_;
+};
+
+}  // namespace
+
+std::unique_ptr<Operation> deferred_outcomes_operation(std::vector<JobFinish> finishes) {
+  return std::make_unique<DeferredOutcomes>(std::move(finishes));
+}
+
+namespace {
+
 class FinishOperation final : public Operation {
  public:
   FinishOperation(std::vector<JobFinish> finishes, bool completed_leave_no_row,
@@ -1646,6 +1701,8 @@ void JobStore::submit_claim(std::string forwarder, std::size_t max_jobs, std::si
                             asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler) {
   impl_->submit(std::make_unique<ClaimOperation>(std::move(forwarder), max_jobs, max_bytes, std::move(handler)));
 }
+
+bool JobStore::finish_without_commit(std::vector<JobFinish>& finishes) { return impl_->defer_if_memory_only(finishes); }
 
 void JobStore::submit_finish(std::vector<JobFinish> finishes,
                              asio::any_completion_handler<void(boost::system::error_code)> handler) {

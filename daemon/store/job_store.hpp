@@ -163,6 +163,13 @@ class JobStore {
         token, std::move(forwarder), max_jobs, max_bytes);
   }
 
+  // Records, without a commit or a wake-up, outcomes that need no statement:
+  // jobs of stored batches that completed, with no completed_retention. The
+  // writer applies them at its next turn (within a second); a crash before
+  // then delivers them again (at least once). Thread-safe. Returns false,
+  // leaving `finishes` alone, when some outcome needs async_finish.
+  bool finish_without_commit(std::vector<JobFinish>& finishes);
+
   // Records the end of attempts. Signature void(error_code).
   template <typename Token>
   auto async_finish(std::vector<JobFinish> finishes, Token&& token) {

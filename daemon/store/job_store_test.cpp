@@ -537,3 +537,61 @@ TEST_CASE("a stop puts claimed and handed-over jobs back without spending the at
   CHECK(temp.errors_of(retried).find("interrupted") == std::string::npos);  // a graceful stop, not a crash
   reopened.stop();
 }
+
+TEST_CASE("completed batch jobs are recorded without a commit, at the writer's next turn") {
+  TempStore temp;
+  JobStore store(temp.config);
+  store.start({});
+  enqueue(store, {item("e1", {"a"}), item("e2", {"a"})});
+  auto claimed = claim_from(store, "a");
+  REQUIRE(claimed.size() == 2);
+  std::vector<JobFinish> failed{ended(claimed[1], JobState::retryable, unix_millis_now() + 60'000, "HTTP 503")};
+  CHECK_FALSE(store.finish_without_commit(failed));  // a failure needs a row: async_finish
+  CHECK(failed.size() == 1);
+  std::vector<JobFinish> completed{ended(claimed[0], JobState::completed)};
+  CHECK(store.finish_without_commit(completed));
+  enqueue(store, {item("e3", {"b"})});  // the next turn
+  CHECK(store.counters().pending_jobs == 2);  // e2 (still in delivery) and e3
+  store.stop();
+  CHECK(temp.state_of(claimed[0].id) == "<gone>");
+  CHECK(temp.state_of(claimed[1].id) == "available");
+}
+
+TEST_CASE("with completed_retention, completed batch jobs need a commit") {
+  TempStore temp;
+  temp.config.completed_retention = std::chrono::hours(1);
+  JobStore store(temp.config);
+  store.start({});
+  enqueue(store, {item("e1", {"a"})});
+  auto claimed = claim_from(store, "a");
+  REQUIRE(claimed.size() == 1);
+  std::vector<JobFinish> completed{ended(claimed[0], JobState::completed)};
+  CHECK_FALSE(store.finish_without_commit(completed));
+  run([&]() -> asio::awaitable<void> { co_await store.async_finish(completed, asio::use_awaitable); }());
+  CHECK(temp.state_of(claimed[0].id) == "completed");
+  store.stop();
+}
+
+TEST_CASE("store.commit_delay: a small commit waits for company and shares one commit") {
+  for (const auto delay : {std::chrono::milliseconds(0), std::chrono::milliseconds(300)}) {
+    TempStore temp;
+    temp.config.commit_delay = delay;
+    JobStore store(temp.config);
+    store.start({});
+    const auto commits_before = store.counters().commits;
+    asio::io_context io;
+    auto first = store.async_enqueue({item("e1", {"a"})}, asio::bind_executor(io, asio::use_future));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto second = store.async_enqueue({item("e2", {"a"})}, asio::bind_executor(io, asio::use_future));
+    std::thread runner([&io] {
+      auto guard = asio::make_work_guard(io);
+      io.run_for(std::chrono::seconds(5));
+    });
+    CHECK(std::get<0>(first.get())[0].code == errc::ok);
+    CHECK(std::get<0>(second.get())[0].code == errc::ok);
+    io.stop();
+    runner.join();
+    CHECK(store.counters().commits - commits_before == (delay.count() ? 1u : 2u));
+    store.stop();
+  }
+}

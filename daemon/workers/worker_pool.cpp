@@ -188,6 +188,8 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
 
     // The outcome must reach the database; until it does, the jobs stay
     // executing (and are rescued at the next start if we never succeed).
+    // Completed jobs of stored batches need no commit: no round trip.
+    if (store_.finish_without_commit(finishes)) continue;
     for (int attempt = 0;; ++attempt) {
       auto [finish_error] = co_await store_.async_finish(finishes, asio::as_tuple(asio::use_awaitable));
       if (!finish_error) break;
