@@ -81,6 +81,15 @@ std::vector<SeenStatus> find_seen(JobStore& store, std::vector<IdempotencyKey> k
   }());
 }
 
+// Claims up to `max_jobs` due jobs of `forwarder`, as a worker does.
+std::vector<ClaimedJob> claim_from(JobStore& store, const std::string& forwarder, std::size_t max_jobs = 100) {
+  return run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
+    auto [ec, jobs] = co_await store.async_claim(forwarder, max_jobs, 0, asio::as_tuple(asio::use_awaitable));
+    CHECK_FALSE(ec);
+    co_return jobs;
+  }());
+}
+
 // A stored event as the validator writes it (its first fields in their order).
 std::string payload_of(const std::string& id) {
   return R"({"id":")" + id + R"(","action":"a.b","outcome":"success","occurred_at":"2026-11-29T10:00:00Z"})";
@@ -106,14 +115,7 @@ TEST_CASE("enqueue → claim → complete (deleted when completed_retention is 0
   CHECK(temp.state_of(outcomes[0].job_id(0)) == "available");
   CHECK(temp.row_of(outcomes[0].job_id(0))->event_id == "e1");
 
-  auto claim = [&](std::size_t max_jobs) {
-    return run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
-      auto [ec, jobs] = co_await store.async_claim("a", max_jobs, 0, asio::as_tuple(asio::use_awaitable));
-      CHECK_FALSE(ec);
-      co_return jobs;
-    }());
-  };
-  auto claimed = claim(2);
+  auto claimed = claim_from(store, "a", 2);
   REQUIRE(claimed.size() == 2);
   CHECK(claimed[0].attempt == 1);
   CHECK(claimed[0].payload == payload_of("e1"));
@@ -126,7 +128,7 @@ TEST_CASE("enqueue → claim → complete (deleted when completed_retention is 0
   }());
   CHECK_FALSE(error);
   CHECK(store.counters().pending_jobs == 2);  // e1/b, and e3/a
-  auto last = claim(10);
+  auto last = claim_from(store, "a", 10);
   REQUIRE(last.size() == 1);  // e3/a: its batch's other jobs ended
   store.stop();
   // The batch of e1/a, e2/a and e3/a stays until e3/a has an outcome: after a
@@ -143,10 +145,7 @@ TEST_CASE("a batch goes once every job of it has an outcome") {
   JobStore store(temp.config);
   store.start({});
   auto outcomes = enqueue(store, {item("e1", {"a"}), item("e2", {"a"})});
-  auto claimed = run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
-    auto [ec, jobs] = co_await store.async_claim("a", 10, 0, asio::as_tuple(asio::use_awaitable));
-    co_return jobs;
-  }());
+  auto claimed = claim_from(store, "a");
   REQUIRE(claimed.size() == 2);
   CHECK(claimed[0].batch_id == claimed[1].batch_id);
   std::vector<JobFinish> finishes{ended(claimed[0], JobState::completed),
@@ -174,10 +173,7 @@ TEST_CASE("without new batches, an emptied batch goes within a second, or at sto
     JobStore store(temp.config);
     store.start({});
     enqueue(store, {item("e1", {"a"})});
-    auto claimed = run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
-      auto [ec, jobs] = co_await store.async_claim("a", 10, 0, asio::as_tuple(asio::use_awaitable));
-      co_return jobs;
-    }());
+    auto claimed = claim_from(store, "a");
     REQUIRE(claimed.size() == 1);
     std::vector<JobFinish> finishes{ended(claimed[0], JobState::completed)};
     run([&]() -> asio::awaitable<void> { co_await store.async_finish(finishes, asio::use_awaitable); }());
@@ -346,14 +342,6 @@ std::shared_ptr<JobHandoff> start_with_handoff(JobStore& store, std::size_t capa
   store.add_handoff("a", handoff);
   store.start({});
   return handoff;
-}
-
-std::vector<ClaimedJob> claim_from(JobStore& store, const std::string& forwarder) {
-  return run([&]() -> asio::awaitable<std::vector<ClaimedJob>> {
-    auto [ec, jobs] = co_await store.async_claim(forwarder, 100, 0, asio::as_tuple(asio::use_awaitable));
-    CHECK_FALSE(ec);
-    co_return jobs;
-  }());
 }
 
 }  // namespace
