@@ -815,7 +815,7 @@ class JobStore::Impl {
   void recycle_open_batches() {
     for (auto& batch : txn_batches_) {
       batch.writer.clear();
-      if (spare_writers_.size() < 8) spare_writers_.push_back(std::move(batch.writer));
+      if (spare_writers_.size() < 2) spare_writers_.push_back(std::move(batch.writer));  // one or two forwarders' worth
     }
     txn_batches_.clear();
   }

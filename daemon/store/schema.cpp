@@ -26,9 +26,9 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
   db.exec(durability_fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
   db.exec("PRAGMA foreign_keys=OFF");
   db.exec("PRAGMA temp_store=MEMORY");
-  // 8 MiB of page cache keeps the hot index pages of a deep backlog in memory
-  // without letting RSS grow with the backlog.
-  db.exec("PRAGMA cache_size=-8192");
+  // 4 MiB of page cache keeps the hot pages (the newest batches, the due
+  // index of a deep backlog) in memory without letting RSS grow with the backlog.
+  db.exec("PRAGMA cache_size=-4096");
   // Connections other than the daemon's writer (the CLI) checkpoint at ~32 MiB of WAL.
   db.exec("PRAGMA wal_autocheckpoint=4096");
   db.exec(R"sql(
