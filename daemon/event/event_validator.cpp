@@ -160,7 +160,9 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   const auto* occurred = given(EventField::occurred_at);
   if (occurred) {
     if (occurred->kind != Kind::string || !is_rfc3339(occurred->text))
-      return reject(errc::invalid_event, "occurred_at must be an RFC 3339 date-time");
+      return reject(errc::invalid_event,
+                    "occurred_at must be an RFC 3339 date-time: years 1970-9999, at most 9 fraction digits, "
+                    "second 60 only at 23:59:60 UTC");
     event.occurred_at = occurred->text;
   } else {
     event.occurred_at = received_at_text(received_at);
@@ -186,8 +188,9 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   if (const auto* ip = given(EventField::ip_address)) {
     boost::system::error_code ip_ec;
     if (ip->kind == Kind::string) (void)boost::asio::ip::make_address(ip->text, ip_ec);
-    if (ip->kind != Kind::string || ip_ec)
-      return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address or null");
+    // A zone id ("fe80::1%eth0") names an interface of the sender's host: not an address to audit.
+    if (ip->kind != Kind::string || ip_ec || ip->text.find('%') != std::string::npos)
+      return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address (without a zone id) or null");
   }
 
   const auto* metadata = given(EventField::metadata);

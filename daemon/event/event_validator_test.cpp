@@ -82,6 +82,16 @@ TEST_CASE("field rules name the field") {
         std::string::npos);
   CHECK(check(R"({"action":"a.b","ip_address":"2001:db8::1"})").has_value());
   CHECK(check(R"({"action":"a.b","ip_address":"10.0.0.1"})").has_value());
+  CHECK(check(R"({"action":"a.b","ip_address":"fe80::1"})").has_value());
+  CHECK(detail_of(R"({"action":"a.b","ip_address":"fe80::1%nosuchif0"})", errc::invalid_event).find("ip_address") !=
+        std::string::npos);
+  CHECK(code_of(R"({"action":"a.b","ip_address":"fe80::1%lo"})") == errc::invalid_event);
+  CHECK(code_of(R"({"action":"a.b","ip_address":"fe80::1%1"})") == errc::invalid_event);
+  for (const char* time : {"2026-11-26T12:34:60Z", "0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                           "2026-11-26T19:25:30.1234567890Z"})
+    CHECK(detail_of(std::string(R"({"action":"a.b","occurred_at":")") + time + R"("})", errc::invalid_event)
+              .find("occurred_at") != std::string::npos);
+  CHECK(check(R"({"action":"a.b","occurred_at":"2016-12-31T23:59:60Z"})").has_value());
   CHECK(detail_of(R"({"action":"a.b","actor_type":")" + std::string(65, 'x') + R"("})", errc::invalid_event)
             .find("actor_type") != std::string::npos);
   CHECK(detail_of(R"({"action":"a.b","user_agent":")" + std::string(513, 'x') + R"("})", errc::invalid_event)
