@@ -24,11 +24,6 @@ void throw_exception_from_error(const Rejection& rejection, const boost::source_
 
 namespace {
 
-constexpr std::array<std::string_view, 15> forbidden_keys = {
-    "password",      "password_hash", "password_confirmation", "totp_code",     "totp_secret",
-    "backup_code",   "session_token", "bearer_token",          "api_key",       "token",
-    "access_token",  "refresh_token", "oauth_secret",          "client_secret", "secret"};
-
 Rejection reject(errc code, std::string detail) { return Rejection{code, std::move(detail)}; }
 
 // Appends JSON text to one output string through one serializer: no
@@ -91,14 +86,7 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-bool is_forbidden_metadata_key(std::string_view key) noexcept {
-  return std::any_of(forbidden_keys.begin(), forbidden_keys.end(), [&](std::string_view forbidden) {
-    return key.size() == forbidden.size() &&
-           std::equal(key.begin(), key.end(), forbidden.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) == b;
-           });
-  });
-}
+bool is_forbidden_metadata_key(std::string_view key) { return ForbiddenKeys::defaults().matches(key); }
 
 bool is_valid_action(std::string_view action) noexcept {
   if (action.empty() || action.size() > 255) return false;
@@ -122,7 +110,7 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
                                                        const ValidationLimits& limits,
                                                        const PeerCredentials& peer,
                                                        sys_micros received_at) {
-  auto read = read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth});
+  auto read = read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth, limits.forbidden_keys});
   if (!read) return read.error();
   const ReadLine& input = *read;
   using Kind = ReadField::Kind;

@@ -127,6 +127,21 @@ TEST_CASE("forbidden metadata keys at any depth, any case") {
   CHECK(check(R"({"action":"a.b","metadata":{"token_count":3}})").has_value());
 }
 
+TEST_CASE("forbidden keys are matched after NFKC case folding, without separators and controls") {
+  for (const char* key : {"Authorization", "private_key", "api-key", "apiKey", "passwd", "password ", "password\\u0000",
+                          "\\uff50\\uff41\\uff53\\uff53\\uff57\\uff4f\\uff52\\uff44", "\\u017fecret", "credential",
+                          "credentials", "cookie", "Set-Cookie"}) {
+    const auto line = std::string(R"({"action":"a.b","metadata":{"k":{")") + key + R"(":"x"}}})";
+    CHECK_MESSAGE(code_of(line) == errc::forbidden_key, line);
+  }
+  const ForbiddenKeys extra({"ssn"});
+  auto with_extra = validate_event(R"({"action":"a.b","metadata":{"SSN":"x"}})", ValidationLimits{8192, 32, &extra}, peer,
+                                   now_micros());
+  REQUIRE_FALSE(with_extra.has_value());
+  CHECK(with_extra.error().code == errc::forbidden_key);
+  CHECK(check(R"({"action":"a.b","metadata":{"SSN":"x"}})").has_value());
+}
+
 TEST_CASE("metadata size limit is configurable") {
   const std::string big = R"({"action":"a.b","metadata":{"k":")" + std::string(200, 'x') + R"("}})";
   CHECK(check(big, 8192).has_value());

@@ -73,7 +73,8 @@ asio::awaitable<void> Session::run() {
 
 asio::awaitable<void> Session::read_and_dispatch() {
   std::vector<char> buffer(initial_read_buffer_bytes);
-  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth};
+  const ForbiddenKeys forbidden_keys(config_.forbidden_keys);
+  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth, &forbidden_keys};
   std::vector<SplitLine> pieces;
   while (!stopping_) {
     reading_ = true;

@@ -1,5 +1,5 @@
-"""Issue 10 through the real daemon: the narrowed field rules (leap seconds, fraction digits,
-years, zone ids, the nesting limit)."""
+"""Issue 10 through the real daemon: secret-bearing metadata keys in every disguise, and the
+narrowed field rules (leap seconds, fraction digits, years, zone ids, the nesting limit)."""
 import grp
 import json
 import os
@@ -48,7 +48,33 @@ def expected_unit(pid):
     return None
 
 
+SECRET_KEY_VARIANTS = ["Authorization", "private_key", "api-key", "apiKey", "passwd", "password ", "password\u0000",
+                       "\uff50\uff41\uff53\uff53\uff57\uff4f\uff52\uff44", "\u017fecret", "credential", "credentials",
+                       "cookie", "set_cookie", "Set-Cookie", "PASSWORD", "pass\u200bword", "Api_Key"]
+
+
 class SecretKeysAndFieldsTest(DaemonTestCase):
+    def test_every_disguise_of_a_secret_key_is_refused_at_any_depth(self):
+        d = self.daemon(sync_file)
+        lines = [event("a.b", metadata={key: "x"}) for key in SECRET_KEY_VARIANTS]
+        lines += [event("a.b", metadata={"outer": [{"inner": {key: "x"}}]}) for key in SECRET_KEY_VARIANTS]
+        replies = d.send(lines)
+        for line, reply in zip(lines, replies):
+            self.assertEqual(reply.get("error"), "forbidden_key", (line, reply))
+        self.assertEqual(read_json_lines(d.path("out.log")), [])
+        allowed = d.send([event("a.b", metadata={"token_count": 3, "passwords_changed": 1, "secretary": "x"})])
+        self.assertTrue(allowed[0]["ok"], allowed)
+
+    def test_ingest_forbidden_keys_adds_keys_compared_the_same_way(self):
+        d = self.daemon(sync_file, ingest={"forbidden_keys": ["ssn", "card_number"]})
+        replies = d.send([event("a.b", metadata={"SSN": "x"}), event("a.b", metadata={"cardNumber": "x"}),
+                          event("a.b", metadata={"Card-Number": "x"}), event("a.b", metadata={"password": "x"}),
+                          event("a.b", metadata={"ssn_count": 1})])
+        self.assertEqual([r.get("error") for r in replies],
+                         ["forbidden_key", "forbidden_key", "forbidden_key", "forbidden_key", None])
+        plain = self.daemon(sync_file)
+        self.assertTrue(plain.send([event("a.b", metadata={"SSN": "x"})])[0]["ok"])
+
     def test_field_rules_refuse_loose_times_and_zone_ids(self):
         d = self.daemon(sync_file)
         refused = [event("a.b", occurred_at="2026-11-26T12:34:60Z"),          # a leap second at noon
