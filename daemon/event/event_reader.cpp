@@ -160,7 +160,7 @@ class LineHandler {
   }
 
   bool top_level_key(error_code& ec) {
-    if (key_ == "source" || key_ == "received_at")
+    if (key_ == "source" || key_ == "host" || key_ == "received_at")
       return fail(ec, errc::invalid_event, fmt::format("{} is set by the daemon and cannot be supplied", key_));
     const auto found = std::find(field_names.begin(), field_names.end(), std::string_view(key_));
     if (found == field_names.end())

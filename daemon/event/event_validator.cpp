@@ -108,7 +108,7 @@ bool is_valid_action(std::string_view action) noexcept {
 
 boost::system::result<Event, Rejection> validate_event(std::string_view line,
                                                        const ValidationLimits& limits,
-                                                       const PeerCredentials& peer,
+                                                       const SenderStamp& sender,
                                                        sys_micros received_at) {
   auto read = read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth, limits.forbidden_keys});
   if (!read) return read.error();
@@ -120,7 +120,7 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   };
 
   Event event;
-  event.sender_uid = peer.uid;
+  event.sender_uid = sender.credentials().uid;
   const auto* action = given(EventField::action);
   if (!action) return reject(errc::invalid_event, "action is required");
   if (action->kind != Kind::string || !is_valid_action(action->text))
@@ -190,7 +190,7 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   // its defaults), then what the daemon adds. The first part, less a
   // defaulted occurred_at, is the content an idempotency key stands for.
   std::string& out = event.json;
-  out.reserve(line.size() + 320);
+  out.reserve(line.size() + 320 + sender.json().size());
   JsonAppender writer(out);
   writer.raw("{\"id\":");
   writer.string(event.id);
@@ -234,7 +234,8 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   }
   writer.key("received_at");
   writer.string(received_at_text(received_at));
-  writer.raw(fmt::format(R"(,"source":{{"uid":{},"gid":{},"pid":{}}}}})", peer.uid, peer.gid, peer.pid));
+  writer.raw(sender.json());
+  writer.raw("}");
   return event;
 }
 

@@ -26,11 +26,12 @@ struct Rejection {
 };
 
 // Parses and validates one NDJSON line (without its newline). On success the
-// event carries its id (assigned UUIDv7 when absent), defaults, `received_at`
-// and `source` from the kernel; a client can never set `source` or `received_at`.
+// event carries its id (assigned UUIDv7 when absent), defaults, `received_at`,
+// and `source` and `host` as `sender` holds them (its connection's, resolved
+// from the kernel and the system); a client can set none of these.
 boost::system::result<Event, Rejection> validate_event(std::string_view line,
                                                        const ValidationLimits& limits,
-                                                       const PeerCredentials& peer,
+                                                       const SenderStamp& sender,
                                                        sys_micros received_at);
 
 // True for keys DESIGN.md's list forbids anywhere in metadata (compared after

@@ -1,6 +1,8 @@
 // The per-connection loop of wire protocol v1.
 #include "ingest/session.hpp"
 
+#include "ingest/peer_identity.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -52,6 +54,7 @@ Session::Session(asio::local::stream_protocol::socket socket, const IngestConfig
       log_(std::move(log)),
       splitter_(config.max_event_bytes),
       peer_(peer_credentials(socket_.native_handle())),
+      sender_(resolve_sender(peer_), local_host()),
       chunk_queued_(socket_.get_executor()),
       chunk_answered_(socket_.get_executor()) {}
 
@@ -96,7 +99,7 @@ asio::awaitable<void> Session::read_and_dispatch() {
                                                                     "it was skipped up to its newline",
                                                                     config_.max_event_bytes)});
         else
-          lines.push_back(validate_event(piece.text, limits, peer_, received_at));
+          lines.push_back(validate_event(piece.text, limits, sender_, received_at));
       }
       // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
       DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));

@@ -1,5 +1,5 @@
-"""Issue 10 through the real daemon: secret-bearing metadata keys in every disguise, and the
-narrowed field rules (leap seconds, fraction digits, years, zone ids, the nesting limit)."""
+"""Issue 10 items 5 and 7 through the real daemon: who sent an event and from which host,
+secret-bearing metadata keys in every disguise, and the narrowed field rules."""
 import grp
 import json
 import os
@@ -46,6 +46,79 @@ def expected_unit(pid):
         if component and not component.endswith(".slice"):
             return None
     return None
+
+
+class IdentityTest(DaemonTestCase):
+    def delivered(self, d, count):
+        return wait_until(lambda: (lambda got: got if len(got) >= count else None)(read_json_lines(d.path("out.log"))),
+                          message=f"{count} event(s) in the file")
+
+    def test_source_and_host_are_the_kernels_view_of_the_sender(self):
+        d = self.daemon(sync_file)
+        [reply] = d.send([event("identity.check")])
+        self.assertTrue(reply["ok"], reply)
+        [written] = self.delivered(d, 1)
+        uid, gid = os.getuid(), os.getgid()
+        self.assertEqual(written["source"], {
+            "uid": uid, "gid": gid, "pid": os.getpid(),
+            "user": pwd.getpwuid(uid).pw_name,
+            "group": grp.getgrgid(gid).gr_name,
+            "exe": os.readlink("/proc/self/exe"),
+            "comm": first_line("/proc/self/comm"),
+            "unit": expected_unit(os.getpid()),
+        })
+        self.assertEqual(written["host"], {
+            "hostname": socket.gethostname(),
+            "machine_id": first_line("/etc/machine-id"),
+            "boot_id": first_line("/proc/sys/kernel/random/boot_id"),
+        })
+        # Last, after what the client sent: the daemon's stamp.
+        self.assertEqual(list(written)[-3:], ["received_at", "source", "host"])
+
+    def test_another_program_is_named_by_its_own_executable(self):
+        d = self.daemon(sync_file)
+        result = subprocess.run([AUDITFWD_BIN, "send", "--socket", d.socket_path],
+                                input=json.dumps(event("identity.other")) + "\n", capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        [written] = self.delivered(d, 1)
+        self.assertEqual(written["source"]["exe"], os.path.realpath(AUDITFWD_BIN))
+        self.assertEqual(written["source"]["comm"], "auditfwd")
+        self.assertNotEqual(written["source"]["pid"], os.getpid())
+
+    def test_identity_is_read_once_when_the_connection_is_accepted(self):
+        # A client connects as python, is answered (so the daemon has accepted it), then
+        # execs a shell that sends on the same socket: both events name python, the
+        # program that connected, not what the process runs when the event arrives.
+        d = self.daemon(sync_file)
+        script = textwrap.dedent(r'''
+            import os, socket, sys
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(sys.argv[1])
+            s.sendall(b'{"action":"exec.before"}\n')
+            reply = b""
+            while not reply.endswith(b"\n"):
+                reply += s.recv(4096)
+            os.dup2(s.fileno(), 9)  # inheritable (the socket itself is close-on-exec)
+            os.execv("/bin/sh", ["sh", "-c", "printf '%s\\n' '{\"action\":\"exec.after\"}' >&9; head -n 1 <&9"])
+        ''')
+        result = subprocess.run([sys.executable, "-c", script, d.socket_path], capture_output=True, text=True,
+                                timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(json.loads(result.stdout)["ok"], result.stdout)
+        before, after = self.delivered(d, 2)
+        self.assertEqual((before["action"], after["action"]), ("exec.before", "exec.after"))
+        python = os.path.realpath(sys.executable)
+        self.assertEqual(before["source"]["exe"], python)
+        self.assertEqual(after["source"]["exe"], python, "the identity was read again after the exec")
+        self.assertEqual(after["source"]["comm"], before["source"]["comm"])
+        self.assertEqual(after["source"]["pid"], before["source"]["pid"])
+
+    def test_a_client_cannot_supply_source_or_host(self):
+        d = self.daemon(sync_file)
+        replies = d.send([event("a.b", source={"exe": "/usr/bin/sudo"}), event("a.b", host={"hostname": "elsewhere"})])
+        self.assertEqual([r["error"] for r in replies], ["invalid_event", "invalid_event"])
+        self.assertIn("host", replies[1]["detail"])
 
 
 SECRET_KEY_VARIANTS = ["Authorization", "private_key", "api-key", "apiKey", "passwd", "password ", "password\u0000",
