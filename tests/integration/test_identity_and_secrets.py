@@ -1,5 +1,6 @@
-"""Issue 10 items 5 and 7 through the real daemon: who sent an event and from which host,
-secret-bearing metadata keys in every disguise, and the narrowed field rules."""
+"""Issue 10 items 5, 7 and 8 through the real daemon: who sent an event and from which host,
+secret-bearing metadata keys in every disguise, the narrowed field rules, and the file
+forwarder's refusal of symbolic links and foreign files."""
 import grp
 import json
 import os
@@ -183,3 +184,43 @@ class SecretKeysAndFieldsTest(DaemonTestCase):
         self.assertTrue(deepest["ok"], deepest)
         self.assertEqual(too_deep["error"], "invalid_event")
         self.assertIn("ingest.max_nesting_depth", too_deep["detail"])
+
+
+class FileForwarderOwnershipTest(DaemonTestCase):
+    def test_a_symbolic_link_at_the_path_is_not_followed(self):
+        victim_dir = tempfile.mkdtemp(prefix="auditfwd-victim-")
+        self.addCleanup(shutil.rmtree, victim_dir, True)
+        victim = os.path.join(victim_dir, "victim")
+        with open(victim, "w") as f:
+            f.write("untouched\n")
+
+        def forwarders(directory):
+            os.symlink(victim, os.path.join(directory, "out.log"))
+            return [file_forwarder(directory)]
+
+        d = self.daemon(forwarders)
+        [reply] = d.send([event("a.b")])
+        self.assertFalse(reply["ok"], reply)
+        self.assertEqual(reply["results"]["file"]["status"], "error")
+        self.assertIn("symbolic link", reply["results"]["file"]["reason"])
+        with open(victim) as f:
+            self.assertEqual(f.read(), "untouched\n")
+        wait_until(lambda: "symbolic link" in d.log(), message="the refusal in the log")
+
+    @requires(os.geteuid() == 0, "root, to give a file to another uid (chown)")
+    def test_a_file_owned_by_another_user_is_refused(self):
+        def forwarders(directory):
+            path = os.path.join(directory, "out.log")
+            with open(path, "w"):
+                pass
+            os.chown(path, 65534, 65534)
+            return [file_forwarder(directory, dispatch="async")]
+
+        d = self.daemon(forwarders)
+        [reply] = d.send([event("a.b")])
+        self.assertTrue(reply["ok"], reply)  # enqueued; the delivery is refused
+        [job] = wait_until(lambda: d.job_list("--state", "cancelled"), message="the job to be cancelled")
+        self.assertEqual(job["event_id"], reply["id"])
+        self.assertIn("owned by uid 65534", job["errors"][0]["error"])
+        self.assertEqual(os.path.getsize(d.path("out.log")), 0)
+        wait_until(lambda: "owned by uid 65534" in d.log(), message="the refusal in the log")
