@@ -1,6 +1,7 @@
 """Issue 10 items 5, 7 and 8 through the real daemon: who sent an event and from which host,
-secret-bearing metadata keys in every disguise, the narrowed field rules, and the file
-forwarder's refusal of symbolic links and foreign files."""
+secret-bearing metadata keys in every disguise, the narrowed field rules, the file forwarder's
+refusal of symbolic links and foreign files, and configured secrets kept out of job errors,
+replies and the log."""
 import grp
 import json
 import os
@@ -224,3 +225,62 @@ class FileForwarderOwnershipTest(DaemonTestCase):
         self.assertIn("owned by uid 65534", job["errors"][0]["error"])
         self.assertEqual(os.path.getsize(d.path("out.log")), 0)
         wait_until(lambda: "owned by uid 65534" in d.log(), message="the refusal in the log")
+
+
+TOKEN = "tok-Zq8xW3vN5pL2kR7y"
+API_KEY = "ak-93hf83hf9h"
+HMAC_SECRET = "hm-0d9f8g7h6j"
+EXEC_SECRET = "ex-u7y6t5r4e3"
+
+
+class SecretRedactionTest(DaemonTestCase):
+    def assert_nowhere(self, d, texts, *secrets):
+        for secret in secrets:
+            for text in texts + [d.log()]:
+                self.assertNotIn(secret, text)
+
+    def test_a_receiver_echoing_secrets_in_a_400_body_is_redacted_from_jobs_and_log(self):
+        def respond(request):
+            body = (f"invalid credentials: {request['headers'].get('authorization')}; "
+                    f"key {request['headers'].get('x-api-key')}; hmac {HMAC_SECRET}; "
+                    f'json {json.dumps({"token": TOKEN})}').encode()
+            return 400, {"Content-Type": "text/plain"}, body
+
+        r = HttpReceiver(respond=respond)
+        self.addCleanup(r.stop)
+        hook = {"id": "hook", "type": "http", "dispatch": "async", "url": r.url(), "bearer_token": TOKEN,
+                "headers": {"X-API-Key": API_KEY, "X-Tenant": "acme"}, "hmac_secrets": [HMAC_SECRET]}
+        sync_hook = dict(hook, id="sync-hook", dispatch="sync")
+        d = self.daemon([hook, sync_hook])
+        [reply] = d.send([event("a.b")])
+        self.assertFalse(reply["ok"], reply)  # the sync forwarder's 400
+        sync_reason = reply["results"]["sync-hook"]["reason"]
+        self.assertIn("HTTP 400", sync_reason)
+        self.assertIn("[REDACTED]", sync_reason)
+        [job] = wait_until(lambda: d.job_list("--state", "cancelled"), message="the job to be cancelled")
+        error = job["errors"][0]["error"]
+        self.assertIn("invalid credentials: Bearer [REDACTED]; key [REDACTED]; hmac [REDACTED]", error)
+        self.assertIn('"token": "[REDACTED]"', error)
+        self.assertEqual(r.received()[0]["headers"]["authorization"], "Bearer " + TOKEN)  # it was sent
+        wait_until(lambda: "cancelled" in d.log(), message="the cancellation in the log")
+        self.assertEqual(d.stop(), 0)
+        self.assert_nowhere(d, [json.dumps(reply), json.dumps(job)], TOKEN, API_KEY, HMAC_SECRET)
+
+    def test_an_exec_child_echoing_its_secret_env_is_redacted(self):
+        child = textwrap.dedent(r'''
+            import json, os, sys
+            secret = os.environ["API_TOKEN"]
+            print(f"starting with {secret}", file=sys.stderr, flush=True)
+            for line in sys.stdin:
+                sys.stdout.write(json.dumps({"ok": False, "retry": False, "error": f"refused by key {secret}"}) + "\n")
+                sys.stdout.flush()
+        ''')
+        d = self.daemon([{"id": "custom", "type": "exec", "dispatch": "async", "command": [sys.executable, "-c", child],
+                          "env": {"API_TOKEN": EXEC_SECRET, "TENANT": "acme"}}])
+        [reply] = d.send([event("a.b")])
+        self.assertTrue(reply["ok"], reply)
+        [job] = wait_until(lambda: d.job_list("--state", "cancelled"), message="the job to be cancelled")
+        self.assertIn("refused by key [REDACTED]", job["errors"][0]["error"])
+        wait_until(lambda: "starting with [REDACTED]" in d.log(), message="the child's stderr in the log")
+        self.assertEqual(d.stop(), 0)
+        self.assert_nowhere(d, [json.dumps(job)], EXEC_SECRET)
