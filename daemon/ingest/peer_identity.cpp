@@ -6,7 +6,6 @@
 #include <climits>
 #include <fstream>
 #include <grp.h>
-#include <iterator>
 #include <pwd.h>
 #include <unistd.h>
 #include <vector>
@@ -116,7 +115,8 @@ SenderIdentity resolve_sender(const PeerCredentials& credentials, const std::str
   if (credentials.pid <= 0) return sender;
   const auto dir = proc + "/" + std::to_string(credentials.pid);
   sender.exe = read_link(dir + "/exe");
-  sender.comm = std::string(trim(read_small_file(dir + "/comm")));
+  sender.comm = read_small_file(dir + "/comm");  // the name as set, spaces included, less the kernel's newline
+  if (!sender.comm.empty() && sender.comm.back() == '\n') sender.comm.pop_back();
   sender.unit = unit_from_cgroup(read_small_file(dir + "/cgroup"));
   return sender;
 }

@@ -37,6 +37,18 @@ TEST_CASE("a sender is resolved from its uid, gid and /proc/PID") {
   CHECK_FALSE(sender.comm.empty());
 }
 
+TEST_CASE("a process name is kept as set, spaces included") {
+  const auto dir = std::filesystem::temp_directory_path() / ("auditfwd-proc-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "42");
+  std::ofstream(dir / "42/comm") << " my worker \n";
+  std::ofstream(dir / "42/cgroup") << "0::/system.slice/worker.service\n";
+  const auto sender = resolve_sender(PeerCredentials{0, 0, 42}, dir.string());
+  CHECK(sender.comm == " my worker ");
+  CHECK(sender.unit == "worker.service");
+  CHECK(sender.exe.empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("what cannot be read stays unknown") {
   const auto gone = resolve_sender(PeerCredentials{4'000'000'000u, 4'000'000'000u, 0});
   CHECK(gone.user.empty());
