@@ -4,6 +4,7 @@
 #include "config/config_error.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "forwarders/registry.hpp"
+#include "ingest/peer_identity.hpp"
 #include "ingest/unix_server.hpp"
 #include "store/job_store.hpp"
 #include "workers/worker_pool.hpp"
@@ -69,6 +70,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
     log->warn("store.enabled = false: every forwarder delivers sync; nothing survives a crash before delivery");
   }
 
+  // Read once, before the first connection: every event is stamped with it.
+  const auto& host = local_host();
+  log->debug("host: {} (machine id {}, boot id {})", host.hostname.empty() ? "unknown" : host.hostname,
+             host.machine_id.empty() ? "unknown" : host.machine_id, host.boot_id.empty() ? "unknown" : host.boot_id);
   Dispatcher dispatcher(slots, store.get());
   UnixServer server(io, config.ingest, dispatcher);
   std::unique_ptr<WorkerPool> pool;

@@ -47,19 +47,28 @@ bool is_rfc3339(std::string_view s) noexcept {
   using namespace std::chrono;
   const year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
                            std::chrono::day{static_cast<unsigned>(day)}};
-  if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) return false;
+  if (year < min_rfc3339_year || !ymd.ok() || hour > 23 || minute > 59 || second > 60) return false;
   std::size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {
     const std::size_t start = ++pos;
     while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) ++pos;
-    if (pos == start) return false;
+    if (pos == start || pos - start > max_fraction_digits) return false;
   }
   if (pos >= s.size()) return false;
-  if (s[pos] == 'Z' || s[pos] == 'z') return pos + 1 == s.size();
-  if (s[pos] != '+' && s[pos] != '-') return false;
-  int off_h, off_m;
-  return pos + 6 == s.size() && digits(s, pos + 1, 2, off_h) && s[pos + 3] == ':' &&
-         digits(s, pos + 4, 2, off_m) && off_h <= 23 && off_m <= 59;
+  int offset_minutes = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    if (pos + 1 != s.size()) return false;
+  } else {
+    int off_h, off_m;
+    if ((s[pos] != '+' && s[pos] != '-') || pos + 6 != s.size() || !digits(s, pos + 1, 2, off_h) || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, off_m) || off_h > 23 || off_m > 59)
+      return false;
+    offset_minutes = (s[pos] == '-' ? -1 : 1) * (off_h * 60 + off_m);
+  }
+  // A leap second is inserted at the end of a UTC day: 23:59:60 once the offset is applied.
+  constexpr int minutes_per_day = 24 * 60;
+  const int utc_minute = ((hour * 60 + minute - offset_minutes) % minutes_per_day + minutes_per_day) % minutes_per_day;
+  return second < 60 || utc_minute == 23 * 60 + 59;
 }
 
 std::int64_t to_unix_millis(std::chrono::system_clock::time_point t) noexcept {

@@ -56,3 +56,23 @@ TEST_CASE("RFC 3339") {
   CHECK_FALSE(is_rfc3339("2026-11-26T19:25:30.Z"));
   CHECK(is_rfc3339(format_rfc3339(now_micros())));
 }
+
+TEST_CASE("RFC 3339 as DESIGN.md narrows it: years, fraction digits, leap seconds") {
+  CHECK(is_rfc3339("1970-01-01T00:00:00Z"));
+  CHECK(is_rfc3339("9999-12-31T23:59:59.999999999Z"));
+  CHECK_FALSE(is_rfc3339("0000-01-01T00:00:00Z"));
+  CHECK_FALSE(is_rfc3339("1969-12-31T23:59:59Z"));
+  CHECK(is_rfc3339("2026-11-26T19:25:30.123456789Z"));
+  CHECK_FALSE(is_rfc3339("2026-11-26T19:25:30.1234567890Z"));
+  CHECK_FALSE(is_rfc3339("2026-11-26T19:25:30." + std::string(1000, '1') + "Z"));
+  // Leap seconds only at the end of a UTC day.
+  CHECK(is_rfc3339("2016-12-31T23:59:60Z"));
+  CHECK(is_rfc3339("2016-12-31T23:59:60.5z"));
+  CHECK(is_rfc3339("2017-01-01T00:59:60+01:00"));
+  CHECK(is_rfc3339("2016-12-31T18:59:60-05:00"));
+  CHECK(is_rfc3339("2016-12-31T23:59:60-00:00"));
+  CHECK_FALSE(is_rfc3339("2026-11-26T12:34:60Z"));
+  CHECK_FALSE(is_rfc3339("2016-12-31T23:58:60Z"));
+  CHECK_FALSE(is_rfc3339("2016-12-31T23:59:60+01:00"));
+  CHECK_FALSE(is_rfc3339("2016-12-31T23:59:61Z"));
+}

@@ -45,6 +45,8 @@ struct IngestConfig {
   std::size_t max_metadata_bytes = 8192;
   std::size_t max_nesting_depth = 32;  // levels of a line; the event object is level 1, metadata 2
   std::size_t max_connections = 1024;
+  // Metadata keys refused besides DESIGN.md's list, compared like it (NFKC case folded, separators removed).
+  std::vector<std::string> forbidden_keys;
 };
 
 struct StoreConfig {

@@ -2,6 +2,7 @@
 #include "config/config.hpp"
 
 #include "config/config_reader.hpp"
+#include "event/forbidden_keys.hpp"
 
 #include <boost/json.hpp>
 #include <cstdlib>
@@ -122,6 +123,10 @@ Config build_config(json::value root, const std::string& file) {
         r.integer("max_nesting_depth", static_cast<std::int64_t>(config.ingest.max_nesting_depth), 2, 256));
     config.ingest.max_connections =
         static_cast<std::size_t>(r.integer("max_connections", static_cast<std::int64_t>(config.ingest.max_connections), 1, 1'000'000));
+    config.ingest.forbidden_keys = r.string_list("forbidden_keys");
+    for (const auto& key : config.ingest.forbidden_keys)
+      if (normalize_key(key).empty())
+        r.fail("forbidden_keys", fmt::format("{} is empty once normalized (only separators, spaces or controls)", json::serialize(json::string(key))));
     r.finish();
   }
   {

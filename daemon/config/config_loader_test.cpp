@@ -105,3 +105,14 @@ TEST_CASE("async without a store is refused with the three fixes") {
   const auto fine = load_config_text("[store]\nenabled = false\n" + one_forwarder + "dispatch = \"auto\"\n", "toml", "s.toml");
   CHECK_NOTHROW(check_dispatch_safety(fine));
 }
+
+TEST_CASE("ingest.forbidden_keys is a list of keys, none empty once normalized") {
+  const auto config = load_config_text("[ingest]\nforbidden_keys = [\"ssn\", \"Card-Number\"]\n" + one_forwarder, "toml",
+                                       "test.toml");
+  CHECK(config.ingest.forbidden_keys == std::vector<std::string>{"ssn", "Card-Number"});
+  CHECK(load_config_text(one_forwarder, "toml", "test.toml").ingest.forbidden_keys.empty());
+  CHECK(error_of("[ingest]\nforbidden_keys = \"ssn\"\n" + one_forwarder).find("ingest.forbidden_keys") !=
+        std::string::npos);
+  CHECK(error_of("[ingest]\nforbidden_keys = [\"-_ \"]\n" + one_forwarder).find("ingest.forbidden_keys") !=
+        std::string::npos);
+}

@@ -2,7 +2,9 @@
 #include "event/event.hpp"
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 #include <stdexcept>
+#include <utf8proc.h>
 
 namespace auditfwd {
 
@@ -27,7 +29,42 @@ bool read_stamped_prefix(const std::string& text, Event& event) {
          !rest.empty() && (rest.front() == ',' || rest.front() == '}');
 }
 
+// `text` as valid UTF-8: each byte that starts no valid sequence becomes U+FFFD.
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    utf8proc_int32_t code_point = 0;
+    const auto size = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
+                                       static_cast<utf8proc_ssize_t>(text.size()), &code_point);
+    if (size > 0) {
+      out.append(text.substr(0, static_cast<std::size_t>(size)));
+      text.remove_prefix(static_cast<std::size_t>(size));
+    } else {
+      out.append("\xEF\xBF\xBD");
+      text.remove_prefix(1);
+    }
+  }
+  return out;
+}
+
+// A JSON string, or null for an empty (unknown) value.
+std::string string_or_null(std::string_view text) {
+  if (text.empty()) return "null";
+  const auto valid = valid_utf8(text);
+  return boost::json::serialize(boost::json::string_view(valid.data(), valid.size()));
+}
+
 }  // namespace
+
+SenderStamp::SenderStamp(const SenderIdentity& sender, const HostIdentity& host) : credentials_(sender.credentials) {
+  json_ = fmt::format(R"(,"source":{{"uid":{},"gid":{},"pid":{},"user":{},"group":{},"exe":{},"comm":{},"unit":{}}})"
+                      R"(,"host":{{"hostname":{},"machine_id":{},"boot_id":{}}})",
+                      sender.credentials.uid, sender.credentials.gid, sender.credentials.pid,
+                      string_or_null(sender.user), string_or_null(sender.group), string_or_null(sender.exe),
+                      string_or_null(sender.comm), string_or_null(sender.unit), string_or_null(host.hostname),
+                      string_or_null(host.machine_id), string_or_null(host.boot_id));
+}
 
 Event Event::from_json(std::string json_text) {
   Event event;

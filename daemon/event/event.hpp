@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 
 namespace auditfwd {
@@ -13,6 +14,42 @@ struct PeerCredentials {
   uid_t uid = 0;
   gid_t gid = 0;
   pid_t pid = 0;
+};
+
+// The sending process beyond SO_PEERCRED, read from the system (never from what
+// the client writes) once per connection. An empty string is unknown: null.
+struct SenderIdentity {
+  PeerCredentials credentials;
+  std::string user;   // the uid's name (passwd)
+  std::string group;  // the gid's name (group)
+  std::string exe;    // the executable's path when the connection was accepted (/proc/PID/exe)
+  std::string comm;   // the process name (/proc/PID/comm)
+  std::string unit;   // its systemd unit (/proc/PID/cgroup)
+};
+
+// The machine that received the event, read once at start. Empty: unknown (null).
+struct HostIdentity {
+  std::string hostname;
+  std::string machine_id;  // /etc/machine-id
+  std::string boot_id;     // /proc/sys/kernel/random/boot_id
+};
+
+// A connection's sender and host serialized once: the `source` and `host`
+// members validate_event appends to each event of the connection, so stamping
+// costs an append per event. Names that are not valid UTF-8 (a path is any
+// bytes) are written with U+FFFD in place of each invalid byte.
+class SenderStamp {
+ public:
+  SenderStamp() : SenderStamp(SenderIdentity{}, HostIdentity{}) {}
+  SenderStamp(const SenderIdentity& sender, const HostIdentity& host);
+
+  const PeerCredentials& credentials() const noexcept { return credentials_; }
+  // `,"source":{…},"host":{…}`: members to append after received_at.
+  std::string_view json() const noexcept { return json_; }
+
+ private:
+  PeerCredentials credentials_;
+  std::string json_;
 };
 
 // A digest of what the client sent (the stamped event less received_at,

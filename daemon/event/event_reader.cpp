@@ -41,7 +41,10 @@ class LineHandler {
   static constexpr std::size_t max_string_size = static_cast<std::size_t>(-1);
   static constexpr std::size_t max_key_size = static_cast<std::size_t>(-1);
 
-  LineHandler(ReadLine& line, const ReadLimits& limits) : line_(line), limits_(limits) {}
+  LineHandler(ReadLine& line, const ReadLimits& limits)
+      : line_(line),
+        limits_(limits),
+        forbidden_keys_(limits.forbidden_keys ? *limits.forbidden_keys : ForbiddenKeys::defaults()) {}
 
   std::optional<Rejection> rejection;
 
@@ -157,7 +160,7 @@ class LineHandler {
   }
 
   bool top_level_key(error_code& ec) {
-    if (key_ == "source" || key_ == "received_at")
+    if (key_ == "source" || key_ == "host" || key_ == "received_at")
       return fail(ec, errc::invalid_event, fmt::format("{} is set by the daemon and cannot be supplied", key_));
     const auto found = std::find(field_names.begin(), field_names.end(), std::string_view(key_));
     if (found == field_names.end())
@@ -188,7 +191,7 @@ class LineHandler {
     path_.resize(frame.path_size);
     path_ += '.';
     path_ += key_;
-    if (!line_.forbidden_key_path && is_forbidden_metadata_key(key_)) line_.forbidden_key_path = path_;
+    if (!line_.forbidden_key_path && forbidden_keys_.matches(key_)) line_.forbidden_key_path = path_;
     return within_size(ec);
   }
 
@@ -254,6 +257,7 @@ class LineHandler {
 
   ReadLine& line_;
   const ReadLimits& limits_;
+  const ForbiddenKeys& forbidden_keys_;
   std::size_t depth_ = 0;  // open containers; the event object is depth 1
   EventField field_ = EventField::id;  // the top-level field being read
   std::vector<Frame> frames_;          // open containers of metadata

@@ -24,11 +24,6 @@ void throw_exception_from_error(const Rejection& rejection, const boost::source_
 
 namespace {
 
-constexpr std::array<std::string_view, 15> forbidden_keys = {
-    "password",      "password_hash", "password_confirmation", "totp_code",     "totp_secret",
-    "backup_code",   "session_token", "bearer_token",          "api_key",       "token",
-    "access_token",  "refresh_token", "oauth_secret",          "client_secret", "secret"};
-
 Rejection reject(errc code, std::string detail) { return Rejection{code, std::move(detail)}; }
 
 // Appends JSON text to one output string through one serializer: no
@@ -91,14 +86,7 @@ std::string lower(std::string_view text) {
 
 }  // namespace
 
-bool is_forbidden_metadata_key(std::string_view key) noexcept {
-  return std::any_of(forbidden_keys.begin(), forbidden_keys.end(), [&](std::string_view forbidden) {
-    return key.size() == forbidden.size() &&
-           std::equal(key.begin(), key.end(), forbidden.begin(), [](char a, char b) {
-             return std::tolower(static_cast<unsigned char>(a)) == b;
-           });
-  });
-}
+bool is_forbidden_metadata_key(std::string_view key) { return ForbiddenKeys::defaults().matches(key); }
 
 bool is_valid_action(std::string_view action) noexcept {
   if (action.empty() || action.size() > 255) return false;
@@ -120,9 +108,9 @@ bool is_valid_action(std::string_view action) noexcept {
 
 boost::system::result<Event, Rejection> validate_event(std::string_view line,
                                                        const ValidationLimits& limits,
-                                                       const PeerCredentials& peer,
+                                                       const SenderStamp& sender,
                                                        sys_micros received_at) {
-  auto read = read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth});
+  auto read = read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth, limits.forbidden_keys});
   if (!read) return read.error();
   const ReadLine& input = *read;
   using Kind = ReadField::Kind;
@@ -132,7 +120,7 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   };
 
   Event event;
-  event.sender_uid = peer.uid;
+  event.sender_uid = sender.credentials().uid;
   const auto* action = given(EventField::action);
   if (!action) return reject(errc::invalid_event, "action is required");
   if (action->kind != Kind::string || !is_valid_action(action->text))
@@ -160,7 +148,9 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   const auto* occurred = given(EventField::occurred_at);
   if (occurred) {
     if (occurred->kind != Kind::string || !is_rfc3339(occurred->text))
-      return reject(errc::invalid_event, "occurred_at must be an RFC 3339 date-time");
+      return reject(errc::invalid_event,
+                    "occurred_at must be an RFC 3339 date-time: years 1970-9999, at most 9 fraction digits, "
+                    "second 60 only at 23:59:60 UTC");
     event.occurred_at = occurred->text;
   } else {
     event.occurred_at = received_at_text(received_at);
@@ -186,8 +176,9 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   if (const auto* ip = given(EventField::ip_address)) {
     boost::system::error_code ip_ec;
     if (ip->kind == Kind::string) (void)boost::asio::ip::make_address(ip->text, ip_ec);
-    if (ip->kind != Kind::string || ip_ec)
-      return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address or null");
+    // A zone id ("fe80::1%eth0") names an interface of the sender's host: not an address to audit.
+    if (ip->kind != Kind::string || ip_ec || ip->text.find('%') != std::string::npos)
+      return reject(errc::invalid_event, "ip_address must be an IPv4 or IPv6 address (without a zone id) or null");
   }
 
   const auto* metadata = given(EventField::metadata);
@@ -199,7 +190,7 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   // its defaults), then what the daemon adds. The first part, less a
   // defaulted occurred_at, is the content an idempotency key stands for.
   std::string& out = event.json;
-  out.reserve(line.size() + 320);
+  out.reserve(line.size() + 320 + sender.json().size());
   JsonAppender writer(out);
   writer.raw("{\"id\":");
   writer.string(event.id);
@@ -243,7 +234,8 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   }
   writer.key("received_at");
   writer.string(received_at_text(received_at));
-  writer.raw(fmt::format(R"(,"source":{{"uid":{},"gid":{},"pid":{}}}}})", peer.uid, peer.gid, peer.pid));
+  writer.raw(sender.json());
+  writer.raw("}");
   return event;
 }
 

@@ -8,7 +8,8 @@
 using namespace auditfwd;
 
 namespace {
-const PeerCredentials peer{1000, 1001, 4242};
+const SenderStamp peer{SenderIdentity{{1000, 1001, 4242}, "alice", "staff", "/usr/bin/app", "app", "app.service"},
+                       HostIdentity{"db1", "0123456789abcdef0123456789abcdef", "c0ffee00-0000-4000-8000-000000000001"}};
 
 boost::system::result<Event, Rejection> check(const std::string& line, std::size_t max_metadata = 8192) {
   return validate_event(line, ValidationLimits{max_metadata}, peer, now_micros());
@@ -29,7 +30,7 @@ std::string detail_of(const std::string& line, errc expected) {
 }
 }  // namespace
 
-TEST_CASE("a minimal event is stamped with id, defaults, source and received_at") {
+TEST_CASE("a minimal event is stamped with id, defaults, source, host and received_at") {
   auto result = check(R"({"action":"user.login"})");
   REQUIRE(result.has_value());
   const auto stamped = boost::json::parse(result->json).as_object();
@@ -40,6 +41,14 @@ TEST_CASE("a minimal event is stamped with id, defaults, source and received_at"
   CHECK(stamped.at("source").as_object().at("uid") == 1000);
   CHECK(stamped.at("source").as_object().at("gid") == 1001);
   CHECK(stamped.at("source").as_object().at("pid") == 4242);
+  CHECK(stamped.at("source").as_object().at("user") == "alice");
+  CHECK(stamped.at("source").as_object().at("group") == "staff");
+  CHECK(stamped.at("source").as_object().at("exe") == "/usr/bin/app");
+  CHECK(stamped.at("source").as_object().at("comm") == "app");
+  CHECK(stamped.at("source").as_object().at("unit") == "app.service");
+  CHECK(stamped.at("host").as_object().at("hostname") == "db1");
+  CHECK(stamped.at("host").as_object().at("machine_id") == "0123456789abcdef0123456789abcdef");
+  CHECK(stamped.at("host").as_object().at("boot_id") == "c0ffee00-0000-4000-8000-000000000001");
   CHECK(stamped.at("id").as_string().size() == 36);
   CHECK(stamped.at("id").as_string()[14] == '7');  // UUIDv7
   CHECK_FALSE(result->client_supplied_id);
@@ -82,12 +91,43 @@ TEST_CASE("field rules name the field") {
         std::string::npos);
   CHECK(check(R"({"action":"a.b","ip_address":"2001:db8::1"})").has_value());
   CHECK(check(R"({"action":"a.b","ip_address":"10.0.0.1"})").has_value());
+  CHECK(check(R"({"action":"a.b","ip_address":"fe80::1"})").has_value());
+  CHECK(detail_of(R"({"action":"a.b","ip_address":"fe80::1%nosuchif0"})", errc::invalid_event).find("ip_address") !=
+        std::string::npos);
+  CHECK(code_of(R"({"action":"a.b","ip_address":"fe80::1%lo"})") == errc::invalid_event);
+  CHECK(code_of(R"({"action":"a.b","ip_address":"fe80::1%1"})") == errc::invalid_event);
+  for (const char* time : {"2026-11-26T12:34:60Z", "0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
+                           "2026-11-26T19:25:30.1234567890Z"})
+    CHECK(detail_of(std::string(R"({"action":"a.b","occurred_at":")") + time + R"("})", errc::invalid_event)
+              .find("occurred_at") != std::string::npos);
+  CHECK(check(R"({"action":"a.b","occurred_at":"2016-12-31T23:59:60Z"})").has_value());
   CHECK(detail_of(R"({"action":"a.b","actor_type":")" + std::string(65, 'x') + R"("})", errc::invalid_event)
             .find("actor_type") != std::string::npos);
   CHECK(detail_of(R"({"action":"a.b","user_agent":")" + std::string(513, 'x') + R"("})", errc::invalid_event)
             .find("user_agent") != std::string::npos);
   CHECK(check(R"({"action":"a.b","user_agent":")" + std::string(512, 'x') + R"("})").has_value());
   CHECK(detail_of(R"({"action":"a.b","metadata":[1]})", errc::invalid_event).find("metadata") != std::string::npos);
+}
+
+TEST_CASE("the sender stamp writes unknown names as null and any bytes as valid JSON") {
+  const SenderStamp unknown{SenderIdentity{{7, 8, 9}}, HostIdentity{}};
+  const auto stamped = boost::json::parse("{\"x\":1" + std::string(unknown.json()) + "}").as_object();
+  CHECK(stamped.at("source").as_object().at("uid") == 7);
+  for (const char* name : {"user", "group", "exe", "comm", "unit"}) CHECK(stamped.at("source").as_object().at(name).is_null());
+  for (const char* name : {"hostname", "machine_id", "boot_id"}) CHECK(stamped.at("host").as_object().at(name).is_null());
+  CHECK(unknown.credentials().pid == 9);
+
+  // A path is bytes, not UTF-8; a name may hold quotes and controls.
+  const SenderStamp odd{SenderIdentity{{0, 0, 1}, "a\"b", "g", "/tmp/\xff\xfe\xc3\xa9x", "t\nab"}, HostIdentity{}};
+  const auto parsed = boost::json::parse("{\"x\":1" + std::string(odd.json()) + "}").as_object();
+  CHECK(parsed.at("source").as_object().at("user") == "a\"b");
+  CHECK(parsed.at("source").as_object().at("exe") == "/tmp/\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9x");
+  CHECK(parsed.at("source").as_object().at("comm") == "t\nab");
+}
+
+TEST_CASE("a client cannot supply host either") {
+  CHECK(detail_of(R"({"action":"a.b","host":{"hostname":"evil"}})", errc::invalid_event) ==
+        "host is set by the daemon and cannot be supplied");
 }
 
 TEST_CASE("unknown fields and daemon-owned fields are rejected") {
@@ -115,6 +155,21 @@ TEST_CASE("forbidden metadata keys at any depth, any case") {
     CHECK(is_forbidden_metadata_key(key));
   CHECK_FALSE(is_forbidden_metadata_key("token_count"));
   CHECK(check(R"({"action":"a.b","metadata":{"token_count":3}})").has_value());
+}
+
+TEST_CASE("forbidden keys are matched after NFKC case folding, without separators and controls") {
+  for (const char* key : {"Authorization", "private_key", "api-key", "apiKey", "passwd", "password ", "password\\u0000",
+                          "\\uff50\\uff41\\uff53\\uff53\\uff57\\uff4f\\uff52\\uff44", "\\u017fecret", "credential",
+                          "credentials", "cookie", "Set-Cookie"}) {
+    const auto line = std::string(R"({"action":"a.b","metadata":{"k":{")") + key + R"(":"x"}}})";
+    CHECK_MESSAGE(code_of(line) == errc::forbidden_key, line);
+  }
+  const ForbiddenKeys extra({"ssn"});
+  auto with_extra = validate_event(R"({"action":"a.b","metadata":{"SSN":"x"}})", ValidationLimits{8192, 32, &extra}, peer,
+                                   now_micros());
+  REQUIRE_FALSE(with_extra.has_value());
+  CHECK(with_extra.error().code == errc::forbidden_key);
+  CHECK(check(R"({"action":"a.b","metadata":{"SSN":"x"}})").has_value());
 }
 
 TEST_CASE("metadata size limit is configurable") {

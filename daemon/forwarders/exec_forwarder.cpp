@@ -6,6 +6,7 @@
 #include "forwarders/exec_child.hpp"
 #include "forwarders/exec_reply.hpp"
 #include "forwarders/reconnect_backoff.hpp"
+#include "forwarders/secret_redactor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,7 +30,9 @@ constexpr std::size_t max_reply_bytes = 64 * 1024;
 constexpr std::size_t max_stderr_line = 4096;
 
 // Copies the child's stderr to the forwarder's log, line by line, until the child closes it.
-asio::awaitable<void> log_stderr(asio::readable_pipe errors, std::shared_ptr<spdlog::logger> log, pid_t pid) {
+// Secret-looking env entries (names_a_secret) are secrets: a child may print them.
+asio::awaitable<void> log_stderr(asio::readable_pipe errors, std::shared_ptr<spdlog::logger> log, pid_t pid,
+                                 SecretRedactor redactor) {
   std::string buffer;
   for (;;) {
     auto [error, size] = co_await asio::async_read_until(errors, asio::dynamic_buffer(buffer, max_stderr_line), '\n',
@@ -38,10 +41,10 @@ asio::awaitable<void> log_stderr(asio::readable_pipe errors, std::shared_ptr<spd
     else if (error) break;
     std::string_view line(buffer.data(), size);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
-    log->info("child {} stderr: {}", pid, line);
+    log->info("child {} stderr: {}", pid, redactor.redact(line));
     buffer.erase(0, size);
   }
-  if (!buffer.empty()) log->info("child {} stderr: {}", pid, buffer);
+  if (!buffer.empty()) log->info("child {} stderr: {}", pid, redactor.redact(buffer));
 }
 
 // How reading the replies to one batch ended.
@@ -50,12 +53,19 @@ struct ReadResult {
   std::string detail;
 };
 
+std::vector<std::string> secret_values(const std::vector<std::pair<std::string, std::string>>& env) {
+  std::vector<std::string> values;
+  for (const auto& [name, value] : env)
+    if (names_a_secret(name) && !value.empty()) values.push_back(value);
+  return values;
+}
+
 class ExecForwarder final : public Forwarder {
  public:
   ExecForwarder(asio::any_io_executor executor, std::vector<std::string> command,
                 std::vector<std::pair<std::string, std::string>> env, std::shared_ptr<spdlog::logger> log)
-      : executor_(std::move(executor)), command_(std::move(command)), env_(std::move(env)), log_(std::move(log)),
-        mutex_(executor_), reaper_(log_) {}
+      : executor_(std::move(executor)), command_(std::move(command)), env_(std::move(env)),
+        redactor_(secret_values(env_)), log_(std::move(log)), mutex_(executor_), reaper_(log_) {}
 
   ~ExecForwarder() override { stop(); }
 
@@ -86,6 +96,8 @@ class ExecForwarder final : public Forwarder {
 
   void reopen() override { restart_requested_ = true; }
 
+  std::vector<std::string> secrets() const override { return secret_values(env_); }
+
   // After the last delivery: close stdin, give the child a moment, SIGTERM, SIGKILL; reap.
   void stop() override {
     if (child_) retire_child(true, "stopping");
@@ -111,7 +123,7 @@ class ExecForwarder final : public Forwarder {
       child_.emplace(std::move(*spawned.child));
       replies_.clear();
       log_->info("started {} (pid {})", command_.front(), child_->pid);
-      asio::co_spawn(executor_, log_stderr(std::move(child_->errors), log_, child_->pid),
+      asio::co_spawn(executor_, log_stderr(std::move(child_->errors), log_, child_->pid, redactor_),
                      [log = log_](std::exception_ptr error) {
                        if (!error) return;
                        try {
@@ -137,7 +149,7 @@ class ExecForwarder final : public Forwarder {
       co_return;
     }
     if (result.end == ReadResult::End::malformed) {
-      log_->error("{}; restarting the child", result.detail);
+      log_->error("{}; restarting the child", redactor_.redact(result.detail));
       retire_child(false, "its reply stream is out of sync");
       backoff_.failed();
       last_failure_ = result.detail;
@@ -222,13 +234,14 @@ class ExecForwarder final : public Forwarder {
 
   void fail(const std::string& what) {
     const auto wait = backoff_.failed();
-    log_->warn("{}; next start in {}ms", what, wait.count());
+    log_->warn("{}; next start in {}ms", redactor_.redact(what), wait.count());
     last_failure_ = what;
   }
 
   asio::any_io_executor executor_;
   const std::vector<std::string> command_;
   const std::vector<std::pair<std::string, std::string>> env_;
+  const SecretRedactor redactor_;  // for what the forwarder logs itself; reasons are redacted by make_forwarder
   std::shared_ptr<spdlog::logger> log_;
   AsyncMutex mutex_;
   std::atomic<bool> restart_requested_{false};

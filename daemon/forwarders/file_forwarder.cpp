@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <mutex>
+#include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace auditfwd {
@@ -43,8 +45,16 @@ class FileForwarder final : public Forwarder {
       std::error_code ignored;
       const auto parent = std::filesystem::path(path_).parent_path();
       if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
-      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+      // O_NOFOLLOW: a symbolic link planted at the path would send audit
+      // lines wherever it points.
+      fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+      if (fd_ < 0 && errno == ELOOP)
+        return DeliveryOutcome::permanent("open " + path_ + ": it is a symbolic link; the file forwarder does not follow one");
       if (fd_ < 0) return DeliveryOutcome::retry("open " + path_ + ": " + std::strerror(errno));
+      if (auto refused = foreign_owner(); !refused.empty()) {
+        close_file();
+        return DeliveryOutcome::permanent(std::move(refused));
+      }
       terminate_torn_line();
     }
     if (auto error = write_event_lines(fd_, events); !error.empty()) {
@@ -57,6 +67,17 @@ class FileForwarder final : public Forwarder {
       return DeliveryOutcome::retry("fsync " + path_ + ": " + error);
     }
     return DeliveryOutcome::success();
+  }
+
+  // A file another user created in advance could be read, truncated or faked
+  // by them: write only to a file the daemon's own user owns. Empty when it does.
+  std::string foreign_owner() const {
+    struct stat status{};
+    if (::fstat(fd_, &status) != 0) return "stat " + path_ + ": " + std::strerror(errno);
+    if (status.st_uid == ::geteuid()) return {};
+    return "open " + path_ + ": the file is owned by uid " + std::to_string(status.st_uid) +
+           ", not by the daemon's uid " + std::to_string(::geteuid()) +
+           "; refusing to write to it (remove it or give it to the daemon's user)";
   }
 
   // A crash mid-write can leave a last line without its newline; end it so the

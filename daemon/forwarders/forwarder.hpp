@@ -72,6 +72,12 @@ class Forwarder {
 
   // Called once at shutdown after the last delivery: release processes and connections.
   virtual void stop() {}
+
+  // The secret values its configuration holds (tokens, passwords, signing
+  // keys, secret-looking header or env values), which make_forwarder redacts
+  // from every outcome reason: reasons are stored in job errors, logged and
+  // sent back in sync replies.
+  virtual std::vector<std::string> secrets() const { return {}; }
 };
 
 }  // namespace auditfwd

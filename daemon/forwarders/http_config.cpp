@@ -1,6 +1,8 @@
 // Validation of the `http` forwarder's keys; the only place that knows their names and defaults.
 #include "forwarders/http_config.hpp"
 
+#include "forwarders/secret_redactor.hpp"
+
 #include "config/config_reader.hpp"
 
 #include <algorithm>
@@ -51,6 +53,11 @@ void parse_url(ConfigReader& reader, HttpSettings& settings) {
     reader.fail("url", "must not carry credentials (user:password@); use basic_user and basic_password");
   if (url.has_fragment()) reader.fail("url", "must not have a #fragment");
   if (url.host_type() == boost::urls::host_type::ipvfuture) reader.fail("url", "unsupported IP literal");
+  for (const auto& param : url.params())  // "?api_key=…": the value is a secret, raw and decoded
+    if (param.has_value && names_a_secret(param.key) && !param.value.empty()) settings.secrets.push_back(param.value);
+  for (const auto& param : url.encoded_params())
+    if (param.has_value && names_a_secret(param.key.decode()) && !param.value.empty())
+      settings.secrets.emplace_back(param.value.data(), param.value.size());
   settings.https = scheme == "https";
   settings.host = url.host_address();
   if (settings.host.empty()) reader.fail("url", "must name a host");
@@ -84,6 +91,7 @@ void parse_headers(ConfigReader& reader, HttpSettings& settings) {
       reader.fail(key, "is set by the forwarder and cannot be configured");
     if (lowered == "authorization" && settings.authorization)
       reader.fail(key, "conflicts with bearer_token / basic_user");
+    if (names_a_secret(name)) settings.secrets.push_back(text);
     settings.headers.emplace_back(std::string(name), text);
   }
 }
@@ -98,10 +106,14 @@ void parse_auth(ConfigReader& reader, HttpSettings& settings) {
     if (bearer->empty() || bearer->find_first_of("\r\n") != std::string::npos)
       reader.fail("bearer_token", "must be non-empty and a single line");
     settings.authorization = "Bearer " + *bearer;
+    settings.secrets.push_back(*bearer);
   }
   if (user) {
     if (user->find(':') != std::string::npos) reader.fail("basic_user", "must not contain ':'");
-    settings.authorization = "Basic " + base64(*user + ":" + password.value_or(""));
+    const auto credentials = base64(*user + ":" + password.value_or(""));
+    settings.authorization = "Basic " + credentials;
+    settings.secrets.push_back(credentials);
+    if (password) settings.secrets.push_back(*password);
   }
 }
 
@@ -121,6 +133,7 @@ void parse_hmac(ConfigReader& reader, HttpSettings& settings) {
   }
   for (const auto& secret : settings.hmac_secrets)
     if (secret.empty()) reader.fail("hmac_secrets", "must not contain an empty secret");
+  settings.secrets.insert(settings.secrets.end(), settings.hmac_secrets.begin(), settings.hmac_secrets.end());
 }
 
 std::optional<std::string> existing_file(ConfigReader& reader, const std::string& key) {

@@ -34,6 +34,10 @@ struct HttpSettings {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, as configured
   std::optional<std::string> authorization;                  // full Authorization value
   std::vector<std::string> hmac_secrets;
+  // Every secret value above (bearer token, basic password and credentials,
+  // secret-looking header values and URL query values, hmac_secrets): what the
+  // forwarder's outcome reasons must never show.
+  std::vector<std::string> secrets;
 
   bool tls_verify = true;
   std::optional<std::string> tls_ca_file;

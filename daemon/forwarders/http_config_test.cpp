@@ -113,3 +113,14 @@ TEST_CASE("hmac_secrets_file: one secret per line") {
   CHECK(s.hmac_secrets == std::vector<std::string>{"first", "second"});
   std::remove(path.c_str());
 }
+
+TEST_CASE("every configured secret is listed for redaction, and nothing else") {
+  using Secrets = std::vector<std::string>;
+  CHECK(parse_http_settings(config_with(R"({"url":"http://h","bearer_token":"t0k"})")).secrets == Secrets{"t0k"});
+  CHECK(parse_http_settings(config_with(R"({"url":"http://h","basic_user":"alice","basic_password":"s3cret"})"))
+            .secrets == Secrets{"YWxpY2U6czNjcmV0", "s3cret"});
+  const auto settings = parse_http_settings(config_with(
+      R"({"url":"http://h/in?api_key=q%2Fk&tenant=t1","headers":{"X-API-Key":"hk","X-Tenant":"blue"},"hmac_secrets":["s1","s2"]})"));
+  CHECK(settings.secrets == Secrets{"q/k", "q%2Fk", "hk", "s1", "s2"});
+  CHECK(parse_http_settings(config_with(R"({"url":"http://h"})")).secrets.empty());
+}

@@ -92,7 +92,10 @@ class HttpForwarder final : public Forwarder {
         settings_(std::move(settings)),
         tls_context_(std::move(tls_context)),
         executor_(std::move(executor)),
-        host_is_address_(is_ip_address(settings_.host)) {}
+        host_is_address_(is_ip_address(settings_.host)),
+        redactor_(settings_.secrets) {}
+
+  std::vector<std::string> secrets() const override { return settings_.secrets; }
 
   BatchLimits batch_limits() const override {
     return {settings_.batch_max_events, settings_.batch_max_bytes,
@@ -189,7 +192,7 @@ class HttpForwarder final : public Forwarder {
       std::string_view phrase = response.reason();
       if (phrase.empty()) phrase = http::obsolete_reason(response.result());
       auto outcome = classify_response(response.result_int(), phrase, response.body(), retry_after,
-                                       std::chrono::system_clock::now());
+                                       std::chrono::system_clock::now(), redactor_);
       if (response.keep_alive() && !result.body_truncated) release(std::move(connection));
       co_return outcome;
     }
@@ -348,6 +351,7 @@ class HttpForwarder final : public Forwarder {
   std::unique_ptr<ssl::context> tls_context_;  // null for http://
   asio::any_io_executor executor_;
   bool host_is_address_;
+  SecretRedactor redactor_;  // settings_.secrets, for receiver bodies quoted in outcome reasons
   std::shared_ptr<spdlog::logger> log_ = spdlog::default_logger()->clone("forwarder." + id_);
   std::atomic<bool> warned_insecure_{false};
 

@@ -65,11 +65,12 @@ std::string printable_prefix(std::string_view text, std::size_t limit) {
 
 DeliveryOutcome classify_response(unsigned status, std::string_view phrase, std::string_view body,
                                   std::optional<std::string_view> retry_after,
-                                  std::chrono::system_clock::time_point now) {
+                                  std::chrono::system_clock::time_point now, const SecretRedactor& redactor) {
   if (status >= 200 && status < 300) return DeliveryOutcome::success();
   auto reason = fmt::format("HTTP {}", status);
-  if (!phrase.empty()) reason += " " + printable_prefix(phrase, 64);
-  const auto snippet = printable_prefix(trim(body), 200);
+  if (!phrase.empty()) reason += " " + printable_prefix(redactor.redact(phrase), 64);
+  // Redacted whole, then cut: a cut first could keep the start of a secret.
+  const auto snippet = printable_prefix(redactor.redact(trim(body)), 200);
   if (!snippet.empty()) reason += ": " + snippet;
   if (status == 408 || status == 429 || (status >= 500 && status < 600)) {
     std::optional<std::chrono::milliseconds> after;

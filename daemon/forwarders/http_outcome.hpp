@@ -2,6 +2,7 @@
 #pragma once
 
 #include "forwarders/forwarder.hpp"
+#include "forwarders/secret_redactor.hpp"
 
 #include <chrono>
 #include <optional>
@@ -18,10 +19,12 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 // 2xx → ok; 408, 429, 5xx → retry (after Retry-After when given); anything
 // else (1xx, 3xx, other 4xx) → permanent. The reason reads
 // "HTTP <status> <phrase>: <first 200 bytes of the body>", control bytes
-// replaced so it stays one log line.
+// replaced so it stays one log line, and every secret of `redactor` replaced
+// in the whole body before it is cut (a receiver may echo the request's token).
 DeliveryOutcome classify_response(unsigned status, std::string_view phrase, std::string_view body,
                                   std::optional<std::string_view> retry_after,
-                                  std::chrono::system_clock::time_point now);
+                                  std::chrono::system_clock::time_point now,
+                                  const SecretRedactor& redactor = SecretRedactor());
 
 // At most `limit` bytes of `text`, cut on a UTF-8 boundary, control bytes as '?'.
 std::string printable_prefix(std::string_view text, std::size_t limit);

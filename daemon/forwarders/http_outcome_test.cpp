@@ -60,3 +60,15 @@ TEST_CASE("printable_prefix keeps one line and whole UTF-8 characters") {
   CHECK(printable_prefix("a\nb\x01", 10) == "a b?");
   CHECK(printable_prefix("\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9");  // never half of "é"
 }
+
+TEST_CASE("a secret echoed in the body or the phrase is redacted before the body is cut") {
+  const SecretRedactor redactor({"tok-123456"});
+  const auto echoed = classify_response(401, "Bad tok-123456", R"({"error":"token tok-123456 is not valid"})", {},
+                                        rfc_date, redactor);
+  CHECK(echoed.kind == DeliveryOutcome::Kind::permanent);
+  CHECK(echoed.reason == R"(HTTP 401 Bad [REDACTED]: {"error":"token [REDACTED] is not valid"})");
+  // The secret across the 200-byte cut: no start of it survives.
+  const auto cut = classify_response(400, "", std::string(195, 'x') + "tok-123456", {}, rfc_date, redactor);
+  CHECK(cut.reason == "HTTP 400: " + std::string(195, 'x') + "[REDA");
+  CHECK(cut.reason.find("tok") == std::string::npos);
+}

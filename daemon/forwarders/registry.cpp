@@ -5,6 +5,7 @@
 #include "forwarders/exec_forwarder.hpp"
 #include "forwarders/file_forwarder.hpp"
 #include "forwarders/http_forwarder.hpp"
+#include "forwarders/redacting_forwarder.hpp"
 #include "forwarders/stdout_forwarder.hpp"
 #include "forwarders/syslog_forwarder.hpp"
 #include "forwarders/tcp_forwarder.hpp"
@@ -39,7 +40,7 @@ std::unique_ptr<Forwarder> make_forwarder(const ForwarderConfig& config,
     throw ConfigError(config.file, config.path + ".type",
                       fmt::format("unknown forwarder type \"{}\" (known: {})", config.type,
                                   fmt::join(forwarder_types(), ", ")));
-  return it->second(config, executor);
+  return with_redacted_reasons(it->second(config, executor));
 }
 
 std::vector<std::string> forwarder_types() {

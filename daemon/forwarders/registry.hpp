@@ -11,7 +11,9 @@
 namespace auditfwd {
 
 // Validates the type-specific keys of `config` and builds the forwarder.
-// Throws ConfigError for an unknown type or a bad key.
+// Throws ConfigError for an unknown type or a bad key. The outcome reasons of
+// the result never carry the secret values the entry configures
+// (Forwarder::secrets, with_redacted_reasons).
 std::unique_ptr<Forwarder> make_forwarder(const ForwarderConfig& config,
                                           const boost::asio::any_io_executor& executor);
 

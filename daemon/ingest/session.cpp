@@ -1,6 +1,8 @@
 // The per-connection loop of wire protocol v1.
 #include "ingest/session.hpp"
 
+#include "ingest/peer_identity.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -52,6 +54,7 @@ Session::Session(asio::local::stream_protocol::socket socket, const IngestConfig
       log_(std::move(log)),
       splitter_(config.max_event_bytes),
       peer_(peer_credentials(socket_.native_handle())),
+      sender_(resolve_sender(peer_), local_host()),
       chunk_queued_(socket_.get_executor()),
       chunk_answered_(socket_.get_executor()) {}
 
@@ -73,7 +76,8 @@ asio::awaitable<void> Session::run() {
 
 asio::awaitable<void> Session::read_and_dispatch() {
   std::vector<char> buffer(initial_read_buffer_bytes);
-  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth};
+  const ForbiddenKeys forbidden_keys(config_.forbidden_keys);
+  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth, &forbidden_keys};
   std::vector<SplitLine> pieces;
   while (!stopping_) {
     reading_ = true;
@@ -95,7 +99,7 @@ asio::awaitable<void> Session::read_and_dispatch() {
                                                                     "it was skipped up to its newline",
                                                                     config_.max_event_bytes)});
         else
-          lines.push_back(validate_event(piece.text, limits, peer_, received_at));
+          lines.push_back(validate_event(piece.text, limits, sender_, received_at));
       }
       // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
       DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));

@@ -43,6 +43,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<spdlog::logger> log_;
   LineSplitter splitter_;
   PeerCredentials peer_;
+  SenderStamp sender_;  // peer_ resolved once, with the host: what each event is stamped with
   bool stopping_ = false;
   bool reading_ = false;
   boost::asio::cancellation_signal cancel_read_;  // the pending read only

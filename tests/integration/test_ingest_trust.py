@@ -10,7 +10,7 @@ import uuid
 
 from harness import DaemonTestCase, read_json_lines, wait_until
 
-STAMPED = {"received_at", "source"}
+STAMPED = {"received_at", "source", "host"}
 DEFAULTS = {"outcome": "success", "actor_type": "user", "actor_id": None, "target_id": None, "target_type": None,
             "organization_id": None, "effective_user_id": None, "ip_address": None, "user_agent": None,
             "metadata": {}}
