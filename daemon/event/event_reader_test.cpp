@@ -9,7 +9,7 @@
 using namespace auditfwd;
 
 namespace {
-const SenderStamp peer{SenderIdentity{{1000, 1001, 4242}}, HostIdentity{}};
+const SenderStamp peer{SenderIdentity{{1000, 1001, 4242}, "", "", "", "", ""}, HostIdentity{"", "", ""}};
 
 boost::system::result<Event, Rejection> check(const std::string& line, ValidationLimits limits = {}) {
   return validate_event(line, limits, peer, now_micros());
@@ -105,7 +105,7 @@ TEST_CASE("UUIDs are lower-cased everywhere") {
 TEST_CASE("the content digest: the same line means the same content, whatever the receipt time") {
   const std::string id = R"("id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab")";
   const auto first = validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":1}})", {}, peer, now_micros());
-  const auto later = validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":1}})", {}, SenderStamp{SenderIdentity{{1000, 5, 99}, "other"}, HostIdentity{"h"}},
+  const auto later = validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":1}})", {}, SenderStamp{SenderIdentity{{1000, 5, 99}, "other", "", "", "", ""}, HostIdentity{"h", "", ""}},
                                     now_micros() + std::chrono::seconds(3));
   const auto other = validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":2}})", {}, peer, now_micros());
   const auto dated = validate_event("{" + id + R"(,"action":"a.b","occurred_at":"2026-01-01T00:00:00Z","metadata":{"n":1}})",

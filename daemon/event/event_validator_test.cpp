@@ -110,7 +110,7 @@ TEST_CASE("field rules name the field") {
 }
 
 TEST_CASE("the sender stamp writes unknown names as null and any bytes as valid JSON") {
-  const SenderStamp unknown{SenderIdentity{{7, 8, 9}}, HostIdentity{}};
+  const SenderStamp unknown{SenderIdentity{{7, 8, 9}, "", "", "", "", ""}, HostIdentity{"", "", ""}};
   const auto stamped = boost::json::parse("{\"x\":1" + std::string(unknown.json()) + "}").as_object();
   CHECK(stamped.at("source").as_object().at("uid") == 7);
   for (const char* name : {"user", "group", "exe", "comm", "unit"}) CHECK(stamped.at("source").as_object().at(name).is_null());
@@ -118,7 +118,7 @@ TEST_CASE("the sender stamp writes unknown names as null and any bytes as valid 
   CHECK(unknown.credentials().pid == 9);
 
   // A path is bytes, not UTF-8; a name may hold quotes and controls.
-  const SenderStamp odd{SenderIdentity{{0, 0, 1}, "a\"b", "g", "/tmp/\xff\xfe\xc3\xa9x", "t\nab"}, HostIdentity{}};
+  const SenderStamp odd{SenderIdentity{{0, 0, 1}, "a\"b", "g", "/tmp/\xff\xfe\xc3\xa9x", "t\nab", ""}, HostIdentity{"", "", ""}};
   const auto parsed = boost::json::parse("{\"x\":1" + std::string(odd.json()) + "}").as_object();
   CHECK(parsed.at("source").as_object().at("user") == "a\"b");
   CHECK(parsed.at("source").as_object().at("exe") == "/tmp/\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9x");
