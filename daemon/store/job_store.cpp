@@ -93,6 +93,8 @@ constexpr std::size_t insert_batch = 16;
 // enough to amortize the commit's page writes over many small requests, few
 // enough that a large request does not wait behind the others.
 constexpr std::size_t events_per_transaction = 512;
+// Emptied batches wait until this many can go in one commit (or a second passes).
+constexpr std::size_t batches_deleted_together = 32;
 // Delivery outcomes fewer than this may wait up to a millisecond to share a commit.
 constexpr std::size_t small_commit_events = 32;
 
@@ -946,8 +948,8 @@ class JobStore::Impl {
       if (live == live_batches_.end()) continue;
       live->second.outstanding -= std::min(done, live->second.outstanding);
       if (live->second.outstanding != 0) continue;
-      // Deleted with the next new batch, or by maintain() within a second:
-      // a crash before then delivers its jobs again (at least once).
+      // Deleted with later new batches, or by maintain() within a second: a
+      // crash before then delivers its jobs again (at least once).
       batches_to_delete_.push_back(batch_id);
       live_batches_.erase(live);
     }
@@ -1114,8 +1116,10 @@ class JobStore::Impl {
     const auto changes_before = sqlite3_total_changes64(db_.getHandle());
     try {
       if (transaction) run_cached(begin_);  // prepared once: at low rates there is a transaction per event
-      // Emptied batches go with new ones: the same pages, one write.
-      if (enqueues) delete_emptied_batches();
+      // Emptied batches go together with new ones, a few dozen at a time: at
+      // low rates a commit then writes the newest leaf page only, not also the
+      // page of the batch before it. maintain() takes the rest within a second.
+      if (enqueues && batches_to_delete_.size() >= batches_deleted_together) delete_emptied_batches();
       for (auto& operation : batch) {
         const Delta before = delta_ = committed;
         const std::size_t handed_before = handed_.size();
