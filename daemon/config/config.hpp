@@ -45,6 +45,13 @@ struct IngestConfig {
   std::size_t max_metadata_bytes = 8192;
   std::size_t max_nesting_depth = 32;  // levels of a line; the event object is level 1, metadata 2
   std::size_t max_connections = 1024;
+  std::size_t max_connections_per_uid = 256;  // root is exempt
+  std::size_t reserved_root_connections = 4;  // of max_connections, taken by root only
+  milliseconds idle_timeout{std::chrono::minutes{5}};  // nothing read or written for this long: closed
+  milliseconds partial_line_timeout{std::chrono::seconds{30}};  // a line unfinished for this long: closed
+  // Buffered input and unsent replies: across all connections, and per connection.
+  std::size_t max_buffered_bytes = 16 * 1024 * 1024;
+  std::size_t max_connection_buffered_bytes = 1024 * 1024;
 };
 
 struct StoreConfig {
