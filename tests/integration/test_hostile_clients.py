@@ -282,6 +282,30 @@ class TimeoutsTest(DaemonTestCase):
         logged_reports(d, "ingest.idle_timeout", len(silent) + 2)
         self.assertEqual(log_reports(d.log(), "ingest.idle_timeout")[1], len(silent) + 2)
 
+    def test_a_client_reading_its_replies_slowly_is_not_idle(self):
+        # Everything is sent (and read by the daemon) at once; for several idle timeouts
+        # after that, only replies move: writing them is progress too.
+        # (About 400 KB/s: the kernel wakes a blocked writer only once most of the socket's
+        # buffer is read, so a much slower reader would leave the daemon no progress to see.)
+        d = self.start(idle_timeout="1s", partial_line_timeout="1m")
+        count = 12000
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(d.socket_path)
+            s.sendall(b"x\n" * count)
+            s.shutdown(socket.SHUT_WR)
+            received, started = b"", time.monotonic()
+            while True:
+                time.sleep(0.04)
+                chunk = s.recv(16384)
+                if not chunk:
+                    break
+                received += chunk
+            elapsed = time.monotonic() - started
+        replies = [json.loads(line) for line in received.splitlines()]
+        self.assertEqual(len(replies), count, f"the connection was closed after {elapsed:.1f}s of reading")
+        self.assertTrue(all(r["error"] == "invalid_json" for r in replies))
+        self.assertGreater(elapsed, 2, "the replies came too fast to show anything")
+
 
 class SlotExhaustionTest(DaemonTestCase):
     """Needs root: connections are opened as other uids by child processes."""
