@@ -47,6 +47,13 @@ struct IngestConfig {
   std::size_t max_connections = 1024;
   // Metadata keys refused besides DESIGN.md's list, compared like it (NFKC case folded, separators removed).
   std::vector<std::string> forbidden_keys;
+  std::size_t max_connections_per_uid = 256;  // root is exempt
+  std::size_t reserved_root_connections = 4;  // of max_connections, taken by root only
+  milliseconds idle_timeout{std::chrono::minutes{5}};  // nothing read or written for this long: closed
+  milliseconds partial_line_timeout{std::chrono::seconds{30}};  // a line unfinished for this long: closed
+  // Buffered input and unsent replies: across all connections, and per connection.
+  std::size_t max_buffered_bytes = 16 * 1024 * 1024;
+  std::size_t max_connection_buffered_bytes = 1024 * 1024;
 };
 
 struct StoreConfig {

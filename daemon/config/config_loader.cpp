@@ -99,6 +99,42 @@ RetryPolicy read_retry(ConfigReader& reader) {
   return retry;
 }
 
+// Slots, timeouts and buffers of [ingest] (after max_connections and max_event_bytes).
+void read_connection_limits(ConfigReader& r, IngestConfig& ingest) {
+  const auto max_connections = static_cast<std::int64_t>(ingest.max_connections);
+  ingest.reserved_root_connections = static_cast<std::size_t>(r.integer(
+      "reserved_root_connections",
+      std::min(static_cast<std::int64_t>(ingest.reserved_root_connections), max_connections - 1), 0,
+      max_connections - 1));
+  if (r.contains("max_connections_per_uid")) {
+    ingest.max_connections_per_uid = static_cast<std::size_t>(
+        r.integer("max_connections_per_uid", max_connections, 1, max_connections));
+  } else {
+    r.accept("max_connections_per_uid");
+    ingest.max_connections_per_uid = std::min(ingest.max_connections_per_uid, ingest.max_connections);
+  }
+  constexpr milliseconds shortest_timeout{100};
+  ingest.idle_timeout = r.duration("idle_timeout", ingest.idle_timeout);
+  if (ingest.idle_timeout < shortest_timeout) r.fail("idle_timeout", "must be at least 100ms");
+  ingest.partial_line_timeout = r.duration("partial_line_timeout", ingest.partial_line_timeout);
+  if (ingest.partial_line_timeout < shortest_timeout) r.fail("partial_line_timeout", "must be at least 100ms");
+  // A connection must hold a whole line plus one read (256 KiB), or a long line could never end.
+  const std::uint64_t smallest_connection_buffer = ingest.max_event_bytes + 256 * 1024;
+  // Unset, the limits grow with max_event_bytes; set, they are checked.
+  ingest.max_connection_buffered_bytes = r.byte_size(
+      "max_connection_buffered_bytes", std::max<std::uint64_t>(ingest.max_connection_buffered_bytes, smallest_connection_buffer));
+  if (ingest.max_connection_buffered_bytes < smallest_connection_buffer ||
+      ingest.max_connection_buffered_bytes > (std::uint64_t{1} << 30))
+    r.fail("max_connection_buffered_bytes",
+           fmt::format("must be between max_event_bytes + 256KiB ({} bytes) and 1GiB", smallest_connection_buffer));
+  ingest.max_buffered_bytes = r.byte_size(
+      "max_buffered_bytes", std::max<std::uint64_t>(ingest.max_buffered_bytes, ingest.max_connection_buffered_bytes));
+  if (ingest.max_buffered_bytes < ingest.max_connection_buffered_bytes ||
+      ingest.max_buffered_bytes > (std::uint64_t{1} << 40))
+    r.fail("max_buffered_bytes", fmt::format("must be between max_connection_buffered_bytes ({} bytes) and 1TiB",
+                                             ingest.max_connection_buffered_bytes));
+}
+
 Config build_config(json::value root, const std::string& file) {
   if (!root.is_object()) throw ConfigError(file, "(root)", "must be a table/object");
   substitute_env(root, file, "");
@@ -127,6 +163,7 @@ Config build_config(json::value root, const std::string& file) {
     for (const auto& key : config.ingest.forbidden_keys)
       if (normalize_key(key).empty())
         r.fail("forbidden_keys", fmt::format("{} is empty once normalized (only separators, spaces or controls)", json::serialize(json::string(key))));
+    read_connection_limits(r, config.ingest);
     r.finish();
   }
   {

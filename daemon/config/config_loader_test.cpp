@@ -116,3 +116,52 @@ TEST_CASE("ingest.forbidden_keys is a list of keys, none empty once normalized")
   CHECK(error_of("[ingest]\nforbidden_keys = [\"-_ \"]\n" + one_forwarder).find("ingest.forbidden_keys") !=
         std::string::npos);
 }
+
+TEST_CASE("ingest slots, timeouts and buffers: defaults, values and refusals") {
+  const auto defaults = load_config_text(one_forwarder, "toml", "d.toml").ingest;
+  CHECK(defaults.max_connections == 1024);
+  CHECK(defaults.max_connections_per_uid == 256);
+  CHECK(defaults.reserved_root_connections == 4);
+  CHECK(defaults.idle_timeout == std::chrono::minutes(5));
+  CHECK(defaults.partial_line_timeout == std::chrono::seconds(30));
+  CHECK(defaults.max_buffered_bytes == 16u * 1024 * 1024);
+  CHECK(defaults.max_connection_buffered_bytes == 1024u * 1024);
+
+  const auto set = load_config_text("[ingest]\nmax_connections = 50\nmax_connections_per_uid = 10\n"
+                                    "reserved_root_connections = 2\nidle_timeout = \"2s\"\n"
+                                    "partial_line_timeout = \"500ms\"\nmax_buffered_bytes = \"4MiB\"\n"
+                                    "max_connection_buffered_bytes = \"512KiB\"\n" + one_forwarder,
+                                    "toml", "s.toml").ingest;
+  CHECK(set.max_connections_per_uid == 10);
+  CHECK(set.reserved_root_connections == 2);
+  CHECK(set.idle_timeout == std::chrono::seconds(2));
+  CHECK(set.partial_line_timeout == std::chrono::milliseconds(500));
+  CHECK(set.max_buffered_bytes == 4u * 1024 * 1024);
+  CHECK(set.max_connection_buffered_bytes == 512u * 1024);
+
+  // A small max_connections lowers the defaults that would not fit it.
+  const auto small = load_config_text("[ingest]\nmax_connections = 3\n" + one_forwarder, "toml", "m.toml").ingest;
+  CHECK(small.max_connections_per_uid == 3);
+  CHECK(small.reserved_root_connections == 2);
+  // A large max_event_bytes raises the buffer defaults with it.
+  const auto large = load_config_text("[ingest]\nmax_event_bytes = \"8MiB\"\n" + one_forwarder, "toml", "l.toml").ingest;
+  CHECK(large.max_connection_buffered_bytes == 8u * 1024 * 1024 + 256 * 1024);
+  CHECK(large.max_buffered_bytes == 16u * 1024 * 1024);
+
+  CHECK(error_of("[ingest]\nmax_connections = 10\nmax_connections_per_uid = 11\n" + one_forwarder) ==
+        "test.toml: ingest.max_connections_per_uid: must be between 1 and 10");
+  CHECK(error_of("[ingest]\nmax_connections_per_uid = 0\n" + one_forwarder) ==
+        "test.toml: ingest.max_connections_per_uid: must be between 1 and 1024");
+  CHECK(error_of("[ingest]\nmax_connections = 10\nreserved_root_connections = 10\n" + one_forwarder) ==
+        "test.toml: ingest.reserved_root_connections: must be between 0 and 9");
+  CHECK(error_of("[ingest]\nidle_timeout = \"50ms\"\n" + one_forwarder) ==
+        "test.toml: ingest.idle_timeout: must be at least 100ms");
+  CHECK(error_of("[ingest]\nidle_timeout = \"later\"\n" + one_forwarder).find("test.toml: ingest.idle_timeout: must be a duration") == 0);
+  CHECK(error_of("[ingest]\npartial_line_timeout = 0\n" + one_forwarder) ==
+        "test.toml: ingest.partial_line_timeout: must be at least 100ms");
+  CHECK(error_of("[ingest]\nmax_connection_buffered_bytes = \"64KiB\"\n" + one_forwarder) ==
+        "test.toml: ingest.max_connection_buffered_bytes: must be between max_event_bytes + 256KiB (327680 bytes) and 1GiB");
+  CHECK(error_of("[ingest]\nmax_buffered_bytes = \"512KiB\"\n" + one_forwarder) ==
+        "test.toml: ingest.max_buffered_bytes: must be between max_connection_buffered_bytes (1048576 bytes) and 1TiB");
+  CHECK(error_of("[ingest]\nmax_buffered_bytes = \"lots\"\n" + one_forwarder).find("test.toml: ingest.max_buffered_bytes: must be a size") == 0);
+}

@@ -13,6 +13,12 @@ void LineSplitter::emit(std::string_view line, std::vector<SplitLine>& out) {
   out.push_back({false, std::string(line)});
 }
 
+void LineSplitter::clear_partial() {
+  constexpr std::size_t kept_capacity = 4096;
+  if (partial_.capacity() > kept_capacity) std::string().swap(partial_);
+  else partial_.clear();
+}
+
 void LineSplitter::feed(std::string_view data, std::vector<SplitLine>& out) {
   while (!data.empty()) {
     const auto newline = data.find('\n');
@@ -23,12 +29,13 @@ void LineSplitter::feed(std::string_view data, std::vector<SplitLine>& out) {
       continue;
     }
     if (newline == std::string_view::npos) {
-      partial_.append(data);
-      if (partial_.size() > max_ + 1) {  // +1: room for a trailing '\r'
+      if (partial_.size() + data.size() > max_ + 1) {  // +1: room for a trailing '\r'
         out.push_back({true, {}});
-        partial_.clear();
+        clear_partial();
         skipping_ = true;
+        return;
       }
+      partial_.append(data);
       return;
     }
     if (partial_.empty()) {
@@ -36,7 +43,7 @@ void LineSplitter::feed(std::string_view data, std::vector<SplitLine>& out) {
     } else {
       partial_.append(data.substr(0, newline));
       emit(partial_, out);
-      partial_.clear();
+      clear_partial();
     }
     data.remove_prefix(newline + 1);
   }
@@ -44,7 +51,7 @@ void LineSplitter::feed(std::string_view data, std::vector<SplitLine>& out) {
 
 void LineSplitter::finish(std::vector<SplitLine>& out) {
   if (!skipping_ && !partial_.empty()) emit(partial_, out);
-  partial_.clear();
+  clear_partial();
   skipping_ = false;
 }
 

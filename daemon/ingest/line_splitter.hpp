@@ -27,8 +27,16 @@ class LineSplitter {
   // At end of input: a final line without newline counts as a line.
   void finish(std::vector<SplitLine>& out);
 
+  // True while a line has begun and its newline has not come yet (also while an
+  // over-long line is being skipped).
+  bool in_line() const { return skipping_ || !partial_.empty(); }
+  // Memory held for the unfinished line. A long line's memory is let go once it
+  // ends, so a connection that once sent one does not keep it.
+  std::size_t buffered_bytes() const { return partial_.capacity(); }
+
  private:
   void emit(std::string_view line, std::vector<SplitLine>& out);
+  void clear_partial();
 
   std::size_t max_;
   std::string partial_;

@@ -39,3 +39,29 @@ TEST_CASE("a complete over-long line in one read is too long") {
   CHECK(out[0].too_long);
   CHECK(out[1].text == "ok");
 }
+
+TEST_CASE("in_line while a line is unfinished; a long line's memory is let go when it ends") {
+  LineSplitter splitter(1 << 20);
+  std::vector<SplitLine> out;
+  CHECK_FALSE(splitter.in_line());
+  splitter.feed("{\"a\":", out);
+  CHECK(splitter.in_line());
+  splitter.feed(std::string(200'000, ' '), out);
+  CHECK(splitter.buffered_bytes() >= 200'000);
+  splitter.feed("1}\n", out);
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(splitter.in_line());
+  CHECK(splitter.buffered_bytes() <= 4096);
+}
+
+TEST_CASE("an over-long line is skipped without being held: in_line until its newline") {
+  LineSplitter splitter(1000);
+  std::vector<SplitLine> out;
+  for (int i = 0; i < 100; ++i) splitter.feed(std::string(10'000, 'x'), out);
+  CHECK(splitter.in_line());
+  CHECK(splitter.buffered_bytes() <= 4096);
+  splitter.feed("\n", out);
+  CHECK_FALSE(splitter.in_line());
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].too_long);
+}

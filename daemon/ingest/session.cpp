@@ -3,13 +3,14 @@
 
 #include "ingest/peer_identity.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
+#include <cstring>
 #include <fmt/format.h>
 #include <sys/socket.h>
 
@@ -18,20 +19,41 @@ namespace asio = boost::asio;
 
 namespace {
 // Large reads make large chunks, and large chunks make large group commits; but
-// an idle or trickling connection should not hold 256 KiB. The buffer starts
-// small and doubles each time a read fills it.
-constexpr std::size_t initial_read_buffer_bytes = 16 * 1024;
-constexpr std::size_t max_read_buffer_bytes = 256 * 1024;
+// an idle or trickling connection should not hold 256 KiB. A read waiting for
+// input uses a small buffer; a read that fills its buffer is followed by one
+// sized for what the socket holds, up to the largest.
+constexpr std::size_t smallest_read_bytes = 4 * 1024;
+constexpr std::size_t largest_read_bytes = 256 * 1024;
+
+// The socket's send buffer, for replies the client has not read yet.
+constexpr int kernel_send_buffer_bytes = 32 * 1024;
 
 // Chunks dispatched and waiting for their commits to reach the disk, beyond the
 // one whose replies are being written. While a commit's fdatasync runs, the
 // client's next events are read and committed, so they share the next sync
 // instead of waiting for this one to end first.
 constexpr std::size_t chunks_awaiting_disk = 4;
-// Replies waiting to be written, in bytes, past which the connection is not read:
-// a client that does not read its replies holds at most about this much (plus
-// one chunk's: 256 KiB of short invalid lines make ~10 MB of rejections).
-constexpr std::size_t max_queued_reply_bytes = 1024 * 1024;
+
+// Where to cut `input` so that it holds at most `max_lines` newlines: the whole
+// of it when it holds fewer.
+std::size_t cut_after_lines(std::string_view input, std::size_t max_lines) {
+  std::size_t position = 0;
+  for (std::size_t lines = 0; lines < max_lines; ++lines) {
+    const auto newline = input.find('\n', position);
+    if (newline == std::string_view::npos) return input.size();
+    position = newline + 1;
+  }
+  return position;
+}
+
+// Runs a callable when the scope ends, however it ends (co_return included).
+template <typename F>
+struct at_scope_exit {
+  F f;
+  ~at_scope_exit() { f(); }
+};
+template <typename F>
+at_scope_exit(F) -> at_scope_exit<F>;
 }  // namespace
 
 PeerCredentials peer_credentials(int fd) {
@@ -46,101 +68,294 @@ PeerCredentials peer_credentials(int fd) {
   return peer;
 }
 
-Session::Session(asio::local::stream_protocol::socket socket, const IngestConfig& config, Dispatcher& dispatcher,
-                 std::shared_ptr<spdlog::logger> log)
+Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
+                 Dispatcher& dispatcher, BufferBudget& budget, RefusalLog& closes, std::shared_ptr<spdlog::logger> log)
     : socket_(std::move(socket)),
       config_(config),
       dispatcher_(dispatcher),
+      budget_(budget),
+      closes_(closes),
       log_(std::move(log)),
       splitter_(config.max_event_bytes),
-      peer_(peer_credentials(socket_.native_handle())),
+      peer_(std::move(peer)),
       sender_(resolve_sender(peer_), local_host()),
+      next_read_size_(smallest_read_bytes),
       chunk_queued_(socket_.get_executor()),
-      chunk_answered_(socket_.get_executor()) {}
+      chunk_answered_(socket_.get_executor()),
+      last_activity_(clock::now()),
+      deadline_(socket_.get_executor()) {}
 
 void Session::stop() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
     self->stop_reading();
+    self->chunk_answered_.cancel();
   });
 }
 
 asio::awaitable<void> Session::run() {
   using namespace asio::experimental::awaitable_operators;
   log_->debug("connection from pid {} uid {} gid {}", peer_.pid, peer_.uid, peer_.gid);
-  co_await (read_and_dispatch() && write_replies());
+  // Replies wait in this session's queue, within its budget, rather than in a large
+  // kernel buffer: a client that never reads ties up (and makes the daemon compute)
+  // no more than that. The kernel doubles the value for its bookkeeping.
+  boost::system::error_code ignored_option;
+  socket_.set_option(asio::socket_base::send_buffer_size(kernel_send_buffer_bytes), ignored_option);
+  co_await (read_and_dispatch() && write_replies() && watch_deadlines());
+  release_buffer();
+  budget_.update(held_, 0);
+  held_ = 0;
   boost::system::error_code ignored;
   socket_.shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
   socket_.close(ignored);
 }
 
-asio::awaitable<void> Session::read_and_dispatch() {
-  std::vector<char> buffer(initial_read_buffer_bytes);
-  const ForbiddenKeys forbidden_keys(config_.forbidden_keys);
-  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth, &forbidden_keys};
-  std::vector<SplitLine> pieces;
-  while (!stopping_) {
-    reading_ = true;
-    auto [read_error, bytes] = co_await socket_.async_read_some(
-        asio::buffer(buffer), asio::bind_cancellation_slot(cancel_read_.slot(), asio::as_tuple(asio::use_awaitable)));
-    reading_ = false;
-    pieces.clear();
-    if (!read_error) splitter_.feed({buffer.data(), bytes}, pieces);
-    if (!read_error && bytes == buffer.size() && buffer.size() < max_read_buffer_bytes) buffer.resize(buffer.size() * 2);
-    else if (read_error == asio::error::eof) splitter_.finish(pieces);
+void Session::update_held() {
+  const std::size_t now_held =
+      buffer_size_ + splitter_.buffered_bytes() + dispatching_bytes_ + queued_reply_bytes_;
+  budget_.update(held_, now_held);
+  held_ = now_held;
+}
 
-    if (!pieces.empty()) {
-      std::vector<ParsedLine> lines;
-      lines.reserve(pieces.size());
-      const auto received_at = now_micros();
-      for (auto& piece : pieces) {
-        if (piece.too_long)
-          lines.emplace_back(Rejection{errc::too_large, fmt::format("the line exceeds ingest.max_event_bytes ({} bytes); "
-                                                                    "it was skipped up to its newline",
-                                                                    config_.max_event_bytes)});
-        else
-          lines.push_back(validate_event(piece.text, limits, sender_, received_at));
-      }
-      // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
-      DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));
-      queued_reply_bytes_ += chunk.replies.size();
-      dispatched_.push_back(std::move(chunk));
-      chunk_queued_.cancel();
-      // Back-pressure: a few chunks, and a bounded amount of replies, wait for
-      // the disk or for the client to read.
-      while (dispatched_.size() > chunks_awaiting_disk || queued_reply_bytes_ > max_queued_reply_bytes)
-        if (!co_await sleep_until_woken(chunk_answered_)) co_return;
+void Session::release_buffer() {
+  buffer_.reset();
+  buffer_size_ = buffer_begin_ = buffer_end_ = 0;
+}
+
+asio::awaitable<void> Session::read_and_dispatch() {
+  bool input_ended = false;
+  bool clean_eof = false;
+  std::vector<SplitLine> pieces;
+  while (!closing_) {
+    if (unread_bytes() == 0 && (input_ended || stopping_)) break;
+    if (!co_await wait_for_room()) co_return;
+    if (closing_) break;
+    if (unread_bytes() == 0) {
+      if (stopping_) break;
+      input_ended = !co_await read_input(clean_eof);
+      if (closing_) break;
     }
-    if (read_error) break;
+    pieces.clear();
+    take_lines(pieces);
+    if (input_ended && unread_bytes() == 0 && clean_eof) splitter_.finish(pieces);
+    if (!pieces.empty()) co_await dispatch_lines(pieces);
+    // More lines of the same read: let other connections' work run first, so one
+    // connection's large read never holds an I/O thread for long.
+    if (unread_bytes() > 0) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   }
   reader_done_ = true;  // the writer answers everything queued, then stops
   chunk_queued_.cancel();
 }
 
+asio::awaitable<bool> Session::wait_for_room() {
+  bool waited = false;
+  for (;;) {
+    if (closing_) co_return true;
+    const bool disk_room = dispatched_.size() <= chunks_awaiting_disk;
+    const std::size_t allowance = budget_.allowance(held_);
+    // Lines already read go on once their replies fit, or once no reply is left
+    // to wait for (a read buffer larger than a floor-sized allowance must not stall).
+    const bool room = unread_bytes() > 0 ? held_ < allowance || queued_reply_bytes_ == 0
+                                         : held_ + smallest_read_bytes <= allowance;
+    if (disk_room && room) break;
+    // Held back by the budget as a whole, not by this connection's own cap: wake when it frees room.
+    if (disk_room && allowance < budget_.per_connection() && !waiting_for_budget_) {
+      waiting_for_budget_ = true;
+      budget_.when_room([weak = weak_from_this(), executor = socket_.get_executor()] {
+        asio::post(executor, [weak] {
+          if (auto self = weak.lock()) {
+            self->waiting_for_budget_ = false;
+            self->chunk_answered_.cancel();
+          }
+        });
+      });
+    }
+    // The buffer is let go while waiting, unless it still holds lines to split.
+    if (unread_bytes() == 0 && buffer_) {
+      release_buffer();
+      update_held();
+      continue;
+    }
+    if (!dispatched_.empty()) waited = true;  // for the daemon or the client's reading, not the client's line
+    if (!co_await sleep_until_woken(chunk_answered_)) co_return false;
+  }
+  // The partial-line clock runs only while the client is being read.
+  if (waited && splitter_.in_line()) line_started_ = clock::now();
+  co_return true;
+}
+
+asio::awaitable<bool> Session::read_input(bool& clean_eof) {
+  const std::size_t allowance = budget_.allowance(held_);
+  const std::size_t room = allowance > held_ ? allowance - held_ : 0;
+  const std::size_t size = std::max(smallest_read_bytes, std::min(next_read_size_, room));
+  if (!buffer_ || buffer_size_ != size) {
+    buffer_.reset(new char[size]);
+    buffer_size_ = size;
+  }
+  buffer_begin_ = buffer_end_ = 0;
+  update_held();
+  reading_ = true;
+  auto [read_error, bytes] = co_await socket_.async_read_some(
+      asio::buffer(buffer_.get(), buffer_size_),
+      asio::bind_cancellation_slot(cancel_read_.slot(), asio::as_tuple(asio::use_awaitable)));
+  reading_ = false;
+  if (read_error) {
+    clean_eof = read_error == asio::error::eof;
+    release_buffer();
+    update_held();
+    co_return false;
+  }
+  last_activity_ = clock::now();
+  buffer_end_ = bytes;
+  if (bytes < buffer_size_) {
+    next_read_size_ = smallest_read_bytes;  // drained: wait for more with a small buffer
+  } else {
+    boost::system::error_code ignored;
+    next_read_size_ = std::clamp(socket_.available(ignored), smallest_read_bytes, largest_read_bytes);
+  }
+  co_return true;
+}
+
+void Session::take_lines(std::vector<SplitLine>& pieces) {
+  if (unread_bytes() == 0) return;
+  const std::size_t allowance = budget_.allowance(held_);
+  const std::size_t room = allowance > held_ ? allowance - held_ : 0;
+  const std::size_t max_lines = std::max<std::size_t>(1, room / reply_bytes_per_line_);
+  const std::string_view input(buffer_.get() + buffer_begin_, unread_bytes());
+  const std::size_t cut = cut_after_lines(input, max_lines);
+  splitter_.feed(input.substr(0, cut), pieces);
+  buffer_begin_ += cut;
+  if (unread_bytes() == 0) release_buffer();
+  if (!splitter_.in_line()) {
+    line_started_.reset();
+  } else if (!line_started_) {
+    line_started_ = clock::now();
+    deadline_.cancel();  // the watchdog sleeps toward the idle deadline: it must see this one
+  }
+  update_held();
+}
+
+asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
+  const ForbiddenKeys forbidden_keys(config_.forbidden_keys);
+  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth, &forbidden_keys};
+  std::vector<ParsedLine> lines;
+  lines.reserve(pieces.size());
+  const auto received_at = now_micros();
+  std::size_t input_bytes = 0;
+  for (auto& piece : pieces) {
+    input_bytes += piece.text.size();
+    if (piece.too_long)
+      lines.emplace_back(Rejection{errc::too_large, fmt::format("the line exceeds ingest.max_event_bytes ({} bytes); "
+                                                                "it was skipped up to its newline",
+                                                                config_.max_event_bytes)});
+    else
+      lines.push_back(validate_event(piece.text, limits, sender_, received_at));
+  }
+  const std::size_t line_count = pieces.size();
+  pieces.clear();
+  dispatching_bytes_ = input_bytes;
+  update_held();
+  dispatching_ = true;
+  // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
+  DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));
+  dispatching_ = false;
+  last_activity_ = clock::now();
+  dispatching_bytes_ = 0;
+  // Quick to rise, slow to fall: the next cut stays within the replies' room.
+  const std::size_t per_line = chunk.replies.size() / std::max<std::size_t>(1, line_count) + 1;
+  reply_bytes_per_line_ = std::max({per_line, reply_bytes_per_line_ - reply_bytes_per_line_ / 8, std::size_t{64}});
+  queued_reply_bytes_ += chunk.replies.size();
+  dispatched_.push_back(std::move(chunk));
+  update_held();
+  chunk_queued_.cancel();
+  if (splitter_.in_line()) line_started_ = clock::now();  // the partial-line clock counts the client's time only
+}
+
 asio::awaitable<void> Session::write_replies() {
+  at_scope_exit done{[this] {
+    writer_done_ = true;
+    deadline_.cancel();
+  }};
   bool client_gone = false;
   for (;;) {
     while (dispatched_.empty() && !reader_done_)
       if (!co_await sleep_until_woken(chunk_queued_)) co_return;
     if (dispatched_.empty()) co_return;
     const DispatchedChunk& chunk = dispatched_.front();  // stays put: the reader only appends
+    awaiting_disk_ = true;
     co_await wait_until_durable(chunk);
-    if (!client_gone) {
-      auto [write_error, written] =
-          co_await asio::async_write(socket_, asio::buffer(chunk.replies), asio::as_tuple(asio::use_awaitable));
-      (void)written;
+    awaiting_disk_ = false;
+    for (std::size_t written = 0; !client_gone && written < chunk.replies.size();) {
+      auto [write_error, bytes] = co_await socket_.async_write_some(
+          asio::buffer(chunk.replies.data() + written, chunk.replies.size() - written),
+          asio::as_tuple(asio::use_awaitable));
       if (write_error) {
-        log_->debug("connection from pid {}: client went away before reading its replies: {}", peer_.pid,
-                    write_error.message());
+        if (!closing_)
+          log_->debug("connection from pid {}: client went away before reading its replies: {}", peer_.pid,
+                      write_error.message());
         client_gone = true;  // still take the chunks, so the reader never waits for room
-        stopping_ = true;
+        closing_ = true;
         stop_reading();
+        break;
       }
+      written += bytes;
+      last_activity_ = clock::now();
     }
     queued_reply_bytes_ -= chunk.replies.size();
     dispatched_.pop_front();
+    update_held();
     chunk_answered_.cancel();
   }
+}
+
+asio::awaitable<void> Session::watch_deadlines() {
+  while (!writer_done_) {
+    const auto now = clock::now();
+    const bool busy = dispatching_ || awaiting_disk_;  // waiting for a forwarder or the disk, not the client
+    auto next = clock::time_point::max();
+    if (!closing_) {
+      const auto idle_deadline = last_activity_ + config_.idle_timeout;
+      if (!busy && now >= idle_deadline) {
+        close_now("ingest.idle_timeout",
+                  fmt::format("closed a connection from pid {} uid {}: nothing read or written for {} ms",
+                              peer_.pid, peer_.uid, config_.idle_timeout.count()));
+        continue;
+      }
+      next = busy ? now + config_.idle_timeout : idle_deadline;
+      // The line's clock runs while the client is read, or while nothing it sent waits for
+      // the daemon or for the client to read its replies (e.g. the budget holds it back).
+      const bool clients_time = reading_ || (dispatched_.empty() && !dispatching_);
+      if (!stopping_ && clients_time && line_started_) {
+        const auto line_deadline = *line_started_ + config_.partial_line_timeout;
+        if (now >= line_deadline) {
+          closes_.note("ingest.partial_line_timeout",
+                       fmt::format("closing a connection from pid {} uid {}: a line unfinished for {} ms",
+                                   peer_.pid, peer_.uid, config_.partial_line_timeout.count()));
+          stopping_ = true;  // answer the lines already read, then close
+          stop_reading();
+          chunk_answered_.cancel();
+          continue;
+        }
+        next = std::min(next, line_deadline);
+      } else if (!stopping_ && line_started_) {
+        next = std::min(next, now + config_.partial_line_timeout);  // look again once reading resumes
+      }
+    }
+    deadline_.expires_at(next);
+    co_await deadline_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
+  }
+}
+
+// Drops a client that stalled: pending reads and writes end, nothing more is dispatched.
+void Session::close_now(const char* reason, std::string message) {
+  closes_.note(reason, std::move(message));
+  closing_ = true;
+  stopping_ = true;
+  boost::system::error_code ignored;
+  socket_.cancel(ignored);
+  socket_.shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
+  chunk_answered_.cancel();
 }
 
 // Ends a pending read only: cancelling the socket would cut a reply being written.
@@ -148,8 +363,8 @@ void Session::stop_reading() {
   if (reading_) cancel_read_.emit(asio::cancellation_type::terminal);
 }
 
-// The two coroutines wake each other by cancelling a timer that never expires;
-// each checks its condition before sleeping, and both run on the strand, so no
+// The coroutines wake each other by cancelling a timer that never expires;
+// each checks its condition before sleeping, and all run on the strand, so no
 // wake-up is lost. False when the session itself is being cancelled.
 asio::awaitable<bool> Session::sleep_until_woken(asio::steady_timer& timer) {
   timer.expires_at(asio::steady_timer::time_point::max());

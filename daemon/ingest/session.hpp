@@ -3,56 +3,109 @@
 
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
+#include "ingest/buffer_budget.hpp"
 #include "ingest/line_splitter.hpp"
+#include "ingest/refusal_log.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <deque>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <deque>
 #include <memory>
+#include <optional>
 #include <spdlog/logger.h>
 
 namespace auditfwd {
 
-// Runs on its socket's strand, as two coroutines: one reads and dispatches
-// chunks of lines, the other writes each chunk's replies, in order, once the
-// commits they report are on disk. Back-pressure is built in: a chunk is
-// dispatched only after the previous one is committed (or delivered), and at
-// most a few chunks (about 1 MiB of replies) wait for the disk or for the client
-// to read, so a client is read no faster than its events are stored.
+// Runs on its socket's strand, as three coroutines: one reads and dispatches
+// chunks of lines, one writes each chunk's replies, in order, once the commits
+// they report are on disk, and one closes the connection when its client stalls.
+//
+// Back-pressure is built in: a chunk is dispatched only after the previous one
+// is committed (or delivered); at most a few chunks wait for the disk or for the
+// client to read; and the connection's read buffer, unfinished line, input being
+// dispatched and unsent replies together stay within what the BufferBudget
+// allows it (ingest.max_connection_buffered_bytes, or only the budget's floor
+// once all connections hold ingest.max_buffered_bytes). A read that brings more
+// lines than the replies' room allows is dispatched a part at a time.
+//
+// Timeouts: nothing read or written for ingest.idle_timeout (and nothing
+// waiting for a forwarder or the disk) closes the connection at once; a line
+// left unfinished for ingest.partial_line_timeout while the client is being read
+// stops reading, answers the lines already read, and closes.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::local::stream_protocol::socket socket, const IngestConfig& config, Dispatcher& dispatcher,
-          std::shared_ptr<spdlog::logger> log);
+  Session(boost::asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
+          Dispatcher& dispatcher, BufferBudget& budget, RefusalLog& closes, std::shared_ptr<spdlog::logger> log);
 
   boost::asio::awaitable<void> run();
 
   // Thread-safe: finish and answer what was read, then close.
   void stop();
 
+  const PeerCredentials& peer() const { return peer_; }
+
  private:
+  using clock = std::chrono::steady_clock;
+
   boost::asio::awaitable<void> read_and_dispatch();
   boost::asio::awaitable<void> write_replies();
+  boost::asio::awaitable<void> watch_deadlines();
   boost::asio::awaitable<bool> sleep_until_woken(boost::asio::steady_timer& timer);
+  // Waits until the disk and the budget leave room to read; false when the session is cancelled.
+  boost::asio::awaitable<bool> wait_for_room();
+  // Reads once into a fresh buffer; false once the input ended (eof, error, or stop).
+  boost::asio::awaitable<bool> read_input(bool& clean_eof);
+  // Moves the next lines that fit the replies' room from the buffer to the splitter.
+  void take_lines(std::vector<SplitLine>& pieces);
+  boost::asio::awaitable<void> dispatch_lines(std::vector<SplitLine>& pieces);
+  void release_buffer();
+  void update_held();
   void stop_reading();
+  void close_now(const char* reason, std::string message);
+  std::size_t unread_bytes() const { return buffer_end_ - buffer_begin_; }
 
   boost::asio::local::stream_protocol::socket socket_;
   const IngestConfig& config_;
   Dispatcher& dispatcher_;
+  BufferBudget& budget_;
+  RefusalLog& closes_;
   std::shared_ptr<spdlog::logger> log_;
   LineSplitter splitter_;
   PeerCredentials peer_;
   SenderStamp sender_;  // peer_ resolved once, with the host: what each event is stamped with
-  bool stopping_ = false;
+  bool stopping_ = false;  // no new reads; what was read is answered
+  bool closing_ = false;   // the client is gone or was dropped: nothing more is read or dispatched
   bool reading_ = false;
   boost::asio::cancellation_signal cancel_read_;  // the pending read only
+
+  // The last read, [buffer_begin_, buffer_end_) not yet split into lines.
+  std::unique_ptr<char[]> buffer_;
+  std::size_t buffer_size_ = 0;
+  std::size_t buffer_begin_ = 0;
+  std::size_t buffer_end_ = 0;
+  std::size_t next_read_size_;
+  std::size_t dispatching_bytes_ = 0;       // input lines being dispatched
+  std::size_t reply_bytes_per_line_ = 256;  // estimated from this connection's replies so far
+  std::size_t held_ = 0;                    // as reported to budget_
+  bool waiting_for_budget_ = false;
+
   // Dispatched chunks, in order, from the reader to the reply writer.
   std::deque<DispatchedChunk> dispatched_;
   std::size_t queued_reply_bytes_ = 0;  // in dispatched_
   bool reader_done_ = false;
+  bool writer_done_ = false;
   boost::asio::steady_timer chunk_queued_;    // wakes the writer
   boost::asio::steady_timer chunk_answered_;  // wakes the reader waiting for room
+
+  // Deadlines.
+  bool dispatching_ = false;
+  bool awaiting_disk_ = false;
+  clock::time_point last_activity_;
+  std::optional<clock::time_point> line_started_;  // while a line is unfinished and the client is read
+  boost::asio::steady_timer deadline_;
 };
 
 // The kernel's view of the connecting process (SO_PEERCRED).

@@ -10,7 +10,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <filesystem>
+#include <fmt/format.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
@@ -18,12 +21,39 @@ namespace auditfwd {
 namespace asio = boost::asio;
 using stream = asio::local::stream_protocol;
 
+namespace {
+// A burst of closes this large, or this much buffered memory let go, is worth
+// handing the freed pages back (malloc_trim walks every arena: not per close).
+constexpr std::size_t closes_worth_a_trim = 16;
+constexpr std::size_t freed_bytes_worth_a_trim = 4 * 1024 * 1024;
+
+// Every connection is a descriptor; the store, forwarders and logs need some too.
+// The soft limit is raised toward the hard one (what systemd recommends for
+// daemons that use epoll, not select).
+void raise_descriptor_limit(std::size_t max_connections, spdlog::logger& log) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + 256;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted) {
+    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < wanted)
+    log.warn("the descriptor limit ({}) is below ingest.max_connections + 256: connections may be refused early",
+             limit.rlim_cur);
+}
+}  // namespace
+
 UnixServer::UnixServer(asio::io_context& io, const IngestConfig& config, Dispatcher& dispatcher)
     : io_(io),
       config_(config),
       dispatcher_(dispatcher),
       acceptor_(asio::make_strand(io)),  // accepting and stopping never race
-      log_(spdlog::default_logger()->clone("ingest")) {}
+      slots_(SlotLimits{config.max_connections, config.max_connections_per_uid, config.reserved_root_connections}),
+      log_(spdlog::default_logger()->clone("ingest")),
+      budget_(config.max_buffered_bytes, config.max_connection_buffered_bytes),
+      refusals_(log_),
+      housekeeping_timer_(acceptor_.get_executor()) {}
 
 UnixServer::~UnixServer() {
   boost::system::error_code ignored;
@@ -33,6 +63,7 @@ UnixServer::~UnixServer() {
 }
 
 void UnixServer::start() {
+  raise_descriptor_limit(config_.max_connections, *log_);
   // Socket activation: systemd (or systemd-socket-activate) hands us fd 3.
   if (sd_listen_fds(1) >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) > 0) {
     acceptor_.assign(stream(), SD_LISTEN_FDS_START);
@@ -69,6 +100,58 @@ void UnixServer::start() {
       log->critical("accept loop ended by an exception: {}", e.what());
     }
   });
+  asio::co_spawn(acceptor_.get_executor(), housekeeping(), [log = log_](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      log->error("ingest housekeeping ended by an exception: {}", e.what());
+    }
+  });
+}
+
+asio::awaitable<void> UnixServer::housekeeping() {
+  while (!stopping_) {
+    housekeeping_timer_.expires_after(std::chrono::seconds(1));
+    co_await housekeeping_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    refusals_.flush();
+    std::size_t closed;
+    {
+      std::lock_guard lock(sessions_mutex_);
+      closed = closed_since_trim_;
+      closed_since_trim_ = 0;
+    }
+    const auto peak = budget_.take_peak();
+    const auto now_held = budget_.total();
+    if (closed >= closes_worth_a_trim || peak - std::min(peak, now_held) >= freed_bytes_worth_a_trim) {
+      ::malloc_trim(0);
+      log_->debug("handed freed memory back after {} closed connection(s) (buffers {} → {} bytes)", closed, peak,
+                  now_held);
+    } else {
+      std::lock_guard lock(sessions_mutex_);
+      closed_since_trim_ += closed;  // a slow trickle adds up to a burst
+    }
+  }
+}
+
+std::string UnixServer::refuse(SlotRefusal refusal, const PeerCredentials& peer) {
+  std::string detail;
+  switch (refusal) {
+    case SlotRefusal::max_connections:
+      detail = fmt::format("too many connections (ingest.max_connections = {})", config_.max_connections);
+      break;
+    case SlotRefusal::reserved_for_root:
+      detail = fmt::format("the last {} connection slots are reserved for root (ingest.reserved_root_connections)",
+                           config_.reserved_root_connections);
+      break;
+    case SlotRefusal::max_per_uid:
+      detail = fmt::format("too many connections from uid {} (ingest.max_connections_per_uid = {})", peer.uid,
+                           config_.max_connections_per_uid);
+      break;
+  }
+  refusals_.note(slot_refusal_key(refusal),
+                 fmt::format("refused a connection from pid {} uid {}: {}", peer.pid, peer.uid, detail));
+  return "{\"ok\":false,\"error\":\"unavailable\",\"detail\":\"" + detail + "\"}\n";
 }
 
 asio::awaitable<void> UnixServer::accept_loop() {
@@ -86,17 +169,22 @@ asio::awaitable<void> UnixServer::accept_loop() {
       co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    if (active_sessions() >= config_.max_connections) {
-      static constexpr std::string_view refusal =
-          "{\"ok\":false,\"error\":\"unavailable\",\"detail\":\"too many connections (ingest.max_connections)\"}\n";
+    const auto peer = peer_credentials(socket.native_handle());
+    std::optional<SlotRefusal> refusal;
+    {
+      std::lock_guard lock(sessions_mutex_);
+      refusal = slots_.take(peer.uid);
+    }
+    if (refusal) {
+      const auto reply = refuse(*refusal, peer);
       boost::system::error_code ignored;
-      asio::write(socket, asio::buffer(refusal), ignored);
+      socket.non_blocking(true, ignored);  // a fresh socket's buffer takes the line; never wait on a client here
+      socket.write_some(asio::buffer(reply), ignored);
       socket.close(ignored);
-      log_->warn("refused a connection: ingest.max_connections ({}) reached", config_.max_connections);
       continue;
     }
     auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(std::move(socket), config_, dispatcher_, log_);
+    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, budget_, refusals_, log_);
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(session);
@@ -116,7 +204,10 @@ asio::awaitable<void> UnixServer::accept_loop() {
 
 void UnixServer::on_session_end(const std::shared_ptr<Session>& session) {
   std::lock_guard lock(sessions_mutex_);
-  sessions_.erase(session);
+  if (sessions_.erase(session) > 0) {
+    slots_.give_back(session->peer().uid);
+    ++closed_since_trim_;
+  }
 }
 
 std::size_t UnixServer::active_sessions() const {
@@ -133,6 +224,7 @@ asio::awaitable<void> UnixServer::stop(std::chrono::milliseconds grace) {
         boost::system::error_code ignored;
         acceptor_.cancel(ignored);
         acceptor_.close(ignored);
+        housekeeping_timer_.cancel();
         co_return;
       },
       asio::use_awaitable);

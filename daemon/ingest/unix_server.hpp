@@ -3,11 +3,15 @@
 
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
+#include "ingest/buffer_budget.hpp"
+#include "ingest/connection_slots.hpp"
+#include "ingest/refusal_log.hpp"
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -18,7 +22,12 @@ namespace auditfwd {
 class Session;
 
 // Listens on ingest.socket (or on the socket systemd passed, when socket-activated),
-// accepts connections and runs a Session for each on its own strand.
+// accepts connections and runs a Session for each on its own strand. A connection
+// is refused (one "unavailable" reply, then closed) when ingest.max_connections are
+// in use, when only the ingest.reserved_root_connections are left and the sender
+// is not root, or when its uid holds ingest.max_connections_per_uid; refusals and
+// forced closes are logged at most once per second per reason, with a count. After
+// a burst of closed connections, freed memory is handed back to the system.
 class UnixServer {
  public:
   UnixServer(boost::asio::io_context& io, const IngestConfig& config, Dispatcher& dispatcher);
@@ -36,6 +45,10 @@ class UnixServer {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  // Once a second: the refusals held back, and memory freed by closed connections.
+  boost::asio::awaitable<void> housekeeping();
+  // Counts and logs a refusal; returns the reply line the client gets before the close.
+  std::string refuse(SlotRefusal refusal, const PeerCredentials& peer);
   void on_session_end(const std::shared_ptr<Session>& session);
 
   boost::asio::io_context& io_;
@@ -46,7 +59,12 @@ class UnixServer {
   std::atomic<bool> stopping_{false};
   mutable std::mutex sessions_mutex_;
   std::set<std::shared_ptr<Session>> sessions_;
+  ConnectionSlots slots_;                   // under sessions_mutex_
+  std::size_t closed_since_trim_ = 0;       // under sessions_mutex_
   std::shared_ptr<spdlog::logger> log_;
+  BufferBudget budget_;
+  RefusalLog refusals_;
+  boost::asio::steady_timer housekeeping_timer_;
 };
 
 }  // namespace auditfwd
