@@ -965,7 +965,7 @@ class JobStore::Impl {
     for (const auto& done : txn_batch_done_) ++txn_done_count_[done.first];
   }
 
-  // Batches whose every job had left them (found by a claim) go in the next transaction.
+  // Deletes the batches whose every job ended or left them (see apply_batch_outcomes and load_next_batch).
   void delete_emptied_batches() {
     for (const auto batch_id : batches_to_delete_) {
       StatementReset reset{delete_batch_};
