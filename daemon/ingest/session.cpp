@@ -79,6 +79,7 @@ Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials pe
       splitter_(config.max_event_bytes),
       peer_(std::move(peer)),
       sender_(resolve_sender(peer_), local_host()),
+      forbidden_keys_(config.forbidden_keys),
       next_read_size_(smallest_read_bytes),
       chunk_queued_(socket_.get_executor()),
       chunk_answered_(socket_.get_executor()),
@@ -236,8 +237,7 @@ void Session::take_lines(std::vector<SplitLine>& pieces) {
 }
 
 asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
-  const ForbiddenKeys forbidden_keys(config_.forbidden_keys);
-  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth, &forbidden_keys};
+  const ValidationLimits limits{config_.max_metadata_bytes, config_.max_nesting_depth, &forbidden_keys_};
   std::vector<ParsedLine> lines;
   lines.reserve(pieces.size());
   const auto received_at = now_micros();

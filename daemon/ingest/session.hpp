@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
+#include "event/forbidden_keys.hpp"
 #include "ingest/buffer_budget.hpp"
 #include "ingest/line_splitter.hpp"
 #include "ingest/refusal_log.hpp"
@@ -76,6 +77,7 @@ class Session : public std::enable_shared_from_this<Session> {
   LineSplitter splitter_;
   PeerCredentials peer_;
   SenderStamp sender_;  // peer_ resolved once, with the host: what each event is stamped with
+  const ForbiddenKeys forbidden_keys_;  // normalized once per connection, not per read
   bool stopping_ = false;  // no new reads; what was read is answered
   bool closing_ = false;   // the client is gone or was dropped: nothing more is read or dispatched
   bool reading_ = false;
