@@ -778,9 +778,14 @@ class JobStore::Impl {
   }
 
   // Before COMMIT: one row per open batch.
+  // Also before a claim in the same transaction (run_batch): a claim must see
+  // every batch enqueued before it, or it would report "caught up" and the
+  // cursor would pass a batch nobody reads. A written batch takes no more jobs.
   void write_batches(std::int64_t now) {
-    for (auto& batch : txn_batches_) {
+    for (std::size_t k = 0; k < txn_batches_.size(); ++k) {
+      auto& batch = txn_batches_[k];
       if (batch.writer.jobs() == 0) continue;
+      if (auto& forwarder = forwarder_jobs(batch.forwarder); forwarder.open_batch == k) forwarder.open_batch = SIZE_MAX;
       batch.jobs = batch.writer.jobs();
       const auto first = batch.writer.first_job_id(), last = batch.writer.last_job_id();
       const auto blob_size = batch.writer.finish_into(blob_buffer_);
@@ -1125,6 +1130,7 @@ class JobStore::Impl {
         const std::size_t handed_before = handed_.size();
         const std::size_t batch_outcomes_before = txn_batch_done_.size();
         const std::int64_t ids_reserved_before = job_ids_reserved_;
+        if (transaction && operation->events() == 0) write_batches(unix_millis_now());  // outside its savepoint
         if (transaction) {
           savepoint_.exec();
           savepoint_.reset();

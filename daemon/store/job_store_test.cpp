@@ -585,3 +585,24 @@ TEST_CASE("store.commit_delay: a small commit waits for company and shares one c
     store.stop();
   }
 }
+
+TEST_CASE("a claim in the same transaction as an enqueue sees its batch (never 'caught up' past it)") {
+  TempStore temp;
+  temp.config.commit_delay = std::chrono::milliseconds(300);  // both requests share one transaction
+  JobStore store(temp.config);
+  auto handoff = start_with_handoff(store, 10);  // at start, new jobs wait in the table
+  asio::io_context io;
+  auto enqueued = store.async_enqueue({item("e1", {"a"})}, asio::bind_executor(io, asio::use_future));
+  auto claimed = store.async_claim("a", 10, 0, asio::bind_executor(io, asio::use_future));
+  std::thread runner([&io] {
+    auto guard = asio::make_work_guard(io);
+    io.run_for(std::chrono::seconds(5));
+  });
+  const auto outcome = std::get<0>(enqueued.get());
+  const auto jobs = claimed.get();  // throws on a store error
+  io.stop();
+  runner.join();
+  REQUIRE(jobs.size() == 1);
+  CHECK(jobs[0].id == outcome[0].first_job_id);
+  store.stop();
+}
