@@ -858,6 +858,11 @@ class JobStore::Impl {
       const int max_attempts = next_batch_.getColumn(1).getInt();
       const auto first = next_batch_.getColumn(3).getInt64(), last = next_batch_.getColumn(4).getInt64();
       state.claim_cursor = batch_id;
+      // Written early for this claim (see write_batches), but handed over:
+      // its jobs reach the workers after the commit, not through a claim.
+      if (std::any_of(txn_batches_.begin(), txn_batches_.end(),
+                      [&](const OpenBatch& open) { return open.id == batch_id && open.handed; }))
+        continue;
       std::vector<BatchJob> batch;
       try {
         const auto blob = next_batch_.getColumn(2);
