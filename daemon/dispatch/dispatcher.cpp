@@ -51,7 +51,7 @@ class ResultTable {
   std::vector<ForwarderResult> results_;
 };
 
-std::string quoted(std::string_view text) { return boost::json::serialize(boost::json::string(text)); }
+std::string json_quoted(std::string_view text) { return boost::json::serialize(boost::json::string(text)); }
 
 void append_results(std::string& out, const std::vector<std::string>& quoted_ids, const ResultTable& results,
                     std::size_t event) {
@@ -66,8 +66,8 @@ void append_results(std::string& out, const std::vector<std::string>& quoted_ids
       case ForwarderResult::Status::enqueued: fmt::format_to(to, ":{{\"status\":\"enqueued\",\"job\":{}}}", r.job); break;
       case ForwarderResult::Status::error:
       case ForwarderResult::Status::none:
-        fmt::format_to(to, ":{{\"status\":\"error\",\"error\":{},\"reason\":{}}}", quoted(r.error.empty() ? "internal" : r.error),
-                       quoted(r.reason.empty() ? "not dispatched" : r.reason));
+        fmt::format_to(to, ":{{\"status\":\"error\",\"error\":{},\"reason\":{}}}", json_quoted(r.error.empty() ? "internal" : r.error),
+                       json_quoted(r.reason.empty() ? "not dispatched" : r.reason));
         break;
     }
   }
@@ -113,12 +113,12 @@ Rejection id_conflict(const std::string& id) {
 }  // namespace
 
 std::string rejection_reply(const Rejection& rejection) {
-  return fmt::format("{{\"ok\":false,\"error\":\"{}\",\"detail\":{}}}\n", error_name(rejection.code), quoted(rejection.detail));
+  return fmt::format("{{\"ok\":false,\"error\":\"{}\",\"detail\":{}}}\n", error_name(rejection.code), json_quoted(rejection.detail));
 }
 
 Dispatcher::Dispatcher(std::vector<ForwarderSlot>& slots, JobStore* store)
     : slots_(slots), store_(store), log_(spdlog::default_logger()->clone("dispatch")) {
-  for (const auto& slot : slots_) quoted_ids_.push_back(quoted(slot.config.id));
+  for (const auto& slot : slots_) quoted_ids_.push_back(json_quoted(slot.config.id));
 }
 
 bool Dispatcher::reserve_in_flight(const std::string& id) {
@@ -378,7 +378,7 @@ asio::awaitable<DispatchedChunk> Dispatcher::dispatch(std::vector<ParsedLine> li
     } else {
       replies += fmt::format(
           "{{\"ok\":false,\"error\":\"unavailable\",\"detail\":{},\"id\":\"{}\"",
-          quoted(fmt::format("{} of {} forwarders did not take the event; send it again (same id) to retry: {}",
+          json_quoted(fmt::format("{} of {} forwarders did not take the event; send it again (same id) to retry: {}",
                              failures.size(), slots_.size(), fmt::join(failures, "; "))),
           event.id);
     }

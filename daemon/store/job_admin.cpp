@@ -34,10 +34,10 @@ void bump_admin_generation(SQLite::Database& db) {
 std::string partial_index_term(JobState state) {
   switch (state) {
     case JobState::available:
-    case JobState::retryable: return "state IN ('available','retryable') AND ";
+    case JobState::retryable: return std::string(waiting_jobs_clause) + " AND ";
     case JobState::completed:
     case JobState::discarded:
-    case JobState::cancelled: return "state IN ('completed','discarded','cancelled') AND ";
+    case JobState::cancelled: return std::string(finished_jobs_clause) + " AND ";
     case JobState::executing: return "";
   }
   return "";

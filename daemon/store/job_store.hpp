@@ -1,97 +1,30 @@
 // The durable job table (SQLite, WAL, one writer thread) behind every async delivery.
 #pragma once
 
-#include "common/error.hpp"
 #include "config/config.hpp"
-#include "event/event.hpp"
 #include "store/durable_commit.hpp"
 #include "store/job_handoff.hpp"
+#include "store/job_types.hpp"
+#include "store/store_limits.hpp"
+#include "store/store_operation.hpp"
 
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/container/small_vector.hpp>
-#include <condition_variable>
-#include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace auditfwd {
 
-// Oban's job states. available/retryable/executing are "pending".
-enum class JobState { available, executing, retryable, completed, discarded, cancelled };
-std::string_view to_string(JobState state) noexcept;
-std::optional<JobState> parse_job_state(std::string_view text) noexcept;
+class StoreWriter;
 
-struct NewJob {
-  std::string forwarder;
-  int max_attempts = 20;
-};
-
-// One event to persist: a job per async forwarder, and (for client-supplied
-// ids) the id remembered for idempotency. An item may carry no jobs and only
-// remember its id (an event delivered by sync forwarders alone).
-struct EnqueueItem {
-  std::string event_id;
-  std::string payload;
-  boost::container::small_vector<NewJob, 2> jobs;  // rarely more than two: no allocation
-  bool remember_id = false;
-  uid_t sender_uid = 0;            // with remember_id: the key's scope
-  ContentDigest content_digest{};  // with remember_id: what the id stands for
-};
-
-// A client-supplied id as DESIGN.md scopes it: to its sender's uid and content.
-struct IdempotencyKey {
-  std::string id;
-  uid_t uid = 0;
-  ContentDigest digest{};
-};
-
-// What the idempotency window knows of a key: nothing; the same id from the
-// same uid with the same content; or the id taken by another uid or content.
-enum class SeenStatus : unsigned char { unseen, duplicate, conflict };
-
-// Per item: ok with one job id per NewJob, or store_full / store_error. The
-// ids of one item's jobs are consecutive.
-struct EnqueueOutcome {
-  errc code = errc::ok;
-  std::int64_t first_job_id = 0;
-  std::size_t jobs = 0;
-  std::int64_t job_id(std::size_t job) const noexcept { return first_job_id + static_cast<std::int64_t>(job); }
-};
-
-// The end of one attempt. `state` is completed, retryable, discarded or cancelled;
-// `error` (with `attempt`) is appended to the job's error list unless completed.
-struct JobFinish {
-  std::int64_t id = 0;
-  JobState state = JobState::completed;
-  int attempt = 0;
-  std::int64_t scheduled_at_ms = 0;  // for retryable
-  std::string error;
-  // For a job of a stored batch (ClaimedJob::batch_id): its batch, and unless
-  // it completed, its event, which becomes a row of the jobs table.
-  std::int64_t batch_id = 0;
-  std::string payload;
-};
-
-struct StoreCounters {
-  std::uint64_t pending_jobs = 0;
-  std::uint64_t used_bytes = 0;
-  std::uint64_t jobs_enqueued = 0;
-  std::uint64_t store_full_rejections = 0;
-  std::uint64_t commit_failures = 0;
-  std::uint64_t commits = 0;
-};
-
-// Owns the database and the single thread that writes it. Requests from any
-// thread are queued and run in one transaction per turn (group commit): every
-// request that arrives while a commit is in progress shares the next one.
-// Completion handlers run on their own associated executors, after the commit.
+// The durable job table behind every async delivery: SQLite in WAL mode, one
+// writer thread (store/store_writer.hpp). Requests from any thread are queued
+// and run in one transaction per turn (group commit): every request that
+// arrives while a commit is in progress shares the next one. Completion
+// handlers run on their own associated executors, after the commit.
 class JobStore {
  public:
   // Opens (creating if needed) the database, applies the schema and rescues
@@ -180,22 +113,13 @@ class JobStore {
         token, std::move(finishes));
   }
 
-  class Impl;
-
  private:
-  void submit_enqueue(
-      std::vector<EnqueueItem> items,
-      boost::asio::any_completion_handler<void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)> handler);
-  void submit_find_seen(std::vector<IdempotencyKey> keys,
-                        boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<SeenStatus>,
-                                                                 std::shared_ptr<DurableCommit>)>
-                            handler);
-  void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,
-                    boost::asio::any_completion_handler<void(boost::system::error_code, std::vector<ClaimedJob>)> handler);
-  void submit_finish(std::vector<JobFinish> finishes,
-                     boost::asio::any_completion_handler<void(boost::system::error_code)> handler);
+  void submit_enqueue(std::vector<EnqueueItem> items, EnqueueHandler handler);
+  void submit_find_seen(std::vector<IdempotencyKey> keys, FindSeenHandler handler);
+  void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes, ClaimHandler handler);
+  void submit_finish(std::vector<JobFinish> finishes, FinishHandler handler);
 
-  std::unique_ptr<Impl> impl_;
+  std::unique_ptr<StoreWriter> writer_;
   std::atomic<bool> healthy_{true};
   std::atomic<bool> full_{false};
 };

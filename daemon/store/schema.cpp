@@ -31,7 +31,7 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
   db.exec("PRAGMA cache_size=-4096");
   // Connections other than the daemon's writer (the CLI) checkpoint at ~32 MiB of WAL.
   db.exec("PRAGMA wal_autocheckpoint=4096");
-  db.exec(R"sql(
+  db.exec(std::string(R"sql(
     CREATE TABLE IF NOT EXISTS jobs (
       id           INTEGER PRIMARY KEY,  -- assigned by the writer, never reused (JobStore's job id sequence)
       forwarder    TEXT    NOT NULL,
@@ -49,11 +49,11 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
     );
     -- Due work per forwarder; partial so finished rows cost nothing here.
     CREATE INDEX IF NOT EXISTS jobs_due ON jobs (forwarder, scheduled_at)
-      WHERE state IN ('available','retryable');
+      WHERE )sql" + std::string(waiting_jobs_clause) + R"sql(;
     DROP INDEX IF EXISTS jobs_executing;
     -- Pruning and the dead-letter view; new jobs never enter it.
     CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (state, finished_at)
-      WHERE state IN ('completed','discarded','cancelled');
+      WHERE )sql" + std::string(finished_jobs_clause) + R"sql(;
     -- Client-supplied ids within store.idempotency_window, with the uid that
     -- sent each and a digest of its content (an id means one event, from one sender).
     CREATE TABLE IF NOT EXISTS seen_ids (
@@ -84,7 +84,7 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
       key   TEXT PRIMARY KEY,
       value TEXT
     ) WITHOUT ROWID;
-  )sql");
+  )sql"));
   // Stores made before ids were scoped to their sender gain the two columns;
   // their rows keep NULL there and still count as duplicates.
   if (!db.execAndGet("SELECT count(*) FROM pragma_table_info('seen_ids') WHERE name = 'uid'").getInt()) {

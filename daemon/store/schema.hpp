@@ -4,8 +4,17 @@
 #include <SQLiteCpp/Database.h>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace auditfwd {
+
+// The WHERE clauses of the jobs table's two partial indexes. SQLite uses a
+// partial index only for a query whose WHERE clause repeats the index's word
+// for word (then ANDs more terms); otherwise it scans every job. So every such
+// query, in the writer (job_table.cpp) and the CLI (job_admin.cpp), is built
+// from these, like the indexes themselves.
+inline constexpr std::string_view waiting_jobs_clause = "state IN ('available','retryable')";
+inline constexpr std::string_view finished_jobs_clause = "state IN ('completed','discarded','cancelled')";
 
 // Opens (creating parent directories and the file if needed) the store at
 // `path` in WAL mode with a busy timeout, `synchronous` FULL when
