@@ -119,9 +119,11 @@ class JobStore {
   void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes, ClaimHandler handler);
   void submit_finish(std::vector<JobFinish> finishes, FinishHandler handler);
 
-  std::unique_ptr<StoreWriter> writer_;
+  // Declared before the writer, which sets them while it opens the store
+  // (initialized after it, they would overwrite what it found).
   std::atomic<bool> healthy_{true};
   std::atomic<bool> full_{false};
+  std::unique_ptr<StoreWriter> writer_;
 };
 
 }  // namespace auditfwd

@@ -240,6 +240,20 @@ TEST_CASE("max_pending_jobs turns enqueues into store_full and sets full()") {
   store.stop();
 }
 
+TEST_CASE("a store that is full when it opens says so at once, before its first commit") {
+  TempStore temp;
+  temp.config.max_pending_jobs = 2;
+  {
+    JobStore store(temp.config);
+    store.start({});
+    enqueue(store, {item("e1", {"a", "b"})});
+    store.stop();
+  }
+  JobStore reopened(temp.config);
+  CHECK(reopened.full());  // the dispatcher's `auto` must fall back to sync from the first event
+  CHECK_FALSE(reopened.accepting());
+}
+
 TEST_CASE("durability fsync: a found id comes with a commit to wait for, as its first copy's may not be on disk yet") {
   TempStore temp;
   temp.config.durability_fsync = true;
