@@ -63,7 +63,10 @@ struct StoreConfig {
   std::uint64_t max_pending_jobs = 10'000'000;
   std::uint64_t max_bytes = 0;  // 0: no limit besides the disk
   milliseconds completed_retention{0};  // 0: a delivered job is deleted at once
-  milliseconds dead_retention{std::chrono::hours{24 * 7}};
+  // Discarded and cancelled jobs are pruned this long after they ended; none
+  // (the default): kept until the operator purges them (DESIGN.md: audit
+  // events are never deleted unasked).
+  std::optional<milliseconds> dead_retention;
   milliseconds idempotency_window{std::chrono::hours{24}};
   // At low rates, how long a small commit waits for more events to share its
   // page writes (PostgreSQL's commit_delay). 0: commit at once.

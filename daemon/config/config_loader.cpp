@@ -177,7 +177,7 @@ Config build_config(json::value root, const std::string& file) {
     s.max_pending_jobs = static_cast<std::uint64_t>(r.integer("max_pending_jobs", static_cast<std::int64_t>(s.max_pending_jobs), 1, INT64_MAX));
     s.max_bytes = r.byte_size("max_bytes", s.max_bytes);
     s.completed_retention = r.duration("completed_retention", s.completed_retention);
-    s.dead_retention = r.duration("dead_retention", s.dead_retention);
+    if (r.contains("dead_retention")) s.dead_retention = r.duration("dead_retention", {});
     s.idempotency_window = r.duration("idempotency_window", s.idempotency_window);
     s.commit_delay = r.duration("commit_delay", s.commit_delay);
     if (s.commit_delay > std::chrono::seconds(1)) r.fail("commit_delay", "must be at most 1s");

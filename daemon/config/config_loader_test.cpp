@@ -165,3 +165,12 @@ TEST_CASE("ingest slots, timeouts and buffers: defaults, values and refusals") {
         "test.toml: ingest.max_buffered_bytes: must be between max_connection_buffered_bytes (1048576 bytes) and 1TiB");
   CHECK(error_of("[ingest]\nmax_buffered_bytes = \"lots\"\n" + one_forwarder).find("test.toml: ingest.max_buffered_bytes: must be a size") == 0);
 }
+
+TEST_CASE("store.dead_retention: dead letters stay until purged unless a retention is set") {
+  const std::string one_forwarder = "[[forwarders]]\nid = \"out\"\ntype = \"stdout\"\n";
+  const auto unset = load_config_text("[store]\npath = \"x.db\"\n" + one_forwarder, "toml", "test.toml");
+  CHECK_FALSE(unset.store.dead_retention.has_value());
+  const auto set = load_config_text("[store]\ndead_retention = \"30d\"\n" + one_forwarder, "toml", "test.toml");
+  REQUIRE(set.store.dead_retention.has_value());
+  CHECK(*set.store.dead_retention == std::chrono::hours(24 * 30));
+}

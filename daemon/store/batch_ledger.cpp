@@ -1,6 +1,8 @@
 // Stored batches: written per commit, served to claims, deleted once emptied.
 #include "store/batch_ledger.hpp"
 
+#include "store/batch_rewrite.hpp"
+
 #include <SQLiteCpp/Transaction.h>
 #include <algorithm>
 
@@ -215,41 +217,22 @@ void BatchLedger::record_progress_at_stop() {
   try {
     SQLite::Transaction transaction(db_);
     delete_emptied();
-    SQLite::Statement read(db_, "SELECT payload FROM batches WHERE id = ?1");
-    SQLite::Statement update(db_, "UPDATE batches SET payload = ?2, events = ?3, first_job = ?4, last_job = ?5 WHERE id = ?1");
+    SQLite::Statement range(db_, "SELECT first_job, last_job FROM batches WHERE id = ?1");
     for (auto& [batch_id, live] : live_) {
       if (live.completed.empty()) continue;
-      read.bind(1, static_cast<int64_t>(batch_id));
-      if (!read.executeStep()) {
-        read.reset();
+      range.bind(1, static_cast<int64_t>(batch_id));
+      if (!range.executeStep()) {
+        range.reset();
         continue;
       }
-      const auto blob = read.getColumn(0);
-      auto jobs = decode_event_batch(
-          std::string_view(static_cast<const char*>(blob.getBlob()), static_cast<std::size_t>(blob.getBytes())));
-      read.reset();
+      // The jobs that left it go too: they live on as rows of the jobs table.
+      const auto left = jobs_.ids_in_range(live.forwarder, range.getColumn(0).getInt64(), range.getColumn(1).getInt64());
+      range.reset();
       std::sort(live.completed.begin(), live.completed.end());
-      const auto left = jobs.empty() ? std::vector<std::int64_t>{}
-                                     : jobs_.ids_in_range(live.forwarder, jobs.front().job_id, jobs.back().job_id);
-      EventBatchWriter writer;
-      for (const auto& job : jobs)
-        if (!std::binary_search(live.completed.begin(), live.completed.end(), job.job_id) &&
-            !std::binary_search(left.begin(), left.end(), job.job_id))
-          writer.add(job.job_id, job.payload);
-      if (writer.jobs() == 0) {
-        delete_row(batch_id);
-      } else {
-        const auto events = writer.jobs();
-        const auto first = writer.first_job_id(), last = writer.last_job_id();
-        const auto rewritten_blob = writer.finish();
-        update.bind(1, static_cast<int64_t>(batch_id));
-        update.bind(2, rewritten_blob.data(), static_cast<int>(rewritten_blob.size()));
-        update.bind(3, static_cast<int64_t>(events));
-        update.bind(4, static_cast<int64_t>(first));
-        update.bind(5, static_cast<int64_t>(last));
-        update.exec();
-        update.reset();
-      }
+      drop_jobs_from_batch(db_, batch_id, [&](std::int64_t job_id) {
+        return std::binary_search(live.completed.begin(), live.completed.end(), job_id) ||
+               std::binary_search(left.begin(), left.end(), job_id);
+      });
       ++rewritten;
     }
     transaction.commit();

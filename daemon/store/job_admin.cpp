@@ -3,6 +3,7 @@
 
 #include "common/time_format.hpp"
 #include "event/event.hpp"
+#include "store/batch_rewrite.hpp"
 #include "store/event_batch.hpp"
 #include "store/schema.hpp"
 
@@ -10,6 +11,8 @@
 #include <SQLiteCpp/Transaction.h>
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 namespace auditfwd {
@@ -211,11 +214,37 @@ std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional
   if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
     throw std::invalid_argument("only completed, discarded or cancelled jobs can be purged");
   auto db = open_existing(db_path);
-  SQLite::Statement remove(db, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE " + partial_index_term(state) + "state = ?1 "
-                               "AND (?2 IS NULL OR forwarder = ?2) LIMIT " + std::to_string(admin_chunk) + ")");
-  remove.bind(1, std::string(to_string(state)));
-  if (forwarder) remove.bind(2, *forwarder);
-  return run_in_chunks(db, remove);
+  SQLite::Statement pick(db, "SELECT id, batch_id FROM jobs WHERE " + partial_index_term(state) + "state = ?1 "
+                             "AND (?2 IS NULL OR forwarder = ?2) LIMIT " + std::to_string(admin_chunk));
+  pick.bind(1, std::string(to_string(state)));
+  if (forwarder) pick.bind(2, *forwarder);
+  SQLite::Statement remove(db, "DELETE FROM jobs WHERE id = ?1");
+  std::size_t purged = 0;
+  // In chunks, each its own short transaction: the daemon's writer waits
+  // milliseconds between them, never for the whole purge.
+  for (;;) {
+    SQLite::Transaction transaction(db);
+    std::vector<std::int64_t> ids;
+    std::map<std::int64_t, std::set<std::int64_t>> left_batches;  // batch → its jobs purged here
+    while (pick.executeStep()) {
+      ids.push_back(pick.getColumn(0).getInt64());
+      if (!pick.getColumn(1).isNull()) left_batches[pick.getColumn(1).getInt64()].insert(ids.back());
+    }
+    pick.reset();
+    for (const auto id : ids) {
+      remove.bind(1, static_cast<int64_t>(id));
+      remove.exec();
+      remove.reset();
+    }
+    const std::size_t picked = ids.size();
+    // A job that left a batch still stored goes from that batch too, or it
+    // would be pending there again once its row is gone.
+    for (const auto& [batch_id, ids] : left_batches)
+      drop_jobs_from_batch(db, batch_id, [&](std::int64_t job_id) { return ids.count(job_id) > 0; });
+    transaction.commit();
+    purged += picked;
+    if (picked < admin_chunk) return purged;
+  }
 }
 
 }  // namespace auditfwd

@@ -620,3 +620,67 @@ TEST_CASE("a claim in the same transaction as an enqueue sees its batch (never '
   CHECK(jobs[0].id == outcome[0].first_job_id);
   store.stop();
 }
+
+namespace {
+
+void finish_all(JobStore& store, std::vector<JobFinish> finishes) {
+  run([&]() -> asio::awaitable<void> { co_await store.async_finish(finishes, asio::use_awaitable); }());
+}
+
+}  // namespace
+
+TEST_CASE("a purged dead letter stays gone while the rest of its batch is still in delivery") {
+  TempStore temp;
+  {
+    JobStore store(temp.config);
+    store.start({});
+    enqueue(store, {item("e1", {"a"}), item("e2", {"a"})});  // one batch
+    auto jobs = claim_from(store, "a");
+    REQUIRE(jobs.size() == 2);
+    finish_all(store, {ended(jobs[0], JobState::discarded, 0, "HTTP 400")});  // e1 leaves; e2 still in delivery
+    CHECK(purge_jobs(temp.config.path, JobState::discarded, std::nullopt) == 1);
+    CHECK(temp.state_of(jobs[0].id) == "<gone>");  // not back among the pending
+    CHECK(temp.state_of(jobs[1].id) == "available");
+    store.stop();
+  }
+  JobStore reopened(temp.config);
+  reopened.start({});
+  auto again = claim_from(reopened, "a");
+  REQUIRE(again.size() == 1);
+  CHECK(again[0].payload == payload_of("e2"));
+  reopened.stop();
+}
+
+TEST_CASE("store.dead_retention prunes a dead letter only once its batch is gone") {
+  TempStore temp;
+  temp.config.dead_retention = std::chrono::milliseconds(1);
+  JobStore store(temp.config);
+  store.start({});
+  enqueue(store, {item("e1", {"a"}), item("e2", {"a"})});
+  auto jobs = claim_from(store, "a");
+  REQUIRE(jobs.size() == 2);
+  finish_all(store, {ended(jobs[0], JobState::discarded, 0, "HTTP 400")});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two maintenance ticks
+  CHECK(temp.state_of(jobs[0].id) == "discarded");  // its batch holds e2 still: pruning it would revive it
+  finish_all(store, {ended(jobs[1], JobState::completed)});
+  bool pruned = false;
+  for (int tick = 0; tick < 50 && !pruned; ++tick) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    pruned = temp.state_of(jobs[0].id) == "<gone>";
+  }
+  CHECK(pruned);
+  store.stop();
+}
+
+TEST_CASE("without store.dead_retention a dead letter is never pruned (kept until purged)") {
+  TempStore temp;  // the default config: no dead_retention
+  JobStore store(temp.config);
+  store.start({});
+  enqueue(store, {item("e1", {"a"})});
+  auto jobs = claim_from(store, "a");
+  REQUIRE(jobs.size() == 1);
+  finish_all(store, {ended(jobs[0], JobState::cancelled, 0, "HTTP 400")});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a maintenance tick, which prunes
+  CHECK(temp.state_of(jobs[0].id) == "cancelled");
+  store.stop();
+}

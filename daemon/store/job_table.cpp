@@ -68,8 +68,8 @@ JobTable::JobTable(SQLite::Database& db)
       delete_jobs_(db, "DELETE FROM jobs WHERE state = 'executing' AND id IN (" + placeholders(delete_chunk) + ")"),
       delete_job_(db, "DELETE FROM jobs WHERE state = 'executing' AND id = ?1"),
       insert_left_job_(db, "INSERT OR FAIL INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, "
-                           "errors, inserted_at, scheduled_at, attempted_at, finished_at) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11)"),
+                           "errors, inserted_at, scheduled_at, attempted_at, finished_at, batch_id) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11, ?12)"),
       ids_in_range_(db, "SELECT id FROM jobs WHERE id BETWEEN ?2 AND ?3 AND forwarder = ?1 ORDER BY id"),
       admin_generation_(db, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')") {}
 
@@ -183,6 +183,7 @@ void JobTable::insert_left_job(const JobFinish& f, const std::string& forwarder,
   insert_left_job_.bind(10, static_cast<int64_t>(terminal ? now_ms : f.scheduled_at_ms));
   if (terminal) insert_left_job_.bind(11, static_cast<int64_t>(now_ms));
   else insert_left_job_.bind(11);
+  insert_left_job_.bind(12, static_cast<int64_t>(f.batch_id));
   insert_left_job_.exec();
 }
 
@@ -213,13 +214,16 @@ void JobTable::prune(const PruneCutoffs& cutoffs, std::chrono::steady_clock::tim
     std::string sql;
     std::int64_t before;
   };
-  // Finished rows through jobs_finished: its clause first, then the state wanted.
+  // Finished rows through jobs_finished: its clause first, then the state
+  // wanted. A row whose batch is still stored stays until that batch goes:
+  // without it, the job would be served from the batch again.
+  const std::string batch_gone = " AND (batch_id IS NULL OR NOT EXISTS (SELECT 1 FROM batches WHERE batches.id = jobs.batch_id))";
   const Rule rules[] = {
       {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE " + finished +
-           " AND state = 'completed' AND finished_at < ?1 LIMIT 1000)",
+           " AND state = 'completed' AND finished_at < ?1" + batch_gone + " LIMIT 1000)",
        cutoffs.completed_before},
       {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE " + finished +
-           " AND state IN ('discarded','cancelled') AND finished_at < ?1 LIMIT 1000)",
+           " AND state IN ('discarded','cancelled') AND finished_at < ?1" + batch_gone + " LIMIT 1000)",
        cutoffs.dead_before},
       {"DELETE FROM seen_ids WHERE id IN (SELECT id FROM seen_ids WHERE seen_at < ?1 LIMIT 1000)",
        cutoffs.seen_ids_before},

@@ -45,7 +45,11 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
       inserted_at  INTEGER NOT NULL,
       scheduled_at INTEGER NOT NULL,
       attempted_at INTEGER,
-      finished_at  INTEGER
+      finished_at  INTEGER,
+      -- The stored batch this job left after a failed attempt, if any. While
+      -- that batch exists, this row is what keeps the job from being served
+      -- from it again: deleting the row takes the job out of the batch too.
+      batch_id     INTEGER
     );
     -- Due work per forwarder; partial so finished rows cost nothing here.
     CREATE INDEX IF NOT EXISTS jobs_due ON jobs (forwarder, scheduled_at)
@@ -91,6 +95,9 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
     db.exec("ALTER TABLE seen_ids ADD COLUMN uid INTEGER");
     db.exec("ALTER TABLE seen_ids ADD COLUMN digest BLOB");
   }
+  // Stores made before jobs recorded the batch they left gain the column.
+  if (!db.execAndGet("SELECT count(*) FROM pragma_table_info('jobs') WHERE name = 'batch_id'").getInt())
+    db.exec("ALTER TABLE jobs ADD COLUMN batch_id INTEGER");
   return db;
 }
 

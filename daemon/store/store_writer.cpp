@@ -354,7 +354,8 @@ void StoreWriter::maintain() {
     // longer than that; what is left waits for the next tick.
     const auto now = unix_millis_now();
     in_transaction([&] {
-      table_.prune({now - config_.completed_retention.count(), now - config_.dead_retention.count(),
+      const auto dead_before = config_.dead_retention ? now - config_.dead_retention->count() : INT64_MIN;
+      table_.prune({now - config_.completed_retention.count(), dead_before,
                     now - config_.idempotency_window.count()},
                    std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
     });
