@@ -106,7 +106,7 @@ std::unique_ptr<Forwarder> make_file_forwarder(const ForwarderConfig& config, co
   ConfigReader reader(config.options, config.file, config.path);
   auto path = reader.required_string("path");
   if (path.empty()) reader.fail("path", "must not be empty");
-  const bool fsync = reader.boolean("fsync", false);
+  const bool fsync = reader.boolean("fsync", true);
   reader.finish();
   return std::make_unique<FileForwarder>(std::move(path), fsync);
 }
