@@ -77,12 +77,12 @@ std::optional<PolicyRefusal> IngestPolicy::admit(const SenderRules& sender, std:
   if (decides == sender.rules.end()) {
     std::string detail;
     if (sender.rules.empty()) {
-      detail = fmt::format("no [[ingest.allow]] rule matches the sender ({}); action \"{}\" refused",
+      detail = fmt::format("no [[ingest.allow]] rule matches the sender {}; action \"{}\" refused",
                            sender.description, action);
     } else {
       std::vector<std::string> labels;
       for (const auto index : sender.rules) labels.push_back(rule_label(index));
-      detail = fmt::format("action \"{}\" is granted to the sender ({}) by no rule: {} match{} the sender but not "
+      detail = fmt::format("no [[ingest.allow]] rule grants action \"{}\" to {}; {} match{} this sender but not "
                            "the action",
                            action, sender.description, fmt::join(labels, ", "), labels.size() == 1 ? "es" : "");
     }

@@ -109,14 +109,14 @@ TEST_CASE("the refusal names the sender, the action and the rules that matched t
   CHECK(refused->rejection.code == errc::not_permitted);
   CHECK(refused->reason == "ingest.allow");
   CHECK(refused->rejection.detail ==
-        "action \"admin.delete\" is granted to the sender (uid 33 (www-data), gid 33 (www-data), exe /usr/bin/php, "
-        "unit none) by no rule: ingest.allow[0] (\"web app\") matches the sender but not the action");
+        "no [[ingest.allow]] rule grants action \"admin.delete\" to uid 33 (www-data), gid 33 (www-data), exe "
+        "/usr/bin/php, unit none; ingest.allow[0] (\"web app\") matches this sender but not the action");
   const auto stranger = policy.admit(policy.rules_for(sender(1000, "alice", 100, "users", "/usr/bin/app", "x.scope")),
                                      "user.login", t0);
   REQUIRE(stranger);
   CHECK(stranger->rejection.detail ==
-        "no [[ingest.allow]] rule matches the sender (uid 1000 (alice), gid 100 (users), exe /usr/bin/app, unit "
-        "x.scope); action \"user.login\" refused");
+        "no [[ingest.allow]] rule matches the sender uid 1000 (alice), gid 100 (users), exe /usr/bin/app, unit "
+        "x.scope; action \"user.login\" refused");
 }
 
 TEST_CASE("the first rule matching sender and action decides, even when it is over its rate") {
