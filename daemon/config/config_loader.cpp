@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -136,7 +137,7 @@ void read_connection_limits(ConfigReader& r, IngestConfig& ingest) {
                                              ingest.max_connection_buffered_bytes));
 }
 
-// Each item non-empty, or the reason `check` gives; the list itself non-empty when given.
+// A list of names, when given, holds at least one and none empty; `what` names one in the reason.
 void check_names(ConfigReader& rule, const std::string& key, const std::vector<std::string>& names,
                  const char* what) {
   if (rule.contains(key) && names.empty())
@@ -212,14 +213,16 @@ std::vector<AllowRule> read_allow_rules(ConfigReader& ingest, const json::object
                                       json::serialize(json::string(text))));
       rule.actions.push_back(std::move(*pattern));
     }
-    rule.max_events_per_second = r.optional_number("max_events_per_second", -1e300, 1e9);
+    rule.max_events_per_second =
+        r.optional_number("max_events_per_second", std::numeric_limits<double>::lowest(), 1e9);
     if (rule.max_events_per_second && *rule.max_events_per_second <= 0)
       r.fail("max_events_per_second", "must be above 0 (leave it out for no limit)");
     if (r.contains("burst") && !rule.max_events_per_second)
       r.fail("burst", "needs max_events_per_second: a burst is the size of that rate's bucket");
-    if (rule.max_events_per_second)
-      rule.burst = r.integer("burst", std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(*rule.max_events_per_second))),
-                             1, 1'000'000'000);
+    if (rule.max_events_per_second) {
+      const auto rate_rounded_up = static_cast<std::int64_t>(std::ceil(*rule.max_events_per_second));
+      rule.burst = r.integer("burst", std::max<std::int64_t>(1, rate_rounded_up), 1, 1'000'000'000);
+    }
     r.finish();
     rules.push_back(std::move(rule));
   }

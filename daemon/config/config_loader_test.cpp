@@ -241,6 +241,8 @@ TEST_CASE("[[ingest.allow]]: a bad rule is refused naming the file, the rule's k
         "test.toml: ingest.allow[0].max_events_per_second: must be above 0 (leave it out for no limit)");
   CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = -5").find("must be above 0") !=
         std::string::npos);
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = inf") ==
+        "test.toml: ingest.allow[0].max_events_per_second: must be a finite number");
   CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = \"fast\"")
             .find("ingest.allow[0].max_events_per_second: must be a number") != std::string::npos);
   CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nburst = 5").find("ingest.allow[0].burst: needs "

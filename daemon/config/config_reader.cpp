@@ -138,8 +138,8 @@ std::optional<double> ConfigReader::optional_number(const std::string& key, doub
   else if (value->is_uint64()) number = static_cast<double>(value->get_uint64());
   else if (value->is_double()) number = value->get_double();
   else fail(key, "must be a number");
-  if (!std::isfinite(number) || number < min || number > max)
-    fail(key, fmt::format("must be between {} and {}", min, max));
+  if (!std::isfinite(number)) fail(key, "must be a finite number");
+  if (number < min || number > max) fail(key, fmt::format("must be between {:g} and {:g}", min, max));
   return number;
 }
 
