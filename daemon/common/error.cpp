@@ -24,6 +24,8 @@ class category final : public boost::system::error_category {
       case errc::timeout: return "the delivery exceeded the forwarder's timeout";
       case errc::delivery_failed: return "the forwarder failed to deliver";
       case errc::id_conflict: return "the id was already used for another event or by another sender";
+      case errc::not_permitted: return "no ingest.allow rule grants the sender this action";
+      case errc::rate_limited: return "the sender is over the rate its ingest.allow rule grants";
     }
     return "unknown auditfwd error";
   }
@@ -50,6 +52,8 @@ std::string_view error_name(errc e) noexcept {
     case errc::timeout: return "timeout";
     case errc::delivery_failed: return "delivery_failed";
     case errc::id_conflict: return "id_conflict";
+    case errc::not_permitted: return "not_permitted";
+    case errc::rate_limited: return "rate_limited";
   }
   return "unknown";
 }

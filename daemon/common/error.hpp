@@ -22,6 +22,8 @@ enum class errc {
   timeout,            // a sync delivery exceeded its forwarder's timeout
   delivery_failed,    // a forwarder reported a failure
   id_conflict,        // a client id already stands for another event or another sender
+  not_permitted,      // [[ingest.allow]] rules exist and none grants the sender this action
+  rate_limited,       // the granting rule's token bucket for the sender is empty: retry later
 };
 
 const boost::system::error_category& auditfwd_category() noexcept;

@@ -1,11 +1,14 @@
 // The daemon's configuration, loaded from TOML or JSON (one structure for both).
 #pragma once
 
+#include "event/action_pattern.hpp"
+
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace auditfwd {
@@ -38,6 +41,25 @@ struct ForwarderConfig {
   std::string path;  // "forwarders[2]", for error messages
 };
 
+// One [[ingest.allow]] rule (see ingest/ingest_policy.hpp for how rules decide).
+// The sender criteria it sets must all hold; within one, any listed value matches
+// (`uids` and `users` are one criterion, as are `gids` and `groups`). A rule sets
+// at least one criterion, or `any_sender = true`.
+struct AllowRule {
+  std::string path;  // "ingest.allow[0]": how replies and logs name the rule
+  std::string name;  // optional, shown beside the path
+  bool any_sender = false;
+  std::vector<uid_t> uids;
+  std::vector<std::string> users;
+  std::vector<gid_t> gids;  // the primary group (SO_PEERCRED)
+  std::vector<std::string> groups;
+  std::vector<std::string> units;  // systemd units, exactly as the sender's `unit`
+  std::vector<std::string> exes;   // absolute paths, exactly as the sender's `exe`
+  std::vector<ActionPattern> actions;
+  std::optional<double> max_events_per_second;  // none: no rate limit
+  std::int64_t burst = 1;                        // with a rate: tokens the bucket holds
+};
+
 struct IngestConfig {
   std::string socket = "./var/auditfwd.sock";
   std::optional<unsigned> socket_mode;  // e.g. 0660; default: umask
@@ -54,6 +76,8 @@ struct IngestConfig {
   // Buffered input and unsent replies: across all connections, and per connection.
   std::size_t max_buffered_bytes = 16 * 1024 * 1024;
   std::size_t max_connection_buffered_bytes = 1024 * 1024;
+  // [[ingest.allow]]: none means any sender may send any action.
+  std::vector<AllowRule> allow;
 };
 
 struct StoreConfig {

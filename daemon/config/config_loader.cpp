@@ -10,6 +10,8 @@
 #include <fstream>
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
@@ -135,6 +137,98 @@ void read_connection_limits(ConfigReader& r, IngestConfig& ingest) {
                                              ingest.max_connection_buffered_bytes));
 }
 
+// A list of names, when given, holds at least one and none empty; `what` names one in the reason.
+void check_names(ConfigReader& rule, const std::string& key, const std::vector<std::string>& names,
+                 const char* what) {
+  if (rule.contains(key) && names.empty())
+    rule.fail(key, fmt::format("must list at least one {}; leave the key out not to match on it", what));
+  for (const auto& name : names)
+    if (name.empty()) rule.fail(key, fmt::format("an empty string is not a {}", what));
+}
+
+// [[ingest.allow]]: sender criteria, action patterns and a rate, each checked here,
+// so a rule that loads is one the policy can apply as written.
+std::vector<AllowRule> read_allow_rules(ConfigReader& ingest, const json::object& table) {
+  std::vector<AllowRule> rules;
+  ingest.accept("allow");
+  const auto* allow = table.if_contains("allow");
+  if (!allow) return rules;
+  if (!allow->is_array()) ingest.fail("allow", "must be a list of tables ([[ingest.allow]])");
+  if (allow->get_array().empty())
+    ingest.fail("allow", "is an empty list, which would let every sender send any action; remove the key for that, "
+                         "or add a rule");
+  const auto& list = allow->get_array();
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    AllowRule rule;
+    rule.path = fmt::format("ingest.allow[{}]", i);
+    if (!list[i].is_object()) throw ConfigError(ingest.file(), rule.path, "must be a table");
+    ConfigReader r(list[i].get_object(), ingest.file(), rule.path);
+    if (auto name = r.optional_string("name")) {
+      const bool printable = std::none_of(name->begin(), name->end(),
+                                          [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+      if (name->empty() || name->size() > 64 || !printable)
+        r.fail("name", "must be 1-64 characters without control characters");
+      for (const auto& other : rules)
+        if (other.name == *name) r.fail("name", fmt::format("\"{}\" is used by {}", *name, other.path));
+      rule.name = std::move(*name);
+    }
+    rule.any_sender = r.boolean("any_sender", false);
+    constexpr std::int64_t largest_id = 4294967294;  // (uid_t)-1 means "no id"
+    for (const auto id : r.integer_list("uids", 0, largest_id)) rule.uids.push_back(static_cast<uid_t>(id));
+    if (r.contains("uids") && rule.uids.empty())
+      r.fail("uids", "must list at least one uid; leave the key out not to match on it");
+    rule.users = r.string_list("users");
+    check_names(r, "users", rule.users, "user name");
+    for (const auto id : r.integer_list("gids", 0, largest_id)) rule.gids.push_back(static_cast<gid_t>(id));
+    if (r.contains("gids") && rule.gids.empty())
+      r.fail("gids", "must list at least one gid; leave the key out not to match on it");
+    rule.groups = r.string_list("groups");
+    check_names(r, "groups", rule.groups, "group name");
+    rule.units = r.string_list("units");
+    check_names(r, "units", rule.units, "unit name");
+    for (const auto& unit : rule.units)
+      if (unit.find('/') != std::string::npos)
+        r.fail("units", fmt::format("\"{}\" is not a unit name (like \"webapp.service\")", unit));
+    rule.exes = r.string_list("exes");
+    check_names(r, "exes", rule.exes, "path");
+    for (const auto& exe : rule.exes)
+      if (exe.front() != '/') r.fail("exes", fmt::format("\"{}\" is not an absolute path", exe));
+    const bool has_criteria = !rule.uids.empty() || !rule.users.empty() || !rule.gids.empty() ||
+                              !rule.groups.empty() || !rule.units.empty() || !rule.exes.empty();
+    if (rule.any_sender && has_criteria)
+      r.fail("any_sender", "matches every sender, so the rule's uids, users, gids, groups, units and exes would "
+                           "mean nothing; remove either");
+    if (!rule.any_sender && !has_criteria)
+      throw ConfigError(ingest.file(), rule.path,
+                        "matches no sender: set uids, users, gids, groups, units or exes, or any_sender = true "
+                        "to match every sender");
+    if (!r.contains("actions")) r.fail("actions", "is required: the actions the rule grants (\"*\" for all)");
+    const auto actions = r.string_list("actions");
+    if (actions.empty()) r.fail("actions", "must list at least one action pattern (\"*\" for all)");
+    for (const auto& text : actions) {
+      auto pattern = ActionPattern::parse(text);
+      if (!pattern)
+        r.fail("actions", fmt::format("{} is not an action pattern: use \"*\", an action name like "
+                                      "\"user.login\" or a prefix like \"user.*\"",
+                                      json::serialize(json::string(text))));
+      rule.actions.push_back(std::move(*pattern));
+    }
+    rule.max_events_per_second =
+        r.optional_number("max_events_per_second", std::numeric_limits<double>::lowest(), 1e9);
+    if (rule.max_events_per_second && *rule.max_events_per_second <= 0)
+      r.fail("max_events_per_second", "must be above 0 (leave it out for no limit)");
+    if (r.contains("burst") && !rule.max_events_per_second)
+      r.fail("burst", "needs max_events_per_second: a burst is the size of that rate's bucket");
+    if (rule.max_events_per_second) {
+      const auto rate_rounded_up = static_cast<std::int64_t>(std::ceil(*rule.max_events_per_second));
+      rule.burst = r.integer("burst", std::max<std::int64_t>(1, rate_rounded_up), 1, 1'000'000'000);
+    }
+    r.finish();
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
 Config build_config(json::value root, const std::string& file) {
   if (!root.is_object()) throw ConfigError(file, "(root)", "must be a table/object");
   substitute_env(root, file, "");
@@ -164,6 +258,7 @@ Config build_config(json::value root, const std::string& file) {
       if (normalize_key(key).empty())
         r.fail("forbidden_keys", fmt::format("{} is empty once normalized (only separators, spaces or controls)", json::serialize(json::string(key))));
     read_connection_limits(r, config.ingest);
+    config.ingest.allow = read_allow_rules(r, table);
     r.finish();
   }
   {

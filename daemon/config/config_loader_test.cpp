@@ -174,3 +174,115 @@ TEST_CASE("store.dead_retention: dead letters stay until purged unless a retenti
   REQUIRE(set.store.dead_retention.has_value());
   CHECK(*set.store.dead_retention == std::chrono::hours(24 * 30));
 }
+
+TEST_CASE("[[ingest.allow]]: TOML and JSON give the same rules, with defaults") {
+  const auto toml = load_config_text(R"(
+[[ingest.allow]]
+name = "web app"
+users = ["www-data"]
+uids = [33]
+groups = ["audit"]
+actions = ["user.*", "session.login"]
+max_events_per_second = 2.5
+
+[[ingest.allow]]
+units = ["cron.service"]
+exes = ["/usr/bin/backup"]
+gids = [0]
+actions = ["*"]
+
+[[ingest.allow]]
+any_sender = true
+actions = ["health.ping"]
+max_events_per_second = 1
+burst = 10
+)" + one_forwarder, "toml", "t.toml");
+  const auto json = load_config_text(R"({"ingest":{"allow":[
+    {"name":"web app","users":["www-data"],"uids":[33],"groups":["audit"],"actions":["user.*","session.login"],
+     "max_events_per_second":2.5},
+    {"units":["cron.service"],"exes":["/usr/bin/backup"],"gids":[0],"actions":["*"]},
+    {"any_sender":true,"actions":["health.ping"],"max_events_per_second":1,"burst":10}]},
+    "forwarders":[{"id":"f","type":"stdout"}]})", "json", "t.json");
+  for (const auto* config : {&toml, &json}) {
+    const auto& rules = config->ingest.allow;
+    REQUIRE(rules.size() == 3);
+    CHECK(rules[0].path == "ingest.allow[0]");
+    CHECK(rules[0].name == "web app");
+    CHECK(rules[0].users == std::vector<std::string>{"www-data"});
+    CHECK(rules[0].uids == std::vector<uid_t>{33});
+    CHECK(rules[0].groups == std::vector<std::string>{"audit"});
+    REQUIRE(rules[0].actions.size() == 2);
+    CHECK(rules[0].actions[0].text() == "user.*");
+    CHECK(rules[0].max_events_per_second == 2.5);
+    CHECK(rules[0].burst == 3);  // default: the rate, rounded up
+    CHECK_FALSE(rules[0].any_sender);
+    CHECK(rules[1].units == std::vector<std::string>{"cron.service"});
+    CHECK(rules[1].exes == std::vector<std::string>{"/usr/bin/backup"});
+    CHECK(rules[1].gids == std::vector<gid_t>{0});
+    CHECK_FALSE(rules[1].max_events_per_second);
+    CHECK(rules[2].any_sender);
+    CHECK(rules[2].burst == 10);
+  }
+  CHECK(load_config_text(one_forwarder, "toml", "t.toml").ingest.allow.empty());
+}
+
+TEST_CASE("[[ingest.allow]]: a bad rule is refused naming the file, the rule's key and the reason") {
+  const auto with_rule = [](const std::string& rule) {
+    return error_of("[[ingest.allow]]\n" + rule + "\n" + one_forwarder);
+  };
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nactoins = [\"a.b\"]") ==
+        "test.toml: ingest.allow[0].actoins: unknown key");
+  CHECK(with_rule("actions = [\"*\"]") ==
+        "test.toml: ingest.allow[0]: matches no sender: set uids, users, gids, groups, units or exes, or "
+        "any_sender = true to match every sender");
+  CHECK(with_rule("any_sender = false\nactions = [\"*\"]").find("ingest.allow[0]: matches no sender") !=
+        std::string::npos);
+  CHECK(with_rule("any_sender = true\nuids = [0]\nactions = [\"*\"]").find("ingest.allow[0].any_sender: matches every "
+                                                                          "sender") != std::string::npos);
+  CHECK(with_rule("uids = [1000]\nactions = [\"a*b\"]") ==
+        "test.toml: ingest.allow[0].actions: \"a*b\" is not an action pattern: use \"*\", an action name like "
+        "\"user.login\" or a prefix like \"user.*\"");
+  CHECK(with_rule("uids = [1000]\nactions = [\"user\"]").find("\"user\" is not an action pattern") != std::string::npos);
+  CHECK(with_rule("uids = [1000]").find("ingest.allow[0].actions: is required") != std::string::npos);
+  CHECK(with_rule("uids = [1000]\nactions = []").find("ingest.allow[0].actions: must list at least one") !=
+        std::string::npos);
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = 0") ==
+        "test.toml: ingest.allow[0].max_events_per_second: must be above 0 (leave it out for no limit)");
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = -5").find("must be above 0") !=
+        std::string::npos);
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = inf") ==
+        "test.toml: ingest.allow[0].max_events_per_second: must be a finite number");
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = \"fast\"")
+            .find("ingest.allow[0].max_events_per_second: must be a number") != std::string::npos);
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nburst = 5").find("ingest.allow[0].burst: needs "
+                                                                     "max_events_per_second") != std::string::npos);
+  CHECK(with_rule("uids = [1000]\nactions = [\"*\"]\nmax_events_per_second = 5\nburst = 0")
+            .find("ingest.allow[0].burst: must be between 1 and") != std::string::npos);
+  CHECK(with_rule("uids = [-1]\nactions = [\"*\"]").find("ingest.allow[0].uids: each must be between 0 and") !=
+        std::string::npos);
+  CHECK(with_rule("uids = [\"root\"]\nactions = [\"*\"]").find("ingest.allow[0].uids: must be a list of integers") !=
+        std::string::npos);
+  CHECK(with_rule("uids = []\nactions = [\"*\"]").find("ingest.allow[0].uids: must list at least one uid") !=
+        std::string::npos);
+  CHECK(with_rule("users = [\"\"]\nactions = [\"*\"]").find("ingest.allow[0].users: an empty string") !=
+        std::string::npos);
+  CHECK(with_rule("exes = [\"python3\"]\nactions = [\"*\"]") ==
+        "test.toml: ingest.allow[0].exes: \"python3\" is not an absolute path");
+  CHECK(with_rule("units = [\"system.slice/cron.service\"]\nactions = [\"*\"]").find("ingest.allow[0].units") !=
+        std::string::npos);
+  CHECK(with_rule("uids = [0]\nactions = [\"*\"]\nname = \"\"").find("ingest.allow[0].name: must be 1-64") !=
+        std::string::npos);
+  CHECK(error_of("[[ingest.allow]]\nuids = [0]\nactions = [\"*\"]\nname = \"x\"\n[[ingest.allow]]\nuids = [1]\n"
+                 "actions = [\"*\"]\nname = \"x\"\n" + one_forwarder) ==
+        "test.toml: ingest.allow[1].name: \"x\" is used by ingest.allow[0]");
+  // The second rule is named by its own index.
+  CHECK(error_of("[[ingest.allow]]\nuids = [0]\nactions = [\"*\"]\n[[ingest.allow]]\nactions = [\"*\"]\n" +
+                 one_forwarder)
+            .find("ingest.allow[1]: matches no sender") != std::string::npos);
+  CHECK(error_of("[ingest]\nallow = []\n" + one_forwarder).find("ingest.allow: is an empty list") != std::string::npos);
+  CHECK(error_of("[ingest]\nallow = \"everyone\"\n" + one_forwarder).find("ingest.allow: must be a list of tables") !=
+        std::string::npos);
+  CHECK(error_of(R"({"ingest":{"allow":[{"uids":[1],"actions":["a*b"]}]},"forwarders":[{"id":"f","type":"stdout"}]})",
+                 "json")
+            .find("ingest.allow[0].actions: \"a*b\" is not an action pattern") != std::string::npos);
+}

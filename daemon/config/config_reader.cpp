@@ -3,6 +3,7 @@
 
 #include "common/units.hpp"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <fstream>
 #include <sstream>
@@ -110,6 +111,36 @@ std::vector<std::string> ConfigReader::string_list(const std::string& key) {
     out.emplace_back(item.get_string());
   }
   return out;
+}
+
+std::vector<std::int64_t> ConfigReader::integer_list(const std::string& key, std::int64_t min, std::int64_t max) {
+  const auto* value = find(key);
+  std::vector<std::int64_t> out;
+  if (!value) return out;
+  if (!value->is_array()) fail(key, "must be a list of integers");
+  for (const auto& item : value->get_array()) {
+    std::int64_t number;
+    if (item.is_int64()) number = item.get_int64();
+    else if (item.is_uint64() && item.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+      number = static_cast<std::int64_t>(item.get_uint64());
+    else fail(key, "must be a list of integers");
+    if (number < min || number > max) fail(key, fmt::format("each must be between {} and {}, not {}", min, max, number));
+    out.push_back(number);
+  }
+  return out;
+}
+
+std::optional<double> ConfigReader::optional_number(const std::string& key, double min, double max) {
+  const auto* value = find(key);
+  if (!value) return std::nullopt;
+  double number;
+  if (value->is_int64()) number = static_cast<double>(value->get_int64());
+  else if (value->is_uint64()) number = static_cast<double>(value->get_uint64());
+  else if (value->is_double()) number = value->get_double();
+  else fail(key, "must be a number");
+  if (!std::isfinite(number)) fail(key, "must be a finite number");
+  if (number < min || number > max) fail(key, fmt::format("must be between {:g} and {:g}", min, max));
+  return number;
 }
 
 boost::json::object ConfigReader::table(const std::string& key) {

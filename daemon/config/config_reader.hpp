@@ -31,6 +31,10 @@ class ConfigReader {
   std::chrono::milliseconds duration(const std::string& key, std::chrono::milliseconds fallback);
   std::uint64_t byte_size(const std::string& key, std::uint64_t fallback);
   std::vector<std::string> string_list(const std::string& key);
+  // Each item an integer within [min, max].
+  std::vector<std::int64_t> integer_list(const std::string& key, std::int64_t min, std::int64_t max);
+  // An integer or a decimal number, finite, within [min, max]; nullopt when absent.
+  std::optional<double> optional_number(const std::string& key, double min, double max);
   boost::json::object table(const std::string& key);  // empty when absent
   // A secret given inline as `key` or read from the file named by `key_file`
   // (trailing newline dropped). Both at once is an error.

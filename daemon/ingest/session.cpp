@@ -69,16 +69,20 @@ PeerCredentials peer_credentials(int fd) {
 }
 
 Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-                 Dispatcher& dispatcher, BufferBudget& budget, RefusalLog& closes, std::shared_ptr<spdlog::logger> log)
+                 Dispatcher& dispatcher, IngestPolicy& policy, BufferBudget& budget, RefusalLog& refusals,
+                 std::shared_ptr<spdlog::logger> log)
     : socket_(std::move(socket)),
       config_(config),
       dispatcher_(dispatcher),
+      policy_(policy),
       budget_(budget),
-      closes_(closes),
+      refusals_(refusals),
       log_(std::move(log)),
       splitter_(config.max_event_bytes),
       peer_(std::move(peer)),
-      sender_(resolve_sender(peer_), local_host()),
+      identity_(resolve_sender(peer_)),
+      sender_(identity_, local_host()),
+      sender_rules_(policy.rules_for(identity_)),
       forbidden_keys_(config.forbidden_keys),
       next_read_size_(smallest_read_bytes),
       chunk_queued_(socket_.get_executor()),
@@ -241,15 +245,28 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   std::vector<ParsedLine> lines;
   lines.reserve(pieces.size());
   const auto received_at = now_micros();
+  const auto policy_now = IngestPolicy::clock::now();
   std::size_t input_bytes = 0;
   for (auto& piece : pieces) {
     input_bytes += piece.text.size();
-    if (piece.too_long)
+    if (piece.too_long) {
       lines.emplace_back(Rejection{errc::too_large, fmt::format("the line exceeds ingest.max_event_bytes ({} bytes); "
                                                                 "it was skipped up to its newline",
                                                                 config_.max_event_bytes)});
-    else
-      lines.push_back(validate_event(piece.text, limits, sender_, received_at));
+      continue;
+    }
+    auto line = validate_event(piece.text, limits, sender_, received_at);
+    // A valid event is checked before the dispatcher looks at its id: a refused
+    // sender learns nothing of the ids in use, and a resend costs a token.
+    if (line && !policy_.open()) {
+      if (auto refusal = policy_.admit(sender_rules_, line->action, policy_now)) {
+        refusals_.note(refusal->reason, fmt::format("refused an event from pid {}: {}", peer_.pid,
+                                                     refusal->rejection.detail));
+        lines.emplace_back(std::move(refusal->rejection));
+        continue;
+      }
+    }
+    lines.push_back(std::move(line));
   }
   const std::size_t line_count = pieces.size();
   pieces.clear();
@@ -328,7 +345,7 @@ asio::awaitable<void> Session::watch_deadlines() {
       if (!stopping_ && clients_time && line_started_) {
         const auto line_deadline = *line_started_ + config_.partial_line_timeout;
         if (now >= line_deadline) {
-          closes_.note("ingest.partial_line_timeout",
+          refusals_.note("ingest.partial_line_timeout",
                        fmt::format("closing a connection from pid {} uid {}: a line unfinished for {} ms",
                                    peer_.pid, peer_.uid, config_.partial_line_timeout.count()));
           stopping_ = true;  // answer the lines already read, then close
@@ -349,7 +366,7 @@ asio::awaitable<void> Session::watch_deadlines() {
 
 // Drops a client that stalled: pending reads and writes end, nothing more is dispatched.
 void Session::close_now(const char* reason, std::string message) {
-  closes_.note(reason, std::move(message));
+  refusals_.note(reason, std::move(message));
   closing_ = true;
   stopping_ = true;
   boost::system::error_code ignored;

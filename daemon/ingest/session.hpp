@@ -5,6 +5,7 @@
 #include "dispatch/dispatcher.hpp"
 #include "event/forbidden_keys.hpp"
 #include "ingest/buffer_budget.hpp"
+#include "ingest/ingest_policy.hpp"
 #include "ingest/line_splitter.hpp"
 #include "ingest/refusal_log.hpp"
 
@@ -32,6 +33,11 @@ namespace auditfwd {
 // once all connections hold ingest.max_buffered_bytes). A read that brings more
 // lines than the replies' room allows is dispatched a part at a time.
 //
+// Policy: with [[ingest.allow]] rules, each valid event is checked against the
+// rules that match this connection's sender (worked out once, when it is
+// accepted) before it is dispatched; a refused one (not_permitted, rate_limited)
+// gets its reply and is neither stored nor delivered, and the connection goes on.
+//
 // Timeouts: nothing read or written for ingest.idle_timeout (and nothing
 // waiting for a forwarder or the disk) closes the connection at once; a line
 // left unfinished for ingest.partial_line_timeout while the client is being read
@@ -39,7 +45,8 @@ namespace auditfwd {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-          Dispatcher& dispatcher, BufferBudget& budget, RefusalLog& closes, std::shared_ptr<spdlog::logger> log);
+          Dispatcher& dispatcher, IngestPolicy& policy, BufferBudget& budget, RefusalLog& refusals,
+          std::shared_ptr<spdlog::logger> log);
 
   boost::asio::awaitable<void> run();
 
@@ -71,12 +78,15 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::local::stream_protocol::socket socket_;
   const IngestConfig& config_;
   Dispatcher& dispatcher_;
+  IngestPolicy& policy_;
   BufferBudget& budget_;
-  RefusalLog& closes_;
+  RefusalLog& refusals_;  // policy refusals and forced closes
   std::shared_ptr<spdlog::logger> log_;
   LineSplitter splitter_;
   PeerCredentials peer_;
-  SenderStamp sender_;  // peer_ resolved once, with the host: what each event is stamped with
+  SenderIdentity identity_;  // peer_ resolved once, when the connection was accepted
+  SenderStamp sender_;       // identity_ with the host: what each event is stamped with
+  SenderRules sender_rules_;  // the [[ingest.allow]] rules that match identity_
   const ForbiddenKeys forbidden_keys_;  // normalized once per connection, not per read
   bool stopping_ = false;  // no new reads; what was read is answered
   bool closing_ = false;   // the client is gone or was dropped: nothing more is read or dispatched

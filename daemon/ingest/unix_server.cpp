@@ -52,6 +52,7 @@ UnixServer::UnixServer(asio::io_context& io, const IngestConfig& config, Dispatc
       slots_(SlotLimits{config.max_connections, config.max_connections_per_uid, config.reserved_root_connections}),
       log_(spdlog::default_logger()->clone("ingest")),
       budget_(config.max_buffered_bytes, config.max_connection_buffered_bytes),
+      policy_(config.allow),
       refusals_(log_),
       housekeeping_timer_(acceptor_.get_executor()) {}
 
@@ -184,7 +185,8 @@ asio::awaitable<void> UnixServer::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, budget_, refusals_, log_);
+    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, policy_, budget_,
+                                                  refusals_, log_);
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(session);

@@ -5,6 +5,7 @@
 #include "dispatch/dispatcher.hpp"
 #include "ingest/buffer_budget.hpp"
 #include "ingest/connection_slots.hpp"
+#include "ingest/ingest_policy.hpp"
 #include "ingest/refusal_log.hpp"
 
 #include <atomic>
@@ -28,6 +29,8 @@ class Session;
 // is not root, or when its uid holds ingest.max_connections_per_uid; refusals and
 // forced closes are logged at most once per second per reason, with a count. After
 // a burst of closed connections, freed memory is handed back to the system.
+// One IngestPolicy ([[ingest.allow]]) serves every session, so a rate applies
+// to a sender across all of its connections.
 class UnixServer {
  public:
   UnixServer(boost::asio::io_context& io, const IngestConfig& config, Dispatcher& dispatcher);
@@ -63,6 +66,7 @@ class UnixServer {
   std::size_t closed_since_trim_ = 0;       // under sessions_mutex_
   std::shared_ptr<spdlog::logger> log_;
   BufferBudget budget_;
+  IngestPolicy policy_;
   RefusalLog refusals_;
   boost::asio::steady_timer housekeeping_timer_;
 };
