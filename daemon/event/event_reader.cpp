@@ -3,6 +3,7 @@
 #include "event/event_reader.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
@@ -23,6 +24,13 @@ constexpr std::array<std::string_view, event_field_count> field_names = {
     "ip_address", "user_agent",  "metadata"};
 
 Rejection reject(errc code, std::string detail) { return Rejection{code, std::move(detail)}; }
+
+// True when the JSON number `text` rounds to a finite double.
+bool fits_double(std::string_view text) {
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return error == std::errc{} && end == text.data() + text.size() && std::isfinite(value);
+}
 
 // For details only: allocates.
 std::string quoted(std::string_view text) { return json::serialize(json::string_view(text.data(), text.size())); }
@@ -207,6 +215,10 @@ class LineHandler {
 
   bool number(json::string_view last_part, bool finite, error_code& ec) {
     number_.append(last_part.data(), last_part.size());
+    // Boost.JSON's default reading of a double is not correctly rounded: it reads
+    // 1.7976931348623158e308, which is DBL_MAX, as infinite. Before refusing a
+    // number as out of range, ask from_chars, which is.
+    if (!finite) finite = fits_double(number_);
     if (depth_ == 0) return fail(ec, errc::invalid_json, "the line must be one JSON object");
     bool ok = true;
     if (depth_ == 1) {

@@ -5,11 +5,14 @@ namespace auditfwd {
 
 void LineSplitter::emit(std::string_view line, std::vector<SplitLine>& out) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
+  // Length first: a long line that crossed the limit in an earlier read was
+  // reported before its content was seen, so a blank one must be too when it
+  // comes in one read, or the reply would depend on how the kernel cut the stream.
   if (line.size() > max_) {
     out.push_back({true, {}});
     return;
   }
+  if (line.find_first_not_of(" \t") == std::string_view::npos) return;
   out.push_back({false, std::string(line)});
 }
 

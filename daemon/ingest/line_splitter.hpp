@@ -21,7 +21,8 @@ class LineSplitter {
   explicit LineSplitter(std::size_t max_line_bytes) : max_(max_line_bytes) {}
 
   // Appends the lines completed by `data` to `out`. Blank lines are skipped:
-  // they carry no event and get no reply.
+  // they carry no event and get no reply; but a line over the limit is too long
+  // even when it is blank, however the input is cut into reads.
   void feed(std::string_view data, std::vector<SplitLine>& out);
 
   // At end of input: a final line without newline counts as a line.

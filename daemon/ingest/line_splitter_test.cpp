@@ -65,3 +65,28 @@ TEST_CASE("an over-long line is skipped without being held: in_line until its ne
   REQUIRE(out.size() == 1);
   CHECK(out[0].too_long);
 }
+
+TEST_CASE("a blank over-long line is too long whether it comes in one read or several (fuzz finding)") {
+  // fuzz/corpus/line_splitter/crash-blank-over-long-line: a limit of 1, "\t\t" then end
+  // of input, was skipped as blank, while the same line cut into reads was too_long.
+  for (std::size_t cut : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {
+    CAPTURE(cut);
+    const std::string input = std::string(20, ' ') + "\t\r\n" + "  \n" + std::string(10, '\t');
+    LineSplitter splitter(10);
+    std::vector<SplitLine> out;
+    if (cut == 0) {
+      splitter.feed(input, out);
+    } else {
+      for (std::size_t i = 0; i < input.size(); i += cut) splitter.feed(std::string_view(input).substr(i, cut), out);
+    }
+    splitter.finish(out);
+    REQUIRE(out.size() == 1);  // the short blank line and the blank line of exactly 10 are skipped
+    CHECK(out[0].too_long);
+  }
+  LineSplitter splitter(1);
+  std::vector<SplitLine> out;
+  splitter.feed("\t\t", out);
+  splitter.finish(out);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].too_long);
+}

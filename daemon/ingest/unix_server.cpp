@@ -230,7 +230,6 @@ asio::awaitable<void> UnixServer::stop(std::chrono::milliseconds grace) {
         co_return;
       },
       asio::use_awaitable);
-  boost::system::error_code ignored;
   {
     std::lock_guard lock(sessions_mutex_);
     for (const auto& session : sessions_) session->stop();
