@@ -62,7 +62,8 @@ void check_config(const Config& config) {
   FUZZ_CHECK(config.store.max_pending_jobs >= 1);
   FUZZ_CHECK(config.store.commit_delay <= std::chrono::seconds(1));
   for (auto duration : {ingest.idle_timeout, ingest.partial_line_timeout, config.store.completed_retention,
-                        config.store.dead_retention, config.store.idempotency_window, config.store.commit_delay,
+                        config.store.dead_retention.value_or(std::chrono::milliseconds{0}),
+                        config.store.idempotency_window, config.store.commit_delay,
                         config.workers.poll_interval, config.workers.shutdown_grace})
     FUZZ_CHECK(duration.count() >= 0 && duration <= hundred_years);
   FUZZ_CHECK(config.workers.threads >= 1 && config.workers.threads <= 256);
