@@ -1,6 +1,8 @@
 // Status classes and Retry-After for the `http` forwarder: pure functions, unit-tested.
 #include "forwarders/http_outcome.hpp"
 
+#include "common/printable_text.hpp"
+
 #include <charconv>
 #include <ctime>
 #include <fmt/format.h>
@@ -49,18 +51,6 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::from_time_t(*date) - now);
   if (delay.count() < 0) return std::chrono::milliseconds{0};
   return std::min<std::chrono::milliseconds>(delay, max_retry_after);
-}
-
-std::string printable_prefix(std::string_view text, std::size_t limit) {
-  if (text.size() > limit) {
-    std::size_t cut = limit;
-    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // not inside a UTF-8 sequence
-    text = text.substr(0, cut);
-  }
-  std::string out(text);
-  for (auto& c : out)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = c == '\n' || c == '\r' || c == '\t' ? ' ' : '?';
-  return out;
 }
 
 DeliveryOutcome classify_response(unsigned status, std::string_view phrase, std::string_view body,

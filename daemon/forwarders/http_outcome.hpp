@@ -26,7 +26,4 @@ DeliveryOutcome classify_response(unsigned status, std::string_view phrase, std:
                                   std::chrono::system_clock::time_point now,
                                   const SecretRedactor& redactor = SecretRedactor());
 
-// At most `limit` bytes of `text`, cut on a UTF-8 boundary, control bytes as '?'.
-std::string printable_prefix(std::string_view text, std::size_t limit);
-
 }  // namespace auditfwd

@@ -56,11 +56,6 @@ TEST_CASE("a retried response carries Retry-After; a permanent one the status an
   CHECK(long_body.reason == "HTTP 422 Unprocessable Entity: " + std::string(200, 'x'));
 }
 
-TEST_CASE("printable_prefix keeps one line and whole UTF-8 characters") {
-  CHECK(printable_prefix("a\nb\x01", 10) == "a b?");
-  CHECK(printable_prefix("\xc3\xa9\xc3\xa9", 3) == "\xc3\xa9");  // never half of "é"
-}
-
 TEST_CASE("a secret echoed in the body or the phrase is redacted before the body is cut") {
   const SecretRedactor redactor({"tok-123456"});
   const auto echoed = classify_response(401, "Bad tok-123456", R"({"error":"token tok-123456 is not valid"})", {},
