@@ -6,7 +6,7 @@
 //    with "error" as the text when it is a string; anything else is malformed;
 //  - trailing '\r' and '\n' do not change the outcome;
 //  - ok carries no text; a malformed reply's text names it as such and shows at
-//    most 200 characters of the line, so a huge line is not copied into job errors;
+//    most 200 bytes of the line, so a huge line is not copied into job errors;
 //  - the text is valid UTF-8 whenever the line is (it lands in JSON job errors).
 #include "forwarders/exec_reply.hpp"
 #include "fuzz_check.hpp"
@@ -51,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     FUZZ_CHECK(reply.kind == ExecReply::Kind::malformed);
     FUZZ_CHECK(reply.error.rfind("malformed reply from the child (", 0) == 0);
-    // The reason (at most ~40 bytes), 200 characters of at most 4 bytes, the ellipsis.
-    FUZZ_CHECK(reply.error.size() <= 100 + 200 * 4 + 3);
+    // The reason (at most ~40 bytes), 200 bytes of the line, the ellipsis.
+    FUZZ_CHECK(reply.error.size() <= 100 + 200 + 3);
   }
   if (reply.kind == ExecReply::Kind::ok) FUZZ_CHECK(reply.error.empty());
   if (auditfwd::fuzz::is_valid_utf8(line)) FUZZ_CHECK(auditfwd::fuzz::is_valid_utf8(reply.error));

@@ -1,6 +1,8 @@
 // Strict reading of reply lines: a line we cannot classify means the stream is out of sync.
 #include "forwarders/exec_reply.hpp"
 
+#include "common/printable_text.hpp"
+
 #include <boost/json/parse.hpp>
 #include <fmt/format.h>
 
@@ -8,10 +10,12 @@ namespace auditfwd {
 
 ExecReply parse_exec_reply(std::string_view line) {
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  // At most 200 bytes of the line, counted by hand: fmt's "{:.200}" counts code
+  // points, and a line of UTF-8 continuation bytes has none, so it was copied whole.
   const auto malformed = [line](std::string_view why) {
     constexpr std::size_t shown = 200;
     return ExecReply{ExecReply::Kind::malformed,
-                     fmt::format("malformed reply from the child ({}): {:.{}}{}", why, line, shown,
+                     fmt::format("malformed reply from the child ({}): {}{}", why, printable_prefix(line, shown),
                                  line.size() > shown ? "…" : "")};
   };
   boost::system::error_code error;

@@ -32,3 +32,14 @@ TEST_CASE("exec replies: malformed lines say why") {
   CHECK(parse_exec_reply("").kind == Kind::malformed);
   CHECK(parse_exec_reply(std::string(1000, 'x')).error.size() < 300);
 }
+
+TEST_CASE("exec replies: a malformed line is shown as at most 200 bytes on one line") {
+  // 5,000 UTF-8 continuation bytes: no code point, so a cut counting code points kept them all.
+  const auto continuation = parse_exec_reply(std::string(5000, '\x80'));
+  CHECK(continuation.kind == Kind::malformed);
+  CHECK(continuation.error.size() <= 60 + 200 + 3);
+  const auto long_line = parse_exec_reply(std::string(5000, 'x'));
+  CHECK(long_line.error.find(std::string(200, 'x') + "…") != std::string::npos);
+  CHECK(long_line.error.find(std::string(201, 'x')) == std::string::npos);
+  CHECK(parse_exec_reply("bad\treply\x01").error.find("bad reply?") != std::string::npos);
+}
