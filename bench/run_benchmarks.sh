@@ -2,6 +2,7 @@
 # Runs every ingest scenario against a release build, plus the one-commit-per-event
 # baseline on the same disk, and prints one line of figures per scenario.
 #   bench/run_benchmarks.sh [build-dir]      (default: build/release)
+#   SCENARIOS="fsync steady" bench/run_benchmarks.sh   only some of: sync fsync os steady baseline
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/release}
@@ -46,16 +47,28 @@ TOML
 stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; rm -rf "$WORK/$1"; sync; }
 
 echo "# $(nproc) cores, $(uname -r), disk: $(df -h "$WORK" | awk 'NR==2{print $1" ("$2")"}'), $EVENTS events x $CLIENTS clients"
-start_daemon sync sync fsync
-"$LOAD" --socket "$WORK/sync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "sync file"
-stop_daemon sync
-start_daemon fsync async fsync
-"$LOAD" --socket "$WORK/fsync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=fsync"
-stop_daemon fsync
-start_daemon os async os
-"$LOAD" --socket "$WORK/os/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=os"
-stop_daemon os
-start_daemon steady async fsync
-"$LOAD" --socket "$WORK/steady/s.sock" --clients "$CLIENTS" --events 300000 --rate 10000 --daemon-pid "$DAEMON_PID" --label "async fsync @10k/s steady"
-stop_daemon steady
-"$LOAD" --baseline-db "$WORK/baseline.db" --events "${BASELINE_EVENTS:-3000}" --label "baseline: commit per event"
+SCENARIOS=" ${SCENARIOS:-sync fsync os steady baseline} "
+wanted() { [[ $SCENARIOS == *" $1 "* ]]; }
+if wanted sync; then
+  start_daemon sync sync fsync
+  "$LOAD" --socket "$WORK/sync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "sync file"
+  stop_daemon sync
+fi
+if wanted fsync; then
+  start_daemon fsync async fsync
+  "$LOAD" --socket "$WORK/fsync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=fsync"
+  stop_daemon fsync
+fi
+if wanted os; then
+  start_daemon os async os
+  "$LOAD" --socket "$WORK/os/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=os"
+  stop_daemon os
+fi
+if wanted steady; then
+  start_daemon steady async fsync
+  "$LOAD" --socket "$WORK/steady/s.sock" --clients "$CLIENTS" --events 300000 --rate 10000 --daemon-pid "$DAEMON_PID" --label "async fsync @10k/s steady"
+  stop_daemon steady
+fi
+if wanted baseline; then
+  "$LOAD" --baseline-db "$WORK/baseline.db" --events "${BASELINE_EVENTS:-3000}" --label "baseline: commit per event"
+fi
