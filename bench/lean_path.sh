@@ -16,6 +16,7 @@
 # many as were sent. Default IDS=client: ids from the load generator, checked one by one.
 # COMMIT_DELAY=10ms sets store.commit_delay (default 0s).
 # IO_THREADS=N sets workers.threads (the daemon's I/O threads; default 2).
+# SMAPS_FILE=FILE keeps the daemon's /proc/PID/smaps at the end of the run (where the RSS is).
 # PERF_DATA=FILE also records `perf record -g` of the daemon over the same window
 # (PERF_ARGS replaces -g, e.g. PERF_ARGS="--call-graph dwarf -F 999").
 set -euo pipefail
@@ -118,6 +119,7 @@ for i in $(seq 0 60); do
 done
 CPU1=${CPUS[i]} BYTES1=${WRITES[i]}
 RSS_KIB=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
+[ -z "${SMAPS_FILE:-}" ] || cp "/proc/$DAEMON_PID/smaps" "$SMAPS_FILE"
 if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID"; wait "$PERF_PID" || true; PERF_PID=''; fi
 kill -TERM "$DAEMON_PID"
 wait "$DAEMON_PID" || true
