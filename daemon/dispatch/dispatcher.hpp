@@ -1,7 +1,7 @@
 // Routes each accepted event to every forwarder by its dispatch mode and builds the replies.
 #pragma once
 
-#include "dispatch/forwarder_slot.hpp"
+#include "forwarders/forwarder_slot.hpp"
 #include "event/event_validator.hpp"
 #include "store/job_store.hpp"
 

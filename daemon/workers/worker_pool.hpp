@@ -2,7 +2,7 @@
 #pragma once
 
 #include "config/config.hpp"
-#include "dispatch/forwarder_slot.hpp"
+#include "forwarders/forwarder_slot.hpp"
 #include "store/job_store.hpp"
 
 #include <atomic>
