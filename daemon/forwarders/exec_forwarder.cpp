@@ -2,10 +2,10 @@
 #include "forwarders/exec_forwarder.hpp"
 
 #include "config/config_reader.hpp"
-#include "forwarders/async_mutex.hpp"
+#include "common/async_mutex.hpp"
 #include "forwarders/exec_child.hpp"
 #include "forwarders/exec_reply.hpp"
-#include "forwarders/reconnect_backoff.hpp"
+#include "net/reconnect_backoff.hpp"
 #include "forwarders/secret_redactor.hpp"
 
 #include <boost/asio/as_tuple.hpp>

@@ -2,8 +2,9 @@
 #include "forwarders/syslog_forwarder.hpp"
 
 #include "config/config_reader.hpp"
-#include "forwarders/async_mutex.hpp"
-#include "forwarders/stream_connector.hpp"
+#include "forwarders/endpoint.hpp"
+#include "common/async_mutex.hpp"
+#include "net/stream_connector.hpp"
 #include "forwarders/syslog_format.hpp"
 
 #include <algorithm>

@@ -2,7 +2,8 @@
 #include "forwarders/tcp_forwarder.hpp"
 
 #include "config/config_reader.hpp"
-#include "forwarders/stream_connector.hpp"
+#include "forwarders/endpoint.hpp"
+#include "net/stream_connector.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,8 +1,8 @@
 // The shared tcp/tls connection: lazy connect, EOF probe before each write, backoff, cancellation.
-#include "forwarders/stream_connector.hpp"
+#include "net/stream_connector.hpp"
 
-#include "forwarders/async_mutex.hpp"
-#include "forwarders/reconnect_backoff.hpp"
+#include "common/async_mutex.hpp"
+#include "net/reconnect_backoff.hpp"
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>

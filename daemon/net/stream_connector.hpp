@@ -1,7 +1,7 @@
 // One lazily opened, self-healing tcp:// or tls:// connection shared by concurrent deliveries.
 #pragma once
 
-#include "forwarders/endpoint.hpp"
+#include "net/endpoint.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
