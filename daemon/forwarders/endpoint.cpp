@@ -1,6 +1,8 @@
 // Reading forwarder addresses and TLS file keys; errors name the config key.
 #include "forwarders/endpoint.hpp"
 
+#include "config/config_error.hpp"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <vector>
@@ -19,9 +21,9 @@ Endpoint read_endpoint(ConfigReader& reader, const std::string& key, std::initia
   return *parsed.endpoint;
 }
 
-TlsFiles read_tls_files(ConfigReader& reader, const Endpoint& endpoint) {
-  TlsFiles files{reader.optional_string("tls_ca_file"), reader.optional_string("tls_cert_file"),
-                 reader.optional_string("tls_key_file")};
+TlsClientOptions read_tls_files(ConfigReader& reader, const Endpoint& endpoint) {
+  TlsClientOptions files{true, reader.optional_string("tls_ca_file"), reader.optional_string("tls_cert_file"),
+                         reader.optional_string("tls_key_file")};
   if (endpoint.transport != Transport::tls) {
     for (const char* key : {"tls_ca_file", "tls_cert_file", "tls_key_file"})
       if (reader.contains(key)) reader.fail(key, "is only valid with a tls:// address");
@@ -33,6 +35,15 @@ TlsFiles read_tls_files(ConfigReader& reader, const Endpoint& endpoint) {
     reader.fail(files.cert_file ? "tls_key_file" : "tls_cert_file",
                 "tls_cert_file and tls_key_file go together (client certificate and its key)");
   return files;
+}
+
+std::shared_ptr<boost::asio::ssl::context> load_tls_client_context(const ForwarderConfig& config,
+                                                                   const TlsClientOptions& options) {
+  try {
+    return make_tls_client_context(options);
+  } catch (const TlsSetupError& e) {
+    throw ConfigError(config.file, config.path + "." + e.key(), e.what());
+  }
 }
 
 }  // namespace auditfwd

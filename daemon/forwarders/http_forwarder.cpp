@@ -3,11 +3,12 @@
 // The only translation unit of the daemon that includes Beast and Asio's SSL.
 #include "forwarders/http_forwarder.hpp"
 
-#include "config/config_error.hpp"
+#include "forwarders/endpoint.hpp"
 #include "forwarders/http_body.hpp"
 #include "forwarders/http_config.hpp"
 #include "forwarders/http_outcome.hpp"
 #include "forwarders/http_signing.hpp"
+#include "net/tls_client.hpp"
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -22,9 +23,6 @@
 #include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
 #include <mutex>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
 namespace auditfwd {
@@ -75,18 +73,9 @@ asio::awaitable<bool> cancelled() {
   co_return state.cancelled() != asio::cancellation_type::none;
 }
 
-std::string openssl_error_text() {
-  const auto code = ERR_get_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  ERR_clear_error();
-  return text;
-}
-
 class HttpForwarder final : public Forwarder {
  public:
-  HttpForwarder(std::string id, HttpSettings settings, std::unique_ptr<ssl::context> tls_context,
+  HttpForwarder(std::string id, HttpSettings settings, std::shared_ptr<ssl::context> tls_context,
                 asio::any_io_executor executor)
       : id_(std::move(id)),
         settings_(std::move(settings)),
@@ -254,18 +243,16 @@ class HttpForwarder final : public Forwarder {
         log_->warn("tls_verify = false: the certificate of {} is NOT verified; anyone on the path can read and alter "
                    "these audit events",
                    where);
-      // SNI for names only (RFC 6066 forbids IP literals); the certificate must match either way.
-      if (!host_is_address_ && !SSL_set_tlsext_host_name(tls.native_handle(), settings_.host.c_str()))
-        co_return fmt::format("TLS {}: cannot set SNI: {}", where, openssl_error_text());
-      if (settings_.tls_verify) tls.set_verify_callback(ssl::host_name_verification(settings_.host));
+      if (auto problem = prepare_tls_connection(tls.native_handle(), settings_.host, settings_.tls_verify);
+          !problem.empty())
+        co_return fmt::format("TLS {}: {}", where, problem);
       tcp_stream.expires_after(settings_.connect_timeout);
       auto [handshake_error] = co_await tls.async_handshake(ssl::stream_base::client, tuple_awaitable);
       if (handshake_error) {
         if (co_await cancelled()) co_return "cancelled";
-        std::string reason = fmt::format("TLS handshake with {}: {}", where, describe(handshake_error));
-        if (const auto verify = SSL_get_verify_result(tls.native_handle()); verify != X509_V_OK)
-          reason += fmt::format(" ({})", X509_verify_cert_error_string(verify));
-        co_return reason;
+        if (handshake_error == beast::error::timeout) co_return fmt::format("TLS handshake with {}: timed out", where);
+        co_return fmt::format("TLS handshake with {}: {}", where,
+                              tls_handshake_failure(tls.native_handle(), handshake_error));
       }
     }
     tcp_stream.expires_never();
@@ -348,7 +335,7 @@ class HttpForwarder final : public Forwarder {
 
   std::string id_;
   HttpSettings settings_;
-  std::unique_ptr<ssl::context> tls_context_;  // null for http://
+  std::shared_ptr<ssl::context> tls_context_;  // null for http://
   asio::any_io_executor executor_;
   bool host_is_address_;
   SecretRedactor redactor_;  // settings_.secrets, for receiver bodies quoted in outcome reasons
@@ -360,41 +347,15 @@ class HttpForwarder final : public Forwarder {
   std::atomic<std::uint64_t> generation_{0};
 };
 
-std::unique_ptr<ssl::context> make_tls_context(const HttpSettings& settings, const ForwarderConfig& config) {
-  auto fail = [&](const char* key, const std::string& reason) -> ConfigError {
-    return ConfigError(config.file, config.path + "." + key, reason);
-  };
-  auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
-  // An encrypted key must never make the daemon prompt on a terminal.
-  context->set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
-  error_code ec;
-  if (settings.tls_ca_file) {
-    context->load_verify_file(*settings.tls_ca_file, ec);
-    if (ec) throw fail("tls_ca_file", "cannot load CA certificates: " + ec.message());
-  } else if (settings.tls_verify) {
-    context->set_default_verify_paths(ec);
-    if (ec) throw fail("tls_ca_file", "the system CA store cannot be loaded (" + ec.message() + "); set tls_ca_file");
-  }
-  if (settings.tls_cert_file) {
-    context->use_certificate_chain_file(*settings.tls_cert_file, ec);
-    if (ec) throw fail("tls_cert_file", "cannot load the client certificate: " + ec.message());
-    context->use_private_key_file(*settings.tls_key_file, ssl::context::pem, ec);
-    if (ec) throw fail("tls_key_file", "cannot load the client key (PEM, unencrypted): " + ec.message());
-    if (SSL_CTX_check_private_key(context->native_handle()) != 1)
-      throw fail("tls_key_file", "does not match tls_cert_file");
-  }
-  context->set_verify_mode(settings.tls_verify ? ssl::verify_peer : ssl::verify_none);
-  ERR_clear_error();
-  return context;
-}
-
 }  // namespace
 
 std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config,
                                                const boost::asio::any_io_executor& executor) {
   auto settings = parse_http_settings(config);
-  auto tls_context = settings.https ? make_tls_context(settings, config) : nullptr;
+  std::shared_ptr<ssl::context> tls_context;
+  if (settings.https)
+    tls_context = load_tls_client_context(config, {settings.tls_verify, settings.tls_ca_file, settings.tls_cert_file,
+                                                   settings.tls_key_file});
   return std::make_unique<HttpForwarder>(config.id, std::move(settings), std::move(tls_context), executor);
 }
 

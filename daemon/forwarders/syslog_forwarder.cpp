@@ -98,13 +98,14 @@ class DatagramSender {
 
 class SyslogForwarder final : public Forwarder {
  public:
-  SyslogForwarder(const asio::any_io_executor& executor, Endpoint endpoint, TlsFiles tls, SyslogOrigin origin,
+  SyslogForwarder(const asio::any_io_executor& executor, Endpoint endpoint,
+                  std::shared_ptr<boost::asio::ssl::context> tls_context, SyslogOrigin origin,
                   std::shared_ptr<spdlog::logger> log)
       : origin_(std::move(origin)) {
     if (endpoint.transport == Transport::udp)
       datagrams_.emplace(executor, std::move(endpoint));
     else
-      stream_.emplace(executor, std::move(endpoint), std::move(tls), std::move(log));
+      stream_.emplace(executor, std::move(endpoint), std::move(tls_context), std::move(log));
   }
 
   BatchLimits batch_limits() const override { return {500, 1024 * 1024}; }
@@ -166,7 +167,8 @@ std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, 
   origin.hostname = reader.contains("hostname") ? read_header_field(reader, "hostname", "", 255) : local_hostname();
   origin.procid = std::to_string(::getpid());
   reader.finish();
-  return std::make_unique<SyslogForwarder>(executor, std::move(endpoint), std::move(tls), std::move(origin),
+  auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, tls) : nullptr;
+  return std::make_unique<SyslogForwarder>(executor, std::move(endpoint), std::move(tls_context), std::move(origin),
                                            spdlog::default_logger()->clone("forwarder." + config.id));
 }
 

@@ -12,9 +12,10 @@ namespace {
 
 class TcpForwarder final : public Forwarder {
  public:
-  TcpForwarder(const boost::asio::any_io_executor& executor, Endpoint endpoint, TlsFiles tls,
+  TcpForwarder(const boost::asio::any_io_executor& executor, Endpoint endpoint,
+               std::shared_ptr<boost::asio::ssl::context> tls_context,
                std::shared_ptr<spdlog::logger> log)
-      : connector_(executor, std::move(endpoint), std::move(tls), std::move(log)) {}
+      : connector_(executor, std::move(endpoint), std::move(tls_context), std::move(log)) {}
 
   BatchLimits batch_limits() const override { return {500, 1024 * 1024}; }
 
@@ -45,7 +46,8 @@ std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config,
   auto endpoint = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
   auto tls = read_tls_files(reader, endpoint);
   reader.finish();
-  return std::make_unique<TcpForwarder>(executor, std::move(endpoint), std::move(tls),
+  auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, tls) : nullptr;
+  return std::make_unique<TcpForwarder>(executor, std::move(endpoint), std::move(tls_context),
                                         spdlog::default_logger()->clone("forwarder." + config.id));
 }
 

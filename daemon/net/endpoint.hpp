@@ -31,11 +31,4 @@ struct EndpointParse {
 // 1..65535 are all required; nothing may follow the port.
 EndpointParse parse_endpoint(std::string_view text);
 
-// TLS client files; every path is optional (system trust store by default).
-struct TlsFiles {
-  std::optional<std::string> ca_file;
-  std::optional<std::string> cert_file;
-  std::optional<std::string> key_file;
-};
-
 }  // namespace auditfwd

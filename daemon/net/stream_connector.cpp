@@ -3,6 +3,7 @@
 
 #include "common/async_mutex.hpp"
 #include "net/reconnect_backoff.hpp"
+#include "net/tls_client.hpp"
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -15,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
-#include <openssl/x509v3.h>
 #include <optional>
 #include <poll.h>
 #include <sys/socket.h>
@@ -27,19 +27,19 @@ using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 
 struct StreamConnector::Impl {
-  Impl(asio::any_io_executor ex, Endpoint ep, TlsFiles files, std::shared_ptr<spdlog::logger> logger)
-      : executor(std::move(ex)), endpoint(std::move(ep)), tls(std::move(files)), log(std::move(logger)),
+  Impl(asio::any_io_executor ex, Endpoint ep, std::shared_ptr<ssl::context> context,
+       std::shared_ptr<spdlog::logger> logger)
+      : executor(std::move(ex)), endpoint(std::move(ep)), tls_context(std::move(context)), log(std::move(logger)),
         mutex(executor) {}
 
   asio::any_io_executor executor;
   const Endpoint endpoint;
-  const TlsFiles tls;
+  const std::shared_ptr<ssl::context> tls_context;  // null for tcp://
   std::shared_ptr<spdlog::logger> log;
   AsyncMutex mutex;
   std::atomic<bool> reset_requested{false};
 
   // Guarded by `mutex`.
-  std::optional<ssl::context> ssl_context;
   std::optional<tcp::socket> plain;
   std::optional<ssl::stream<tcp::socket>> secure;
   ReconnectBackoff backoff;
@@ -84,30 +84,6 @@ struct StreamConnector::Impl {
     return false;  // TLS: pending bytes are records (e.g. session tickets) for OpenSSL, not ours to read
   }
 
-  std::string prepare_tls_context() {
-    if (ssl_context) return {};
-    ssl::context context(ssl::context::tls_client);
-    boost::system::error_code error;
-    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
-                        error);
-    context.set_verify_mode(ssl::verify_peer, error);
-    if (tls.ca_file) {
-      if (context.load_verify_file(*tls.ca_file, error); error)
-        return fmt::format("cannot load tls_ca_file {}: {}", *tls.ca_file, error.message());
-    } else if (context.set_default_verify_paths(error); error) {
-      return fmt::format("cannot load the system trust store: {}", error.message());
-    }
-    if (tls.cert_file) {
-      if (context.use_certificate_chain_file(*tls.cert_file, error); error)
-        return fmt::format("cannot load tls_cert_file {}: {}", *tls.cert_file, error.message());
-      if (context.use_private_key_file(*tls.key_file, ssl::context::pem, error); error)
-        return fmt::format("cannot load tls_key_file {}: {}", *tls.key_file, error.message());
-    }
-    ssl_context.emplace(std::move(context));
-    return {};
-  }
-
   asio::awaitable<std::string> connect() {
     const auto target = endpoint.text();
     boost::system::error_code error;
@@ -134,25 +110,14 @@ struct StreamConnector::Impl {
       plain.emplace(std::move(socket));
       co_return std::string{};
     }
-    if (auto problem = prepare_tls_context(); !problem.empty()) co_return problem;
-    ssl::stream<tcp::socket> stream(std::move(socket), *ssl_context);
+    ssl::stream<tcp::socket> stream(std::move(socket), *tls_context);
     SSL* handle = stream.native_handle();
-    if (is_ip) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), endpoint.host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(handle, endpoint.host.c_str());  // SNI
-      X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(handle), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      SSL_set1_host(handle, endpoint.host.c_str());
-    }
+    if (auto problem = prepare_tls_connection(handle, endpoint.host, /*verify=*/true); !problem.empty())
+      co_return fmt::format("TLS {}: {}", target, problem);
     auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::client,
                                                              asio::as_tuple(asio::use_awaitable));
-    if (handshake_error) {
-      const long verify = SSL_get_verify_result(handle);
-      if (verify != X509_V_OK)
-        co_return fmt::format("TLS handshake with {}: certificate verification failed: {}", target,
-                              X509_verify_cert_error_string(verify));
-      co_return fmt::format("TLS handshake with {}: {}", target, handshake_error.message());
-    }
+    if (handshake_error)
+      co_return fmt::format("TLS handshake with {}: {}", target, tls_handshake_failure(handle, handshake_error));
     if (SSL_version(handle) == TLS1_3_VERSION) {
       if (auto refusal = co_await await_tls13_verdict(stream); !refusal.empty()) co_return refusal;
     }
@@ -174,7 +139,7 @@ struct StreamConnector::Impl {
       if (const auto error = std::get<0>(std::get<0>(first)); error)
         co_return fmt::format("TLS connection to {} refused by the server after the handshake: {}{}", endpoint.text(),
                               error.message(),
-                              tls.cert_file ? "" : " (does it require a client certificate? set tls_cert_file and tls_key_file)");
+                              SSL_CTX_get0_certificate(tls_context->native_handle()) ? "" : " (does it require a client certificate? set tls_cert_file and tls_key_file)");
     }
     co_return std::string{};
   }
@@ -221,9 +186,9 @@ struct StreamConnector::Impl {
   }
 };
 
-StreamConnector::StreamConnector(asio::any_io_executor executor, Endpoint endpoint, TlsFiles tls,
-                                 std::shared_ptr<spdlog::logger> log)
-    : impl_(std::make_unique<Impl>(std::move(executor), std::move(endpoint), std::move(tls), std::move(log))) {}
+StreamConnector::StreamConnector(asio::any_io_executor executor, Endpoint endpoint,
+                                 std::shared_ptr<asio::ssl::context> tls_context, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(endpoint), std::move(tls_context), std::move(log))) {}
 
 StreamConnector::~StreamConnector() = default;
 

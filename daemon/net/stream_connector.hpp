@@ -6,6 +6,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <memory>
 #include <spdlog/logger.h>
 #include <string>
@@ -17,13 +18,13 @@ namespace auditfwd {
 // (construction touches nothing, so check-config may build it); a connection
 // the peer closed is noticed before the next write and replaced; failed
 // connects are spaced by ReconnectBackoff, and a write during the backoff
-// fails at once instead of connecting. TLS verifies the peer against
-// `tls.ca_file` (else the system trust store) and the host name or IP of the
-// endpoint, and sends SNI for names.
+// fails at once instead of connecting. A tls:// endpoint needs `tls_context`
+// (make_tls_client_context); each connection follows prepare_tls_connection:
+// the peer must name the endpoint's host or IP, and SNI is sent for names.
 class StreamConnector {
  public:
-  StreamConnector(boost::asio::any_io_executor executor, Endpoint endpoint, TlsFiles tls,
-                  std::shared_ptr<spdlog::logger> log);
+  StreamConnector(boost::asio::any_io_executor executor, Endpoint endpoint,
+                  std::shared_ptr<boost::asio::ssl::context> tls_context, std::shared_ptr<spdlog::logger> log);
   ~StreamConnector();
   StreamConnector(const StreamConnector&) = delete;
   StreamConnector& operator=(const StreamConnector&) = delete;
