@@ -13,6 +13,43 @@ namespace ssl = boost::asio::ssl;
 
 namespace {
 
+// The first certificate check that failed on a connection, kept in the SSL's
+// ex_data (freed with the SSL) by verify_and_record.
+struct VerifyRecord {
+  long error = X509_V_OK;
+  int depth = 0;
+  std::string subject;
+};
+
+void free_record(void*, void* record, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<VerifyRecord*>(record); }
+
+int record_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_record);
+  return index;
+}
+
+std::string subject_of(X509* certificate) {
+  if (!certificate) return {};
+  char text[256] = {};
+  X509_NAME_oneline(X509_get_subject_name(certificate), text, sizeof text);
+  std::string subject = text;
+  if (subject.starts_with('/')) subject.erase(0, 1);
+  return subject;
+}
+
+// OpenSSL's verdict stands; the callback only remembers the first "no" and why.
+int verify_and_record(int preverified, X509_STORE_CTX* store) {
+  if (preverified) return preverified;
+  auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* record = ssl ? static_cast<VerifyRecord*>(SSL_get_ex_data(ssl, record_index())) : nullptr;
+  if (record && record->error == X509_V_OK) {
+    record->error = X509_STORE_CTX_get_error(store);
+    record->depth = X509_STORE_CTX_get_error_depth(store);
+    record->subject = subject_of(X509_STORE_CTX_get_current_cert(store));
+  }
+  return preverified;
+}
+
 bool readable_file(const std::string& path) {
   std::error_code ec;
   return !path.empty() && std::filesystem::is_regular_file(path, ec);
@@ -73,11 +110,17 @@ std::string prepare_tls_connection(SSL* ssl, const std::string& host, bool verif
     ERR_clear_error();
     return fmt::format("cannot check the certificate against \"{}\"", host);
   }
-  SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+  auto* previous = static_cast<VerifyRecord*>(SSL_get_ex_data(ssl, record_index()));
+  delete previous;
+  SSL_set_ex_data(ssl, record_index(), new VerifyRecord);
+  SSL_set_verify(ssl, SSL_VERIFY_PEER, verify_and_record);
   return {};
 }
 
 std::string tls_handshake_failure(SSL* ssl, const boost::system::error_code& error) {
+  if (const auto* record = static_cast<VerifyRecord*>(SSL_get_ex_data(ssl, record_index()));
+      record && record->error != X509_V_OK)
+    return describe_certificate_failure(record->error, record->depth, record->subject);
   if (const long verdict = SSL_get_verify_result(ssl); verdict != X509_V_OK && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE)
     return describe_certificate_failure(verdict, 0, {});
   return error.message();

@@ -45,12 +45,13 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_client_context(const TlsClie
 // Prepares one connection made from such a context for `host` (a name or an
 // IP literal): SNI for names (RFC 6066 forbids IP literals), and, with
 // `verify`, the certificate must name the host (DNS name, no partial
-// wildcards) or the IP address. Returns an empty string, or the reason the
-// connection cannot be prepared.
+// wildcards) or the IP address; a verify callback keeps the first failure so
+// tls_handshake_failure can tell why. Returns an empty string, or the reason
+// the connection cannot be prepared.
 std::string prepare_tls_connection(SSL* ssl, const std::string& host, bool verify);
 
 // Why the handshake on `ssl` (prepared above) failed with `error`, e.g.
-// "certificate verify failed: hostname mismatch",
+// "certificate verify failed: hostname mismatch (server certificate CN=other.example)",
 // or the TLS error itself when the certificates were not the cause.
 std::string tls_handshake_failure(SSL* ssl, const boost::system::error_code& error);
 

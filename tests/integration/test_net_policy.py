@@ -70,19 +70,19 @@ class TlsPolicyTest(DaemonTestCase):
         ca = self.pki["ca.pem"]
         cases = {
             "tcp-name": (forwarder("tcp", f"tls://localhost:{other_host.port}", tls_ca_file=ca),
-                         "certificate verify failed: hostname mismatch"),
+                         "certificate verify failed: hostname mismatch (server certificate CN=other.example)"),
             "tcp-address": (forwarder("tcp", f"tls://127.0.0.1:{other_host.port}", tls_ca_file=ca),
-                            "certificate verify failed: IP address mismatch"),
+                            "certificate verify failed: IP address mismatch (server certificate CN=other.example)"),
             "tcp-expired": (forwarder("tcp", f"tls://localhost:{expired.port}", tls_ca_file=ca),
-                            "certificate verify failed: certificate has expired"),
+                            "certificate verify failed: certificate has expired (server certificate CN=localhost)"),
             "tcp-unknown-ca": (forwarder("tcp", f"tls://localhost:{good.port}", tls_ca_file=self.pki["other-ca.pem"]),
                                "certificate verify failed: unable to get local issuer certificate"),
             "syslog-name": (forwarder("syslog", f"tls://localhost:{other_host.port}", tls_ca_file=ca),
-                            "certificate verify failed: hostname mismatch"),
+                            "certificate verify failed: hostname mismatch (server certificate CN=other.example)"),
             "http-name": (forwarder("http", http_other_host.url(host="localhost"), tls_ca_file=ca),
-                          "certificate verify failed: hostname mismatch"),
+                          "certificate verify failed: hostname mismatch (server certificate CN=other.example)"),
             "http-expired": (forwarder("http", http_expired.url(host="localhost"), tls_ca_file=ca),
-                             "certificate verify failed: certificate has expired"),
+                             "certificate verify failed: certificate has expired (server certificate CN=localhost)"),
         }
         d = self.daemon([{**config, "id": name} for name, (config, _) in cases.items()])
         [reply] = d.send([event()])
