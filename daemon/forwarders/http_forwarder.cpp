@@ -8,14 +8,13 @@
 #include "forwarders/http_config.hpp"
 #include "forwarders/http_outcome.hpp"
 #include "forwarders/http_signing.hpp"
+#include "net/resolve.hpp"
 #include "net/tls_client.hpp"
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -81,7 +80,6 @@ class HttpForwarder final : public Forwarder {
         settings_(std::move(settings)),
         tls_context_(std::move(tls_context)),
         executor_(std::move(executor)),
-        host_is_address_(is_ip_address(settings_.host)),
         redactor_(settings_.secrets) {}
 
   std::vector<std::string> secrets() const override { return settings_.secrets; }
@@ -119,12 +117,6 @@ class HttpForwarder final : public Forwarder {
   void stop() override { drop_idle_connections(); }
 
  private:
-  static bool is_ip_address(const std::string& host) {
-    error_code ec;
-    (void)asio::ip::make_address(host, ec);
-    return !ec;
-  }
-
   Request make_request(std::string body, const std::string& idempotency_key) const {
     Request request{http::verb::post, settings_.target, 11};
     request.set(http::field::host, settings_.host_header);
@@ -222,11 +214,14 @@ class HttpForwarder final : public Forwarder {
   // Returns an empty string on success, else the reason.
   asio::awaitable<std::string> open(Connection& connection) {
     const auto where = fmt::format("{}:{}", settings_.host, settings_.port);
-    auto [resolve_error, endpoints] = co_await resolve();
-    if (resolve_error) {
+    auto resolved = co_await resolve_within(executor_, settings_.host, settings_.connect_timeout);
+    if (resolved.error) {
       if (co_await cancelled()) co_return "cancelled";
-      co_return fmt::format("resolve {}: {}", settings_.host, describe(resolve_error));
+      co_return describe_resolve_failure(settings_.host, resolved.error, settings_.connect_timeout);
     }
+    const auto port = static_cast<unsigned short>(std::stoi(settings_.port));
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& address : resolved.addresses) endpoints.emplace_back(address, port);
     auto& tcp_stream = connection.tcp();
     tcp_stream.expires_after(settings_.connect_timeout);
     auto [connect_error, endpoint] = co_await tcp_stream.async_connect(endpoints, tuple_awaitable);
@@ -258,47 +253,6 @@ class HttpForwarder final : public Forwarder {
     tcp_stream.expires_never();
     log_->debug("connected to {}{}", where, connection.tls ? " (TLS)" : "");
     co_return std::string{};
-  }
-
-  // getaddrinfo cannot be cancelled, so the lookup runs beside a timer: the
-  // coroutine returns on the answer, on connect_timeout or on cancellation,
-  // and a late answer is dropped.
-  asio::awaitable<std::tuple<error_code, tcp::resolver::results_type>> resolve() {
-    if (host_is_address_) {
-      const tcp::endpoint endpoint(asio::ip::make_address(settings_.host), static_cast<unsigned short>(std::stoi(settings_.port)));
-      co_return std::tuple{error_code{}, tcp::resolver::results_type::create(endpoint, settings_.host, settings_.port)};
-    }
-    struct Lookup {
-      Lookup(const asio::any_io_executor& io, const asio::any_io_executor& mine) : resolver(io), timer(mine) {}
-      tcp::resolver resolver;
-      asio::steady_timer timer;
-      std::mutex mutex;  // the answer may arrive on another thread than the coroutine's
-      bool done = false;
-      bool abandoned = false;
-      error_code error;
-      tcp::resolver::results_type results;
-    };
-    const auto mine = co_await asio::this_coro::executor;
-    auto lookup = std::make_shared<Lookup>(executor_, mine);
-    lookup->timer.expires_after(settings_.connect_timeout);
-    lookup->resolver.async_resolve(settings_.host, settings_.port,
-                                   asio::bind_executor(mine, [lookup](error_code ec, tcp::resolver::results_type r) {
-                                     std::lock_guard lock(lookup->mutex);
-                                     lookup->done = true;
-                                     lookup->error = ec;
-                                     lookup->results = std::move(r);
-                                     if (!lookup->abandoned) lookup->timer.cancel();
-                                   }));
-    co_await lookup->timer.async_wait(tuple_awaitable);
-    {
-      std::lock_guard lock(lookup->mutex);
-      lookup->abandoned = true;
-      if (lookup->done) co_return std::tuple{lookup->error, std::move(lookup->results)};
-    }
-    lookup->resolver.cancel();
-    const bool by_caller = co_await cancelled();
-    co_return std::tuple{error_code(by_caller ? asio::error::operation_aborted : asio::error::timed_out),
-                         tcp::resolver::results_type{}};
   }
 
   std::string describe(const error_code& error) const {
@@ -337,7 +291,6 @@ class HttpForwarder final : public Forwarder {
   HttpSettings settings_;
   std::shared_ptr<ssl::context> tls_context_;  // null for http://
   asio::any_io_executor executor_;
-  bool host_is_address_;
   SecretRedactor redactor_;  // settings_.secrets, for receiver bodies quoted in outcome reasons
   std::shared_ptr<spdlog::logger> log_ = spdlog::default_logger()->clone("forwarder." + id_);
   std::atomic<bool> warned_insecure_{false};

@@ -21,13 +21,13 @@ namespace {
 class SyslogForwarder final : public Forwarder {
  public:
   SyslogForwarder(const asio::any_io_executor& executor, Endpoint endpoint,
-                  std::shared_ptr<boost::asio::ssl::context> tls_context, SyslogOrigin origin,
-                  std::shared_ptr<spdlog::logger> log)
+                  std::shared_ptr<boost::asio::ssl::context> tls_context, std::chrono::milliseconds resolve_timeout,
+                  SyslogOrigin origin, std::shared_ptr<spdlog::logger> log)
       : origin_(std::move(origin)) {
     if (endpoint.transport == Transport::udp)
-      datagrams_.emplace(executor, std::move(endpoint));
+      datagrams_.emplace(executor, std::move(endpoint), resolve_timeout);
     else
-      stream_.emplace(executor, std::move(endpoint), std::move(tls_context), std::move(log));
+      stream_.emplace(executor, std::move(endpoint), std::move(tls_context), resolve_timeout, std::move(log));
   }
 
   BatchLimits batch_limits() const override { return {500, 1024 * 1024}; }
@@ -98,8 +98,9 @@ std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, 
   origin.procid = std::to_string(::getpid());
   reader.finish();
   auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, tls) : nullptr;
-  return std::make_unique<SyslogForwarder>(executor, std::move(endpoint), std::move(tls_context), std::move(origin),
-                                           spdlog::default_logger()->clone("forwarder." + config.id));
+  // No key of its own bounds the lookup: the delivery's timeout does.
+  return std::make_unique<SyslogForwarder>(executor, std::move(endpoint), std::move(tls_context), config.timeout,
+                                           std::move(origin), spdlog::default_logger()->clone("forwarder." + config.id));
 }
 
 }  // namespace auditfwd

@@ -13,9 +13,9 @@ namespace {
 class TcpForwarder final : public Forwarder {
  public:
   TcpForwarder(const boost::asio::any_io_executor& executor, Endpoint endpoint,
-               std::shared_ptr<boost::asio::ssl::context> tls_context,
+               std::shared_ptr<boost::asio::ssl::context> tls_context, std::chrono::milliseconds resolve_timeout,
                std::shared_ptr<spdlog::logger> log)
-      : connector_(executor, std::move(endpoint), std::move(tls_context), std::move(log)) {}
+      : connector_(executor, std::move(endpoint), std::move(tls_context), resolve_timeout, std::move(log)) {}
 
   BatchLimits batch_limits() const override { return {500, 1024 * 1024}; }
 
@@ -47,7 +47,8 @@ std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config,
   auto tls = read_tls_files(reader, endpoint);
   reader.finish();
   auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, tls) : nullptr;
-  return std::make_unique<TcpForwarder>(executor, std::move(endpoint), std::move(tls_context),
+  // No key of its own bounds the lookup: the delivery's timeout does.
+  return std::make_unique<TcpForwarder>(executor, std::move(endpoint), std::move(tls_context), config.timeout,
                                         spdlog::default_logger()->clone("forwarder." + config.id));
 }
 

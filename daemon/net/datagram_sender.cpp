@@ -1,6 +1,8 @@
 // UDP sending: one datagram per message, a too-large message skipped, any other error ends the call.
 #include "net/datagram_sender.hpp"
 
+#include "net/resolve.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -9,8 +11,10 @@ namespace auditfwd {
 namespace asio = boost::asio;
 using udp = asio::ip::udp;
 
-DatagramSender::DatagramSender(asio::any_io_executor executor, Endpoint endpoint)
-    : executor_(std::move(executor)), endpoint_(std::move(endpoint)), mutex_(executor_) {}
+DatagramSender::DatagramSender(asio::any_io_executor executor, Endpoint endpoint,
+                               std::chrono::milliseconds resolve_timeout)
+    : executor_(std::move(executor)), endpoint_(std::move(endpoint)), resolve_timeout_(resolve_timeout),
+      mutex_(executor_) {}
 
 asio::awaitable<std::vector<DatagramResult>> DatagramSender::send(const std::vector<std::string>& messages) {
   using Status = DatagramResult::Status;
@@ -54,12 +58,9 @@ void DatagramSender::close() {
 }
 
 asio::awaitable<std::string> DatagramSender::open() {
-  udp::resolver resolver(executor_);
-  auto [error, results] = co_await resolver.async_resolve(endpoint_.host, std::to_string(endpoint_.port),
-                                                          asio::as_tuple(asio::use_awaitable));
-  if (error) co_return fmt::format("resolve {}: {}", endpoint_.host, error.message());
-  if (results.empty()) co_return fmt::format("resolve {}: no address", endpoint_.host);
-  const auto target = results.begin()->endpoint();
+  auto resolved = co_await resolve_within(executor_, endpoint_.host, resolve_timeout_);
+  if (resolved.error) co_return describe_resolve_failure(endpoint_.host, resolved.error, resolve_timeout_);
+  const udp::endpoint target(resolved.addresses.front(), endpoint_.port);
   udp::socket socket(executor_);
   boost::system::error_code failure;
   if (socket.open(target.protocol(), failure); !failure) socket.connect(target, failure);

@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +27,8 @@ struct DatagramResult {
 // call at a time.
 class DatagramSender {
  public:
-  DatagramSender(boost::asio::any_io_executor executor, Endpoint endpoint);
+  // A name is resolved within `resolve_timeout` (resolve_within), at most once per socket.
+  DatagramSender(boost::asio::any_io_executor executor, Endpoint endpoint, std::chrono::milliseconds resolve_timeout);
 
   // Sends each message as one datagram, in order; one result per message. A
   // message too large for a datagram is `too_large` and the next one is sent;
@@ -46,6 +48,7 @@ class DatagramSender {
 
   boost::asio::any_io_executor executor_;
   Endpoint endpoint_;
+  std::chrono::milliseconds resolve_timeout_;
   AsyncMutex mutex_;
   std::atomic<bool> reset_requested_{false};
   std::optional<boost::asio::ip::udp::socket> socket_;  // guarded by mutex_

@@ -3,6 +3,7 @@
 
 #include "common/async_mutex.hpp"
 #include "net/reconnect_backoff.hpp"
+#include "net/resolve.hpp"
 #include "net/tls_client.hpp"
 
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,13 +30,14 @@ using namespace asio::experimental::awaitable_operators;
 
 struct StreamConnector::Impl {
   Impl(asio::any_io_executor ex, Endpoint ep, std::shared_ptr<ssl::context> context,
-       std::shared_ptr<spdlog::logger> logger)
-      : executor(std::move(ex)), endpoint(std::move(ep)), tls_context(std::move(context)), log(std::move(logger)),
-        mutex(executor) {}
+       std::chrono::milliseconds resolve_limit, std::shared_ptr<spdlog::logger> logger)
+      : executor(std::move(ex)), endpoint(std::move(ep)), tls_context(std::move(context)),
+        resolve_timeout(resolve_limit), log(std::move(logger)), mutex(executor) {}
 
   asio::any_io_executor executor;
   const Endpoint endpoint;
   const std::shared_ptr<ssl::context> tls_context;  // null for tcp://
+  const std::chrono::milliseconds resolve_timeout;
   std::shared_ptr<spdlog::logger> log;
   AsyncMutex mutex;
   std::atomic<bool> reset_requested{false};
@@ -93,11 +96,9 @@ struct StreamConnector::Impl {
     if (is_ip) {
       candidates.emplace_back(literal, endpoint.port);
     } else {
-      tcp::resolver resolver(executor);
-      auto [resolve_error, results] = co_await resolver.async_resolve(
-          endpoint.host, std::to_string(endpoint.port), asio::as_tuple(asio::use_awaitable));
-      if (resolve_error) co_return fmt::format("resolve {}: {}", endpoint.host, resolve_error.message());
-      for (const auto& entry : results) candidates.push_back(entry.endpoint());
+      auto resolved = co_await resolve_within(executor, endpoint.host, resolve_timeout);
+      if (resolved.error) co_return describe_resolve_failure(endpoint.host, resolved.error, resolve_timeout);
+      for (const auto& address : resolved.addresses) candidates.emplace_back(address, endpoint.port);
     }
 
     tcp::socket socket(executor);
@@ -158,6 +159,9 @@ struct StreamConnector::Impl {
         co_return fmt::format("{} (next connection attempt in {}ms)", last_error, wait.count());
       if (auto error = co_await connect(); !error.empty()) {
         disconnect();
+        // The caller gave up (its timeout) during the attempt: not a failure of the destination.
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+          co_return std::string("cancelled");
         const auto wait = backoff.failed();
         log->warn("{}; next attempt in {}ms", error, wait.count());
         last_error = std::move(error);
@@ -187,8 +191,10 @@ struct StreamConnector::Impl {
 };
 
 StreamConnector::StreamConnector(asio::any_io_executor executor, Endpoint endpoint,
-                                 std::shared_ptr<asio::ssl::context> tls_context, std::shared_ptr<spdlog::logger> log)
-    : impl_(std::make_unique<Impl>(std::move(executor), std::move(endpoint), std::move(tls_context), std::move(log))) {}
+                                 std::shared_ptr<asio::ssl::context> tls_context,
+                                 std::chrono::milliseconds resolve_timeout, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(endpoint), std::move(tls_context), resolve_timeout,
+                                   std::move(log))) {}
 
 StreamConnector::~StreamConnector() = default;
 

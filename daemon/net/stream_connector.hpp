@@ -7,6 +7,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <memory>
 #include <spdlog/logger.h>
 #include <string>
@@ -18,13 +19,16 @@ namespace auditfwd {
 // (construction touches nothing, so check-config may build it); a connection
 // the peer closed is noticed before the next write and replaced; failed
 // connects are spaced by ReconnectBackoff, and a write during the backoff
-// fails at once instead of connecting. A tls:// endpoint needs `tls_context`
+// fails at once instead of connecting. A name is resolved within
+// `resolve_timeout` (resolve_within), and a cancelled write returns even
+// while the lookup hangs. A tls:// endpoint needs `tls_context`
 // (make_tls_client_context); each connection follows prepare_tls_connection:
 // the peer must name the endpoint's host or IP, and SNI is sent for names.
 class StreamConnector {
  public:
   StreamConnector(boost::asio::any_io_executor executor, Endpoint endpoint,
-                  std::shared_ptr<boost::asio::ssl::context> tls_context, std::shared_ptr<spdlog::logger> log);
+                  std::shared_ptr<boost::asio::ssl::context> tls_context, std::chrono::milliseconds resolve_timeout,
+                  std::shared_ptr<spdlog::logger> log);
   ~StreamConnector();
   StreamConnector(const StreamConnector&) = delete;
   StreamConnector& operator=(const StreamConnector&) = delete;

@@ -1,12 +1,13 @@
-"""The network layer every forwarder shares: TLS files checked at config time, and handshake
-failures that say why."""
+"""The network layer every forwarder shares: TLS files checked at config time, handshake
+failures that say why, and name lookups that cannot outlast a delivery's timeout."""
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
-from harness import AUDITFWD_BIN, DaemonTestCase, event
-from net_receivers import HttpReceiver, LineReceiver, make_pki
+from harness import AUDITFWD_BIN, DaemonTestCase, event, missing_prerequisite
+from net_receivers import HANGING_SUFFIX, HttpReceiver, LineReceiver, hanging_lookup_env, make_pki
 
 
 def forwarder(kind, address, **extra):
@@ -93,6 +94,37 @@ class TlsPolicyTest(DaemonTestCase):
                 self.assertIn(reason, result["reason"])
         self.assertEqual(other_host.events() + expired.events() + good.events(), [])
         self.assertEqual(http_other_host.received() + http_expired.received(), [])
+
+
+class HangingLookupTest(DaemonTestCase):
+    def test_a_delivery_to_a_name_whose_lookup_hangs_ends_within_the_timeout(self):
+        directory = tempfile.mkdtemp(prefix="auditfwd-hang-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        env = hanging_lookup_env(directory)
+        if env is None:
+            missing_prerequisite(self, "no C compiler (cc or gcc) for the getaddrinfo shim")
+        host = "collector" + HANGING_SUFFIX
+        forwarders = [
+            {**forwarder("http", f"http://{host}:8080/hook"), "id": "http"},
+            {**forwarder("tcp", f"tcp://{host}:5170"), "id": "tcp"},
+            {**forwarder("syslog", f"tcp://{host}:514"), "id": "syslog-tcp"},
+            {**forwarder("syslog", f"udp://{host}:514"), "id": "syslog-udp"},
+        ]
+        for f in forwarders:
+            f["timeout"] = "1s"
+        d = self.daemon(forwarders, env=env)
+        # The first lookup hangs in getaddrinfo for a minute; the others queue behind it on
+        # Asio's one resolver thread. Every delivery must still end at its own timeout.
+        for attempt in range(2):
+            start = time.monotonic()
+            [reply] = d.send([event()])
+            elapsed = time.monotonic() - start
+            self.assertLess(elapsed, 3.5, f"attempt {attempt}: the reply took {elapsed:.1f}s with a 1s timeout")
+            for f in forwarders:
+                with self.subTest(attempt=attempt, forwarder=f["id"]):
+                    result = reply["results"][f["id"]]
+                    self.assertEqual(result["status"], "error", result)
+                    self.assertIn("timeout", result["reason"])
 
 
 if __name__ == "__main__":
