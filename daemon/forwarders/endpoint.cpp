@@ -37,10 +37,10 @@ TlsClientOptions read_tls_files(ConfigReader& reader, const Endpoint& endpoint) 
   return files;
 }
 
-std::shared_ptr<boost::asio::ssl::context> load_tls_client_context(const ForwarderConfig& config,
+std::shared_ptr<boost::asio::ssl::context> load_tls_client_context(const ForwarderConfig& config, NetServices& net,
                                                                    const TlsClientOptions& options) {
   try {
-    return make_tls_client_context(options);
+    return net.tls_client_context(options);
   } catch (const TlsSetupError& e) {
     throw ConfigError(config.file, config.path + "." + e.key(), e.what());
   }

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "config/config_reader.hpp"
 #include "net/endpoint.hpp"
+#include "net/net_services.hpp"
 #include "net/tls_client.hpp"
 
 #include <initializer_list>
@@ -20,9 +21,10 @@ Endpoint read_endpoint(ConfigReader& reader, const std::string& key, std::initia
 // key go together.
 TlsClientOptions read_tls_files(ConfigReader& reader, const Endpoint& endpoint);
 
-// make_tls_client_context for the forwarder `config`: a file that is missing,
-// unreadable or wrong throws ConfigError naming the file, the key and the reason.
-std::shared_ptr<boost::asio::ssl::context> load_tls_client_context(const ForwarderConfig& config,
+// The TLS client context for the forwarder `config` (NetServices::tls_client_context):
+// a file that is missing, unreadable or wrong throws ConfigError naming the
+// file, the key and the reason.
+std::shared_ptr<boost::asio::ssl::context> load_tls_client_context(const ForwarderConfig& config, NetServices& net,
                                                                    const TlsClientOptions& options);
 
 }  // namespace auditfwd

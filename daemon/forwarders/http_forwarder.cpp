@@ -10,7 +10,6 @@
 #include "net/http_client.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace auditfwd {
 namespace {
@@ -24,12 +23,10 @@ HttpOrigin origin_of(const HttpSettings& settings) {
 
 class HttpForwarder final : public Forwarder {
  public:
-  HttpForwarder(std::string id, HttpSettings settings, std::shared_ptr<asio::ssl::context> tls_context,
-                asio::any_io_executor executor)
-      : id_(std::move(id)),
-        settings_(std::move(settings)),
-        client_(std::move(executor), origin_of(settings_), std::move(tls_context),
-                spdlog::default_logger()->clone("forwarder." + id_)),
+  HttpForwarder(HttpSettings settings, std::shared_ptr<asio::ssl::context> tls_context, asio::any_io_executor executor,
+                std::shared_ptr<spdlog::logger> log)
+      : settings_(std::move(settings)),
+        client_(std::move(executor), origin_of(settings_), std::move(tls_context), std::move(log)),
         redactor_(settings_.secrets) {}
 
   std::vector<std::string> secrets() const override { return settings_.secrets; }
@@ -100,7 +97,6 @@ class HttpForwarder final : public Forwarder {
                                 std::chrono::system_clock::now(), redactor_);
   }
 
-  std::string id_;
   HttpSettings settings_;
   HttpClient client_;
   SecretRedactor redactor_;  // settings_.secrets, for receiver bodies quoted in outcome reasons
@@ -108,14 +104,13 @@ class HttpForwarder final : public Forwarder {
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config,
-                                               const boost::asio::any_io_executor& executor) {
+std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto settings = parse_http_settings(config);
   std::shared_ptr<asio::ssl::context> tls_context;
   if (settings.https)
-    tls_context = load_tls_client_context(config, {settings.tls_verify, settings.tls_ca_file, settings.tls_cert_file,
-                                                   settings.tls_key_file});
-  return std::make_unique<HttpForwarder>(config.id, std::move(settings), std::move(tls_context), executor);
+    tls_context = load_tls_client_context(
+        config, context.net, {settings.tls_verify, settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file});
+  return std::make_unique<HttpForwarder>(std::move(settings), std::move(tls_context), context.executor, context.log);
 }
 
 }  // namespace auditfwd

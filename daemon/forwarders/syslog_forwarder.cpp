@@ -87,7 +87,7 @@ std::string local_hostname() {
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, const asio::any_io_executor& executor) {
+std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   ConfigReader reader(config.options, config.file, config.path);
   auto endpoint = read_endpoint(reader, "address", {Transport::udp, Transport::tcp, Transport::tls});
   auto tls = read_tls_files(reader, endpoint);
@@ -97,10 +97,10 @@ std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, 
   origin.hostname = reader.contains("hostname") ? read_header_field(reader, "hostname", "", 255) : local_hostname();
   origin.procid = std::to_string(::getpid());
   reader.finish();
-  auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, tls) : nullptr;
+  auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
   // No key of its own bounds the lookup: the delivery's timeout does.
-  return std::make_unique<SyslogForwarder>(executor, std::move(endpoint), std::move(tls_context), config.timeout,
-                                           std::move(origin), spdlog::default_logger()->clone("forwarder." + config.id));
+  return std::make_unique<SyslogForwarder>(context.executor, std::move(endpoint), std::move(tls_context),
+                                           config.timeout, std::move(origin), context.log);
 }
 
 }  // namespace auditfwd

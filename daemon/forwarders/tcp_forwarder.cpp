@@ -40,16 +40,15 @@ class TcpForwarder final : public Forwarder {
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config,
-                                              const boost::asio::any_io_executor& executor) {
+std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   ConfigReader reader(config.options, config.file, config.path);
   auto endpoint = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
   auto tls = read_tls_files(reader, endpoint);
   reader.finish();
-  auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, tls) : nullptr;
+  auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
   // No key of its own bounds the lookup: the delivery's timeout does.
-  return std::make_unique<TcpForwarder>(executor, std::move(endpoint), std::move(tls_context), config.timeout,
-                                        spdlog::default_logger()->clone("forwarder." + config.id));
+  return std::make_unique<TcpForwarder>(context.executor, std::move(endpoint), std::move(tls_context),
+                                        config.timeout, context.log);
 }
 
 }  // namespace auditfwd
