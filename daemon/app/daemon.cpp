@@ -13,6 +13,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <malloc.h>
@@ -35,16 +36,21 @@ void setup_logging(const std::string& level) {
 }
 
 void validate_forwarders(const Config& config) {
+  // Nothing runs: building a forwarder reads its files and opens no connection.
   asio::io_context scratch;
-  for (const auto& f : config.forwarders) (void)make_forwarder(f, scratch.get_executor());
+  NetServices net;
+  for (const auto& f : config.forwarders)
+    (void)make_forwarder(f, ForwarderContext{scratch.get_executor(), scratch.get_executor(), forwarder_logger(f.id), net});
 }
 
 namespace {
 
-std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& io) {
+std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& io, asio::thread_pool& blocking,
+                                       NetServices& net) {
   std::vector<ForwarderSlot> slots;
   for (const auto& f : config.forwarders) {
-    ForwarderSlot slot{f, make_forwarder(f, io.get_executor()), spdlog::default_logger()->clone("forwarder." + f.id)};
+    ForwarderContext context{io.get_executor(), blocking.get_executor(), forwarder_logger(f.id), net};
+    ForwarderSlot slot{f, make_forwarder(f, context), context.log};  // one logger for the forwarder and its slot
     slots.push_back(std::move(slot));
   }
   return slots;
@@ -67,7 +73,10 @@ int run_daemon(const Config& config, const std::string& config_path) {
   auto log = spdlog::default_logger()->clone("daemon");
   check_dispatch_safety(config);
   asio::io_context io(config.workers.threads);
-  auto slots = build_slots(config, io);
+  // Declared before the forwarders, which use them until the end.
+  asio::thread_pool blocking(2);  // file and stdout writes, so a slow disk never holds an I/O thread
+  NetServices net;
+  auto slots = build_slots(config, io, blocking, net);
 
   std::unique_ptr<JobStore> store;
   if (config.store.enabled) {

@@ -1,65 +1,13 @@
-// Parsing and validating forwarder addresses; errors name the config key, never guess a default port.
+// Reading forwarder addresses and TLS file keys; errors name the config key.
 #include "forwarders/endpoint.hpp"
 
+#include "config/config_error.hpp"
+
 #include <algorithm>
-#include <charconv>
 #include <fmt/format.h>
+#include <vector>
 
 namespace auditfwd {
-
-std::string_view transport_name(Transport transport) {
-  switch (transport) {
-    case Transport::udp: return "udp";
-    case Transport::tcp: return "tcp";
-    case Transport::tls: return "tls";
-  }
-  return "?";
-}
-
-std::string Endpoint::text() const {
-  const bool ipv6 = host.find(':') != std::string::npos;
-  return fmt::format("{}://{}{}{}:{}", transport_name(transport), ipv6 ? "[" : "", host, ipv6 ? "]" : "", port);
-}
-
-EndpointParse parse_endpoint(std::string_view text) {
-  const auto fail = [](std::string why) { return EndpointParse{std::nullopt, std::move(why)}; };
-  const auto scheme_end = text.find("://");
-  if (scheme_end == std::string_view::npos)
-    return fail(fmt::format("\"{}\" is not an address of the form scheme://host:port", text));
-  const auto scheme = text.substr(0, scheme_end);
-  Endpoint endpoint;
-  if (scheme == "udp") endpoint.transport = Transport::udp;
-  else if (scheme == "tcp") endpoint.transport = Transport::tcp;
-  else if (scheme == "tls") endpoint.transport = Transport::tls;
-  else return fail(fmt::format("unknown scheme \"{}\" (expected udp://, tcp:// or tls://)", scheme));
-
-  auto rest = text.substr(scheme_end + 3);
-  std::string_view host, port;
-  if (rest.starts_with('[')) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return fail("unterminated [ in the IPv6 address");
-    host = rest.substr(1, close - 1);
-    rest = rest.substr(close + 1);
-    if (!rest.starts_with(':')) return fail("a port is required after the host, as in [::1]:514");
-    port = rest.substr(1);
-  } else {
-    const auto colon = rest.rfind(':');
-    if (colon == std::string_view::npos) return fail("a port is required, as in host:514");
-    host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return fail("write an IPv6 address in brackets, as in [::1]:514");
-  }
-  if (host.empty()) return fail("the host is empty");
-  if (std::any_of(host.begin(), host.end(), [](char c) { return c == '/' || c == '@' || c == ' ' || c == '?'; }))
-    return fail(fmt::format("\"{}\" is not a host name or IP address", host));
-  unsigned value = 0;
-  const auto [end, error] = std::from_chars(port.data(), port.data() + port.size(), value);
-  if (port.empty() || error != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
-    return fail(fmt::format("\"{}\" is not a port number (1-65535)", port));
-  endpoint.host = std::string(host);
-  endpoint.port = static_cast<std::uint16_t>(value);
-  return {std::move(endpoint), {}};
-}
 
 Endpoint read_endpoint(ConfigReader& reader, const std::string& key, std::initializer_list<Transport> allowed) {
   auto parsed = parse_endpoint(reader.required_string(key));
@@ -73,9 +21,9 @@ Endpoint read_endpoint(ConfigReader& reader, const std::string& key, std::initia
   return *parsed.endpoint;
 }
 
-TlsFiles read_tls_files(ConfigReader& reader, const Endpoint& endpoint) {
-  TlsFiles files{reader.optional_string("tls_ca_file"), reader.optional_string("tls_cert_file"),
-                 reader.optional_string("tls_key_file")};
+TlsClientOptions read_tls_files(ConfigReader& reader, const Endpoint& endpoint) {
+  TlsClientOptions files{true, reader.optional_string("tls_ca_file"), reader.optional_string("tls_cert_file"),
+                         reader.optional_string("tls_key_file")};
   if (endpoint.transport != Transport::tls) {
     for (const char* key : {"tls_ca_file", "tls_cert_file", "tls_key_file"})
       if (reader.contains(key)) reader.fail(key, "is only valid with a tls:// address");
@@ -87,6 +35,15 @@ TlsFiles read_tls_files(ConfigReader& reader, const Endpoint& endpoint) {
     reader.fail(files.cert_file ? "tls_key_file" : "tls_cert_file",
                 "tls_cert_file and tls_key_file go together (client certificate and its key)");
   return files;
+}
+
+std::shared_ptr<boost::asio::ssl::context> load_tls_client_context(const ForwarderConfig& config, NetServices& net,
+                                                                   const TlsClientOptions& options) {
+  try {
+    return net.tls_client_context(options);
+  } catch (const TlsSetupError& e) {
+    throw ConfigError(config.file, config.path + "." + e.key(), e.what());
+  }
 }
 
 }  // namespace auditfwd

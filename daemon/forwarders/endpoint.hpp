@@ -1,52 +1,30 @@
-// Network destinations of the socket-based forwarders: `udp://`, `tcp://` and `tls://` host:port addresses.
+// Reading the `address` and `tls_*` keys of the socket-based forwarders (the parsing itself is net/endpoint).
 #pragma once
 
+#include "config/config.hpp"
 #include "config/config_reader.hpp"
+#include "net/endpoint.hpp"
+#include "net/net_services.hpp"
+#include "net/tls_client.hpp"
 
-#include <cstdint>
 #include <initializer_list>
-#include <optional>
 #include <string>
-#include <string_view>
 
 namespace auditfwd {
-
-enum class Transport { udp, tcp, tls };
-
-std::string_view transport_name(Transport transport);
-
-struct Endpoint {
-  Transport transport = Transport::tcp;
-  std::string host;  // a name or an IP literal (IPv6 without brackets)
-  std::uint16_t port = 0;
-
-  // "scheme://host:port", as a user wrote it (for logs and errors; holds no secret).
-  std::string text() const;
-};
-
-// The result of parsing an address: an endpoint, or why the text is not one.
-struct EndpointParse {
-  std::optional<Endpoint> endpoint;
-  std::string error;
-};
-
-// Parses "scheme://host:port" (IPv6 as "[::1]:514"). Scheme, host and a port
-// 1..65535 are all required; nothing may follow the port.
-EndpointParse parse_endpoint(std::string_view text);
 
 // Reads the required key `key` as an endpoint whose transport is one of
 // `allowed`; throws ConfigError naming the key otherwise.
 Endpoint read_endpoint(ConfigReader& reader, const std::string& key, std::initializer_list<Transport> allowed);
 
-// TLS client files; every path is optional (system trust store by default).
-struct TlsFiles {
-  std::optional<std::string> ca_file;
-  std::optional<std::string> cert_file;
-  std::optional<std::string> key_file;
-};
+// Reads `tls_ca_file`, `tls_cert_file`, `tls_key_file` (verification always
+// on). They are an error unless `endpoint` uses TLS, and the certificate and
+// key go together.
+TlsClientOptions read_tls_files(ConfigReader& reader, const Endpoint& endpoint);
 
-// Reads `tls_ca_file`, `tls_cert_file`, `tls_key_file`. They are an error
-// unless `endpoint` uses TLS, and the certificate and key go together.
-TlsFiles read_tls_files(ConfigReader& reader, const Endpoint& endpoint);
+// The TLS client context for the forwarder `config` (NetServices::tls_client_context):
+// a file that is missing, unreadable or wrong throws ConfigError naming the
+// file, the key and the reason.
+std::shared_ptr<boost::asio::ssl::context> load_tls_client_context(const ForwarderConfig& config, NetServices& net,
+                                                                   const TlsClientOptions& options);
 
 }  // namespace auditfwd

@@ -2,10 +2,10 @@
 #include "forwarders/exec_forwarder.hpp"
 
 #include "config/config_reader.hpp"
-#include "forwarders/async_mutex.hpp"
+#include "common/async_mutex.hpp"
 #include "forwarders/exec_child.hpp"
 #include "forwarders/exec_reply.hpp"
-#include "forwarders/reconnect_backoff.hpp"
+#include "net/reconnect_backoff.hpp"
 #include "forwarders/secret_redactor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -256,7 +256,7 @@ class ExecForwarder final : public Forwarder {
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_exec_forwarder(const ForwarderConfig& config, const asio::any_io_executor& executor) {
+std::unique_ptr<Forwarder> make_exec_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   ConfigReader reader(config.options, config.file, config.path);
   auto command = reader.string_list("command");
   if (!reader.contains("command")) reader.fail("command", "is required (a list: program and arguments)");
@@ -269,8 +269,7 @@ std::unique_ptr<Forwarder> make_exec_forwarder(const ForwarderConfig& config, co
     env.emplace_back(std::string(key), std::string(value.get_string()));
   }
   reader.finish();
-  return std::make_unique<ExecForwarder>(executor, std::move(command), std::move(env),
-                                         spdlog::default_logger()->clone("forwarder." + config.id));
+  return std::make_unique<ExecForwarder>(context.executor, std::move(command), std::move(env), context.log);
 }
 
 }  // namespace auditfwd

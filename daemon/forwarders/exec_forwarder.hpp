@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "forwarders/forwarder.hpp"
+#include "forwarders/forwarder_context.hpp"
 
 #include <memory>
 
@@ -11,7 +12,6 @@ namespace auditfwd {
 // Keys: `command` (required list: program and arguments), `env` (table of
 // strings added to the daemon's environment). The way to write a custom
 // forwarder in any language; see docs/forwarders/exec.md for the protocol.
-std::unique_ptr<Forwarder> make_exec_forwarder(const ForwarderConfig& config,
-                                               const boost::asio::any_io_executor& executor);
+std::unique_ptr<Forwarder> make_exec_forwarder(const ForwarderConfig& config, const ForwarderContext& context);
 
 }  // namespace auditfwd

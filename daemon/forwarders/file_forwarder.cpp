@@ -21,13 +21,14 @@ namespace {
 
 class FileForwarder final : public Forwarder {
  public:
-  FileForwarder(std::string path, bool fsync_each_batch) : path_(std::move(path)), fsync_(fsync_each_batch) {}
+  FileForwarder(std::string path, bool fsync_each_batch, boost::asio::any_io_executor blocking)
+      : path_(std::move(path)), fsync_(fsync_each_batch), blocking_(std::move(blocking)) {}
   ~FileForwarder() override { close_file(); }
 
   BatchLimits batch_limits() const override { return {500, 4 * 1024 * 1024}; }
 
   boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
-    const auto outcome = co_await run_blocking([this, events] { return write(events); });
+    const auto outcome = co_await run_blocking(blocking_, [this, events] { return write(events); });
     co_return same_outcome(events.size(), outcome);
   }
 
@@ -97,18 +98,19 @@ class FileForwarder final : public Forwarder {
   bool fsync_;
   std::mutex mutex_;
   int fd_ = -1;
+  boost::asio::any_io_executor blocking_;
   std::atomic<bool> reopen_requested_{false};
 };
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_file_forwarder(const ForwarderConfig& config, const boost::asio::any_io_executor&) {
+std::unique_ptr<Forwarder> make_file_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   ConfigReader reader(config.options, config.file, config.path);
   auto path = reader.required_string("path");
   if (path.empty()) reader.fail("path", "must not be empty");
   const bool fsync = reader.boolean("fsync", true);
   reader.finish();
-  return std::make_unique<FileForwarder>(std::move(path), fsync);
+  return std::make_unique<FileForwarder>(std::move(path), fsync, context.blocking);
 }
 
 }  // namespace auditfwd

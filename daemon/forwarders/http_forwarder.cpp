@@ -1,98 +1,32 @@
-// HTTP(S) delivery with Beast over Asio coroutines: a small keep-alive pool, TLS with
-// verification on by default, and per-operation cancellation so the caller's timeout holds.
-// The only translation unit of the daemon that includes Beast and Asio's SSL.
+// The `http` forwarder: builds each request (body, auth, signatures) and classifies each response;
+// the connections, TLS and the keep-alive pool are net/http_client's.
 #include "forwarders/http_forwarder.hpp"
 
-#include "config/config_error.hpp"
+#include "forwarders/endpoint.hpp"
 #include "forwarders/http_body.hpp"
 #include "forwarders/http_config.hpp"
 #include "forwarders/http_outcome.hpp"
 #include "forwarders/http_signing.hpp"
+#include "net/http_client.hpp"
 
-#include <atomic>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <fmt/format.h>
-#include <mutex>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <spdlog/spdlog.h>
 
 namespace auditfwd {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using error_code = boost::system::error_code;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
-constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
-// An idle keep-alive connection older than this is closed instead of reused:
-// servers commonly drop idle connections after 60 s or less (nginx 75 s, Go 90 s).
-constexpr std::chrono::seconds idle_limit{30};
-constexpr std::size_t max_idle_connections = 16;
-// Larger response bodies are not read; the status still classifies the outcome.
-constexpr std::uint64_t response_body_limit = 1024 * 1024;
-
-// One HTTP/1.1 connection, used by one delivery at a time (it is leased from the pool).
-struct Connection {
-  Connection(const asio::any_io_executor& executor, ssl::context* tls_context, std::uint64_t pool_generation)
-      : generation(pool_generation) {
-    if (tls_context) tls.emplace(executor, *tls_context);
-    else plain.emplace(executor);
-  }
-  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
-  std::optional<beast::tcp_stream> plain;
-  beast::flat_buffer buffer;
-  std::chrono::steady_clock::time_point idle_since;
-  std::uint64_t generation;
-};
-
-struct Exchange {
-  error_code error;
-  bool got_response_bytes = false;  // false: the request may never have reached the server
-  bool body_truncated = false;
-  Response response;
-};
-
-asio::awaitable<bool> cancelled() {
-  auto state = co_await asio::this_coro::cancellation_state;
-  co_return state.cancelled() != asio::cancellation_type::none;
-}
-
-std::string openssl_error_text() {
-  const auto code = ERR_get_error();
-  if (code == 0) return "unknown OpenSSL error";
-  char text[256];
-  ERR_error_string_n(code, text, sizeof text);
-  ERR_clear_error();
-  return text;
+HttpOrigin origin_of(const HttpSettings& settings) {
+  return {settings.https, settings.host, settings.port, settings.host_header, settings.tls_verify,
+          settings.connect_timeout};
 }
 
 class HttpForwarder final : public Forwarder {
  public:
-  HttpForwarder(std::string id, HttpSettings settings, std::unique_ptr<ssl::context> tls_context,
-                asio::any_io_executor executor)
-      : id_(std::move(id)),
-        settings_(std::move(settings)),
-        tls_context_(std::move(tls_context)),
-        executor_(std::move(executor)),
-        host_is_address_(is_ip_address(settings_.host)),
+  HttpForwarder(HttpSettings settings, std::shared_ptr<asio::ssl::context> tls_context, asio::any_io_executor executor,
+                std::shared_ptr<spdlog::logger> log)
+      : settings_(std::move(settings)),
+        client_(std::move(executor), origin_of(settings_), std::move(tls_context), std::move(log)),
         redactor_(settings_.secrets) {}
 
   std::vector<std::string> secrets() const override { return settings_.secrets; }
@@ -126,276 +60,57 @@ class HttpForwarder final : public Forwarder {
     co_return outcomes;
   }
 
-  void reopen() override { drop_idle_connections(); }
-  void stop() override { drop_idle_connections(); }
+  void reopen() override { client_.drop_idle_connections(); }
+  void stop() override { client_.drop_idle_connections(); }
 
  private:
-  static bool is_ip_address(const std::string& host) {
-    error_code ec;
-    (void)asio::ip::make_address(host, ec);
-    return !ec;
-  }
-
-  Request make_request(std::string body, const std::string& idempotency_key) const {
-    Request request{http::verb::post, settings_.target, 11};
-    request.set(http::field::host, settings_.host_header);
-    request.set(http::field::user_agent, "auditfwd/0.1");
-    for (const auto& [name, value] : settings_.headers) request.set(name, value);
-    if (settings_.authorization) request.set(http::field::authorization, *settings_.authorization);
-    request.set(http::field::content_type, content_type(settings_.format));
+  HttpRequest make_request(std::string body, const std::string& idempotency_key) const {
+    HttpRequest request;
+    request.target = settings_.target;
+    request.display = "POST " + settings_.display_url;
+    request.headers = settings_.headers;
+    if (settings_.authorization) request.headers.emplace_back("Authorization", *settings_.authorization);
+    request.headers.emplace_back("Content-Type", content_type(settings_.format));
     if (settings_.gzip) {
-      request.set(http::field::content_encoding, "gzip");
+      request.headers.emplace_back("Content-Encoding", "gzip");
       body = gzip_compress(body);
     }
-    request.set("Idempotency-Key", idempotency_key);
+    request.headers.emplace_back("Idempotency-Key", idempotency_key);
     if (!settings_.hmac_secrets.empty()) {
       // Signed over the bytes on the wire (after gzip), so a receiver checks before decoding.
       const auto timestamp = std::to_string(
           std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-      request.set("X-Auditfwd-Timestamp", timestamp);
-      request.set("X-Auditfwd-Signature", signature_header(settings_.hmac_secrets, idempotency_key, timestamp, body));
+      request.headers.emplace_back("X-Auditfwd-Timestamp", timestamp);
+      request.headers.emplace_back("X-Auditfwd-Signature",
+                                   signature_header(settings_.hmac_secrets, idempotency_key, timestamp, body));
     }
-    request.body() = std::move(body);
-    request.keep_alive(true);
-    request.prepare_payload();
+    request.body = std::move(body);
     return request;
   }
 
-  // One request → one outcome. A reused keep-alive connection that fails before
-  // any response byte arrived was most likely closed by the server while idle:
-  // the request is sent once more on a fresh connection.
+  // One request → one outcome.
   asio::awaitable<DeliveryOutcome> post(std::string body, const std::string& idempotency_key) {
-    const Request request = make_request(std::move(body), idempotency_key);
-    for (int attempt = 0;; ++attempt) {
-      auto connection = acquire();
-      const bool reused = connection != nullptr;
-      if (!connection) {
-        connection = std::make_unique<Connection>(executor_, tls_context_.get(), generation_.load());
-        if (auto reason = co_await open(*connection); !reason.empty()) co_return DeliveryOutcome::retry(std::move(reason));
-      }
-      // (Not a ?: with two co_awaits: GCC 12 miscompiles that and frees the result twice.)
-      Exchange result;
-      if (connection->tls) result = co_await exchange(*connection->tls, *connection, request);
-      else result = co_await exchange(*connection->plain, *connection, request);
-      if (result.error) {
-        if (co_await cancelled()) co_return DeliveryOutcome::retry("cancelled");
-        if (reused && attempt == 0 && !result.got_response_bytes) {
-          log_->debug("idle connection to {} was closed ({}); reconnecting", settings_.host_header,
-                      result.error.message());
-          continue;
-        }
-        co_return DeliveryOutcome::retry(fmt::format("POST {}: {}", settings_.display_url, describe(result.error)));
-      }
-      const auto& response = result.response;
-      std::optional<std::string_view> retry_after;
-      if (auto it = response.find(http::field::retry_after); it != response.end()) retry_after = it->value();
-      std::string_view phrase = response.reason();
-      if (phrase.empty()) phrase = http::obsolete_reason(response.result());
-      auto outcome = classify_response(response.result_int(), phrase, response.body(), retry_after,
-                                       std::chrono::system_clock::now(), redactor_);
-      if (response.keep_alive() && !result.body_truncated) release(std::move(connection));
-      co_return outcome;
-    }
+    const auto result = co_await client_.send(make_request(std::move(body), idempotency_key));
+    if (!result.response) co_return DeliveryOutcome::retry(result.error);
+    const auto& response = *result.response;
+    co_return classify_response(response.status, response.reason, response.body, response.header("Retry-After"),
+                                std::chrono::system_clock::now(), redactor_);
   }
 
-  template <class Stream>
-  asio::awaitable<Exchange> exchange(Stream& stream, Connection& connection, const Request& request) {
-    Exchange out;
-    // No expiry of our own: the caller bounds the delivery by `timeout` and
-    // cancels these operations (per-operation cancellation) when it expires.
-    connection.tcp().expires_never();
-    auto [write_error, written] = co_await http::async_write(stream, request, tuple_awaitable);
-    (void)written;
-    if (write_error) {
-      out.error = write_error;
-      co_return out;
-    }
-    for (int interim = 0; interim < 8; ++interim) {
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(response_body_limit);
-      auto [read_error, read] = co_await http::async_read(stream, connection.buffer, parser, tuple_awaitable);
-      (void)read;
-      out.got_response_bytes = out.got_response_bytes || parser.got_some();
-      if (read_error == http::error::body_limit && parser.is_header_done()) {
-        out.body_truncated = true;
-      } else if (read_error) {
-        out.error = read_error;
-        co_return out;
-      }
-      out.response = parser.release();
-      // 1xx (other than 101) are interim responses: the final one follows.
-      if (out.response.result_int() / 100 != 1 || out.response.result_int() == 101) break;
-    }
-    co_return out;
-  }
-
-  // Resolves, connects and (for https) handshakes within connect_timeout.
-  // Returns an empty string on success, else the reason.
-  asio::awaitable<std::string> open(Connection& connection) {
-    const auto where = fmt::format("{}:{}", settings_.host, settings_.port);
-    auto [resolve_error, endpoints] = co_await resolve();
-    if (resolve_error) {
-      if (co_await cancelled()) co_return "cancelled";
-      co_return fmt::format("resolve {}: {}", settings_.host, describe(resolve_error));
-    }
-    auto& tcp_stream = connection.tcp();
-    tcp_stream.expires_after(settings_.connect_timeout);
-    auto [connect_error, endpoint] = co_await tcp_stream.async_connect(endpoints, tuple_awaitable);
-    (void)endpoint;
-    if (connect_error) {
-      if (co_await cancelled()) co_return "cancelled";
-      co_return fmt::format("connect {}: {}", where, describe(connect_error));
-    }
-    error_code ignored;
-    tcp_stream.socket().set_option(tcp::no_delay(true), ignored);
-    if (connection.tls) {
-      auto& tls = *connection.tls;
-      if (!settings_.tls_verify && !warned_insecure_.exchange(true))
-        log_->warn("tls_verify = false: the certificate of {} is NOT verified; anyone on the path can read and alter "
-                   "these audit events",
-                   where);
-      // SNI for names only (RFC 6066 forbids IP literals); the certificate must match either way.
-      if (!host_is_address_ && !SSL_set_tlsext_host_name(tls.native_handle(), settings_.host.c_str()))
-        co_return fmt::format("TLS {}: cannot set SNI: {}", where, openssl_error_text());
-      if (settings_.tls_verify) tls.set_verify_callback(ssl::host_name_verification(settings_.host));
-      tcp_stream.expires_after(settings_.connect_timeout);
-      auto [handshake_error] = co_await tls.async_handshake(ssl::stream_base::client, tuple_awaitable);
-      if (handshake_error) {
-        if (co_await cancelled()) co_return "cancelled";
-        std::string reason = fmt::format("TLS handshake with {}: {}", where, describe(handshake_error));
-        if (const auto verify = SSL_get_verify_result(tls.native_handle()); verify != X509_V_OK)
-          reason += fmt::format(" ({})", X509_verify_cert_error_string(verify));
-        co_return reason;
-      }
-    }
-    tcp_stream.expires_never();
-    log_->debug("connected to {}{}", where, connection.tls ? " (TLS)" : "");
-    co_return std::string{};
-  }
-
-  // getaddrinfo cannot be cancelled, so the lookup runs beside a timer: the
-  // coroutine returns on the answer, on connect_timeout or on cancellation,
-  // and a late answer is dropped.
-  asio::awaitable<std::tuple<error_code, tcp::resolver::results_type>> resolve() {
-    if (host_is_address_) {
-      const tcp::endpoint endpoint(asio::ip::make_address(settings_.host), static_cast<unsigned short>(std::stoi(settings_.port)));
-      co_return std::tuple{error_code{}, tcp::resolver::results_type::create(endpoint, settings_.host, settings_.port)};
-    }
-    struct Lookup {
-      Lookup(const asio::any_io_executor& io, const asio::any_io_executor& mine) : resolver(io), timer(mine) {}
-      tcp::resolver resolver;
-      asio::steady_timer timer;
-      std::mutex mutex;  // the answer may arrive on another thread than the coroutine's
-      bool done = false;
-      bool abandoned = false;
-      error_code error;
-      tcp::resolver::results_type results;
-    };
-    const auto mine = co_await asio::this_coro::executor;
-    auto lookup = std::make_shared<Lookup>(executor_, mine);
-    lookup->timer.expires_after(settings_.connect_timeout);
-    lookup->resolver.async_resolve(settings_.host, settings_.port,
-                                   asio::bind_executor(mine, [lookup](error_code ec, tcp::resolver::results_type r) {
-                                     std::lock_guard lock(lookup->mutex);
-                                     lookup->done = true;
-                                     lookup->error = ec;
-                                     lookup->results = std::move(r);
-                                     if (!lookup->abandoned) lookup->timer.cancel();
-                                   }));
-    co_await lookup->timer.async_wait(tuple_awaitable);
-    {
-      std::lock_guard lock(lookup->mutex);
-      lookup->abandoned = true;
-      if (lookup->done) co_return std::tuple{lookup->error, std::move(lookup->results)};
-    }
-    lookup->resolver.cancel();
-    const bool by_caller = co_await cancelled();
-    co_return std::tuple{error_code(by_caller ? asio::error::operation_aborted : asio::error::timed_out),
-                         tcp::resolver::results_type{}};
-  }
-
-  std::string describe(const error_code& error) const {
-    if (error == beast::error::timeout) return "timed out";
-    return error.message();
-  }
-
-  std::unique_ptr<Connection> acquire() {
-    std::unique_ptr<Connection> stale;
-    std::lock_guard lock(pool_mutex_);
-    const auto now = std::chrono::steady_clock::now();
-    while (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      if (now - connection->idle_since < idle_limit) return connection;
-      stale = std::move(connection);  // closed when this function returns
-    }
-    return nullptr;
-  }
-
-  void release(std::unique_ptr<Connection> connection) {
-    connection->idle_since = std::chrono::steady_clock::now();
-    std::lock_guard lock(pool_mutex_);
-    if (connection->generation == generation_.load() && idle_.size() < max_idle_connections)
-      idle_.push_back(std::move(connection));
-  }
-
-  void drop_idle_connections() {
-    std::vector<std::unique_ptr<Connection>> closing;
-    std::lock_guard lock(pool_mutex_);
-    ++generation_;  // connections in use are closed when they come back
-    closing.swap(idle_);
-  }
-
-  std::string id_;
   HttpSettings settings_;
-  std::unique_ptr<ssl::context> tls_context_;  // null for http://
-  asio::any_io_executor executor_;
-  bool host_is_address_;
+  HttpClient client_;
   SecretRedactor redactor_;  // settings_.secrets, for receiver bodies quoted in outcome reasons
-  std::shared_ptr<spdlog::logger> log_ = spdlog::default_logger()->clone("forwarder." + id_);
-  std::atomic<bool> warned_insecure_{false};
-
-  std::mutex pool_mutex_;  // guards idle_; never held across a co_await
-  std::vector<std::unique_ptr<Connection>> idle_;
-  std::atomic<std::uint64_t> generation_{0};
 };
-
-std::unique_ptr<ssl::context> make_tls_context(const HttpSettings& settings, const ForwarderConfig& config) {
-  auto fail = [&](const char* key, const std::string& reason) -> ConfigError {
-    return ConfigError(config.file, config.path + "." + key, reason);
-  };
-  auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
-  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
-  // An encrypted key must never make the daemon prompt on a terminal.
-  context->set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
-  error_code ec;
-  if (settings.tls_ca_file) {
-    context->load_verify_file(*settings.tls_ca_file, ec);
-    if (ec) throw fail("tls_ca_file", "cannot load CA certificates: " + ec.message());
-  } else if (settings.tls_verify) {
-    context->set_default_verify_paths(ec);
-    if (ec) throw fail("tls_ca_file", "the system CA store cannot be loaded (" + ec.message() + "); set tls_ca_file");
-  }
-  if (settings.tls_cert_file) {
-    context->use_certificate_chain_file(*settings.tls_cert_file, ec);
-    if (ec) throw fail("tls_cert_file", "cannot load the client certificate: " + ec.message());
-    context->use_private_key_file(*settings.tls_key_file, ssl::context::pem, ec);
-    if (ec) throw fail("tls_key_file", "cannot load the client key (PEM, unencrypted): " + ec.message());
-    if (SSL_CTX_check_private_key(context->native_handle()) != 1)
-      throw fail("tls_key_file", "does not match tls_cert_file");
-  }
-  context->set_verify_mode(settings.tls_verify ? ssl::verify_peer : ssl::verify_none);
-  ERR_clear_error();
-  return context;
-}
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config,
-                                               const boost::asio::any_io_executor& executor) {
+std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto settings = parse_http_settings(config);
-  auto tls_context = settings.https ? make_tls_context(settings, config) : nullptr;
-  return std::make_unique<HttpForwarder>(config.id, std::move(settings), std::move(tls_context), executor);
+  std::shared_ptr<asio::ssl::context> tls_context;
+  if (settings.https)
+    tls_context = load_tls_client_context(
+        config, context.net, {settings.tls_verify, settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file});
+  return std::make_unique<HttpForwarder>(std::move(settings), std::move(tls_context), context.executor, context.log);
 }
 
 }  // namespace auditfwd

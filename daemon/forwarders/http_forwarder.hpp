@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "forwarders/forwarder.hpp"
+#include "forwarders/forwarder_context.hpp"
 
 #include <memory>
 
@@ -11,7 +12,6 @@ namespace auditfwd {
 // Keys and defaults: see http_config.hpp and docs/forwarders/http.md. Builds
 // the TLS context (CA, client certificate) so a bad file fails check-config;
 // connects only on the first delivery.
-std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config,
-                                               const boost::asio::any_io_executor& executor);
+std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config, const ForwarderContext& context);
 
 }  // namespace auditfwd

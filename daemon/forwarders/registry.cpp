@@ -13,11 +13,12 @@
 #include <fmt/format.h>
 #include <functional>
 #include <map>
+#include <spdlog/spdlog.h>
 
 namespace auditfwd {
 namespace {
 
-using Factory = std::function<std::unique_ptr<Forwarder>(const ForwarderConfig&, const boost::asio::any_io_executor&)>;
+using Factory = std::function<std::unique_ptr<Forwarder>(const ForwarderConfig&, const ForwarderContext&)>;
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
@@ -33,14 +34,17 @@ const std::map<std::string, Factory>& factories() {
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_forwarder(const ForwarderConfig& config,
-                                          const boost::asio::any_io_executor& executor) {
+std::unique_ptr<Forwarder> make_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   const auto it = factories().find(config.type);
   if (it == factories().end())
     throw ConfigError(config.file, config.path + ".type",
                       fmt::format("unknown forwarder type \"{}\" (known: {})", config.type,
                                   fmt::join(forwarder_types(), ", ")));
-  return with_redacted_reasons(it->second(config, executor));
+  return with_redacted_reasons(it->second(config, context));
+}
+
+std::shared_ptr<spdlog::logger> forwarder_logger(const std::string& id) {
+  return spdlog::default_logger()->clone("forwarder." + id);
 }
 
 std::vector<std::string> forwarder_types() {

@@ -13,10 +13,12 @@ namespace {
 
 class StdoutForwarder final : public Forwarder {
  public:
+  explicit StdoutForwarder(boost::asio::any_io_executor blocking) : blocking_(std::move(blocking)) {}
+
   BatchLimits batch_limits() const override { return {500, 4 * 1024 * 1024}; }
 
   boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
-    const std::string error = co_await run_blocking([this, events] {
+    const std::string error = co_await run_blocking(blocking_, [this, events] {
       std::lock_guard lock(mutex_);
       return write_event_lines(STDOUT_FILENO, events);
     });
@@ -25,15 +27,16 @@ class StdoutForwarder final : public Forwarder {
   }
 
  private:
+  boost::asio::any_io_executor blocking_;
   std::mutex mutex_;
 };
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_stdout_forwarder(const ForwarderConfig& config, const boost::asio::any_io_executor&) {
+std::unique_ptr<Forwarder> make_stdout_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   ConfigReader reader(config.options, config.file, config.path);
   reader.finish();
-  return std::make_unique<StdoutForwarder>();
+  return std::make_unique<StdoutForwarder>(context.blocking);
 }
 
 }  // namespace auditfwd

@@ -3,13 +3,13 @@
 
 #include "config/config.hpp"
 #include "forwarders/forwarder.hpp"
+#include "forwarders/forwarder_context.hpp"
 
 #include <memory>
 
 namespace auditfwd {
 
 // No type-specific keys.
-std::unique_ptr<Forwarder> make_stdout_forwarder(const ForwarderConfig& config,
-                                                 const boost::asio::any_io_executor& executor);
+std::unique_ptr<Forwarder> make_stdout_forwarder(const ForwarderConfig& config, const ForwarderContext& context);
 
 }  // namespace auditfwd

@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "forwarders/forwarder.hpp"
+#include "forwarders/forwarder_context.hpp"
 
 #include <memory>
 
@@ -11,7 +12,6 @@ namespace auditfwd {
 // Keys: `address` (required), `facility` (default authpriv), `app_name`
 // (default auditfwd), `hostname` (default: this host's name), `tls_ca_file`,
 // `tls_cert_file`, `tls_key_file`.
-std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config,
-                                                 const boost::asio::any_io_executor& executor);
+std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, const ForwarderContext& context);
 
 }  // namespace auditfwd

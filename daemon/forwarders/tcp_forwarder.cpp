@@ -2,7 +2,8 @@
 #include "forwarders/tcp_forwarder.hpp"
 
 #include "config/config_reader.hpp"
-#include "forwarders/stream_connector.hpp"
+#include "forwarders/endpoint.hpp"
+#include "net/stream_connector.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -11,9 +12,10 @@ namespace {
 
 class TcpForwarder final : public Forwarder {
  public:
-  TcpForwarder(const boost::asio::any_io_executor& executor, Endpoint endpoint, TlsFiles tls,
+  TcpForwarder(const boost::asio::any_io_executor& executor, Endpoint endpoint,
+               std::shared_ptr<boost::asio::ssl::context> tls_context, std::chrono::milliseconds resolve_timeout,
                std::shared_ptr<spdlog::logger> log)
-      : connector_(executor, std::move(endpoint), std::move(tls), std::move(log)) {}
+      : connector_(executor, std::move(endpoint), std::move(tls_context), resolve_timeout, std::move(log)) {}
 
   BatchLimits batch_limits() const override { return {500, 1024 * 1024}; }
 
@@ -38,14 +40,15 @@ class TcpForwarder final : public Forwarder {
 
 }  // namespace
 
-std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config,
-                                              const boost::asio::any_io_executor& executor) {
+std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   ConfigReader reader(config.options, config.file, config.path);
   auto endpoint = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
   auto tls = read_tls_files(reader, endpoint);
   reader.finish();
-  return std::make_unique<TcpForwarder>(executor, std::move(endpoint), std::move(tls),
-                                        spdlog::default_logger()->clone("forwarder." + config.id));
+  auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
+  // No key of its own bounds the lookup: the delivery's timeout does.
+  return std::make_unique<TcpForwarder>(context.executor, std::move(endpoint), std::move(tls_context),
+                                        config.timeout, context.log);
 }
 
 }  // namespace auditfwd

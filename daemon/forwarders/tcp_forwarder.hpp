@@ -3,6 +3,7 @@
 
 #include "config/config.hpp"
 #include "forwarders/forwarder.hpp"
+#include "forwarders/forwarder_context.hpp"
 
 #include <memory>
 
@@ -10,7 +11,6 @@ namespace auditfwd {
 
 // Keys: `address` (required, tcp:// or tls://), `tls_ca_file`, `tls_cert_file`,
 // `tls_key_file`. A batch is one write; it is delivered once the kernel took it.
-std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config,
-                                              const boost::asio::any_io_executor& executor);
+std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config, const ForwarderContext& context);
 
 }  // namespace auditfwd

@@ -138,8 +138,9 @@ class LineReceiver:
 
 
 def make_pki(directory):
-    """A test CA; server certificates signed by it for localhost/127.0.0.1 ("server") and for
-    other.example only ("other-host"); a client certificate; and an unrelated CA."""
+    """A test CA; server certificates signed by it for localhost/127.0.0.1 ("server"), for
+    other.example only ("other-host") and for localhost but expired ("expired"); a client
+    certificate; and an unrelated CA."""
 
     def openssl(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
@@ -153,11 +154,11 @@ def make_pki(directory):
                 "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN=auditfwd test {name}",
                 "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
 
-    def sign(name, extensions):
+    def sign(name, extensions, days="2"):
         with open(os.path.join(directory, f"{name}.ext"), "w") as f:
             f.write(extensions)
         openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext")
+                "-out", f"{name}.pem", "-days", days, "-extfile", f"{name}.ext")
 
     ca("ca")
     ca("other-ca")
@@ -165,11 +166,13 @@ def make_pki(directory):
     sign("server", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
     key_and_csr("other-host", "other.example")  # a valid chain, but for another host
     sign("other-host", "subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n")
+    key_and_csr("expired", "localhost")  # right name, right CA, expired yesterday
+    sign("expired", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n", days="-1")
     key_and_csr("client", "auditfwd-client")
     sign("client", "extendedKeyUsage=clientAuth\n")
     return {name: os.path.join(directory, name) for name in
             ["ca.pem", "other-ca.pem", "server.pem", "server.key", "other-host.pem", "other-host.key",
-             "client.pem", "client.key"]}
+             "expired.pem", "expired.key", "client.pem", "client.key"]}
 
 
 class HttpReceiver:
@@ -274,3 +277,40 @@ class HttpReceiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+
+
+# getaddrinfo for names ending in HANGING_SUFFIX sleeps (as a dead DNS server
+# makes it), then fails; other names resolve as usual. Loaded with LD_PRELOAD.
+HANGING_SUFFIX = ".hang.test"
+HANGING_GETADDRINFO_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <netdb.h>
+#include <string.h>
+#include <unistd.h>
+int getaddrinfo(const char* node, const char* service, const struct addrinfo* hints, struct addrinfo** res) {
+  static int (*real)(const char*, const char*, const struct addrinfo*, struct addrinfo**);
+  if (!real) real = (int (*)(const char*, const char*, const struct addrinfo*, struct addrinfo**))dlsym(RTLD_NEXT, "getaddrinfo");
+  const char* suffix = "%s";
+  size_t n = node ? strlen(node) : 0, m = strlen(suffix);
+  if (n >= m && strcmp(node + n - m, suffix) == 0) {
+    sleep(60);
+    return EAI_AGAIN;
+  }
+  return real(node, service, hints, res);
+}
+""" % HANGING_SUFFIX
+
+
+def hanging_lookup_env(directory):
+    """Environment for a daemon whose lookups of *.hang.test hang; None without a C compiler."""
+    import shutil
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        return None
+    source, shim = os.path.join(directory, "hanging_getaddrinfo.c"), os.path.join(directory, "hanging_getaddrinfo.so")
+    with open(source, "w") as f:
+        f.write(HANGING_GETADDRINFO_C)
+    subprocess.run([compiler, "-shared", "-fPIC", "-o", shim, source, "-ldl"], check=True)
+    return {"LD_PRELOAD": shim,
+            "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}

@@ -106,7 +106,7 @@ class TcpForwarderTest(DaemonTestCase):
             return rows and json.loads(rows[0][0])
 
         errors = wait_until(failure, message="a failed TLS delivery")
-        self.assertIn("certificate verification failed", errors[0]["error"])
+        self.assertIn("certificate verify failed: unable to get local issuer certificate", errors[0]["error"])
         self.assertEqual(r.events(), [])
 
     def test_bad_address_is_a_config_error_naming_the_key(self):

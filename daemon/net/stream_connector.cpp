@@ -1,8 +1,10 @@
 // The shared tcp/tls connection: lazy connect, EOF probe before each write, backoff, cancellation.
-#include "forwarders/stream_connector.hpp"
+#include "net/stream_connector.hpp"
 
-#include "forwarders/async_mutex.hpp"
-#include "forwarders/reconnect_backoff.hpp"
+#include "common/async_mutex.hpp"
+#include "net/reconnect_backoff.hpp"
+#include "net/resolve.hpp"
+#include "net/tls_client.hpp"
 
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
@@ -10,12 +12,12 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
-#include <openssl/x509v3.h>
 #include <optional>
 #include <poll.h>
 #include <sys/socket.h>
@@ -27,19 +29,20 @@ using tcp = asio::ip::tcp;
 using namespace asio::experimental::awaitable_operators;
 
 struct StreamConnector::Impl {
-  Impl(asio::any_io_executor ex, Endpoint ep, TlsFiles files, std::shared_ptr<spdlog::logger> logger)
-      : executor(std::move(ex)), endpoint(std::move(ep)), tls(std::move(files)), log(std::move(logger)),
-        mutex(executor) {}
+  Impl(asio::any_io_executor ex, Endpoint ep, std::shared_ptr<ssl::context> context,
+       std::chrono::milliseconds resolve_limit, std::shared_ptr<spdlog::logger> logger)
+      : executor(std::move(ex)), endpoint(std::move(ep)), tls_context(std::move(context)),
+        resolve_timeout(resolve_limit), log(std::move(logger)), mutex(executor) {}
 
   asio::any_io_executor executor;
   const Endpoint endpoint;
-  const TlsFiles tls;
+  const std::shared_ptr<ssl::context> tls_context;  // null for tcp://
+  const std::chrono::milliseconds resolve_timeout;
   std::shared_ptr<spdlog::logger> log;
   AsyncMutex mutex;
   std::atomic<bool> reset_requested{false};
 
   // Guarded by `mutex`.
-  std::optional<ssl::context> ssl_context;
   std::optional<tcp::socket> plain;
   std::optional<ssl::stream<tcp::socket>> secure;
   ReconnectBackoff backoff;
@@ -84,30 +87,6 @@ struct StreamConnector::Impl {
     return false;  // TLS: pending bytes are records (e.g. session tickets) for OpenSSL, not ours to read
   }
 
-  std::string prepare_tls_context() {
-    if (ssl_context) return {};
-    ssl::context context(ssl::context::tls_client);
-    boost::system::error_code error;
-    context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                            ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
-                        error);
-    context.set_verify_mode(ssl::verify_peer, error);
-    if (tls.ca_file) {
-      if (context.load_verify_file(*tls.ca_file, error); error)
-        return fmt::format("cannot load tls_ca_file {}: {}", *tls.ca_file, error.message());
-    } else if (context.set_default_verify_paths(error); error) {
-      return fmt::format("cannot load the system trust store: {}", error.message());
-    }
-    if (tls.cert_file) {
-      if (context.use_certificate_chain_file(*tls.cert_file, error); error)
-        return fmt::format("cannot load tls_cert_file {}: {}", *tls.cert_file, error.message());
-      if (context.use_private_key_file(*tls.key_file, ssl::context::pem, error); error)
-        return fmt::format("cannot load tls_key_file {}: {}", *tls.key_file, error.message());
-    }
-    ssl_context.emplace(std::move(context));
-    return {};
-  }
-
   asio::awaitable<std::string> connect() {
     const auto target = endpoint.text();
     boost::system::error_code error;
@@ -117,11 +96,9 @@ struct StreamConnector::Impl {
     if (is_ip) {
       candidates.emplace_back(literal, endpoint.port);
     } else {
-      tcp::resolver resolver(executor);
-      auto [resolve_error, results] = co_await resolver.async_resolve(
-          endpoint.host, std::to_string(endpoint.port), asio::as_tuple(asio::use_awaitable));
-      if (resolve_error) co_return fmt::format("resolve {}: {}", endpoint.host, resolve_error.message());
-      for (const auto& entry : results) candidates.push_back(entry.endpoint());
+      auto resolved = co_await resolve_within(executor, endpoint.host, resolve_timeout);
+      if (resolved.error) co_return describe_resolve_failure(endpoint.host, resolved.error, resolve_timeout);
+      for (const auto& address : resolved.addresses) candidates.emplace_back(address, endpoint.port);
     }
 
     tcp::socket socket(executor);
@@ -134,25 +111,14 @@ struct StreamConnector::Impl {
       plain.emplace(std::move(socket));
       co_return std::string{};
     }
-    if (auto problem = prepare_tls_context(); !problem.empty()) co_return problem;
-    ssl::stream<tcp::socket> stream(std::move(socket), *ssl_context);
+    ssl::stream<tcp::socket> stream(std::move(socket), *tls_context);
     SSL* handle = stream.native_handle();
-    if (is_ip) {
-      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(handle), endpoint.host.c_str());
-    } else {
-      SSL_set_tlsext_host_name(handle, endpoint.host.c_str());  // SNI
-      X509_VERIFY_PARAM_set_hostflags(SSL_get0_param(handle), X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-      SSL_set1_host(handle, endpoint.host.c_str());
-    }
+    if (auto problem = prepare_tls_connection(handle, endpoint.host, /*verify=*/true); !problem.empty())
+      co_return fmt::format("TLS {}: {}", target, problem);
     auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::client,
                                                              asio::as_tuple(asio::use_awaitable));
-    if (handshake_error) {
-      const long verify = SSL_get_verify_result(handle);
-      if (verify != X509_V_OK)
-        co_return fmt::format("TLS handshake with {}: certificate verification failed: {}", target,
-                              X509_verify_cert_error_string(verify));
-      co_return fmt::format("TLS handshake with {}: {}", target, handshake_error.message());
-    }
+    if (handshake_error)
+      co_return fmt::format("TLS handshake with {}: {}", target, tls_handshake_failure(handle, handshake_error));
     if (SSL_version(handle) == TLS1_3_VERSION) {
       if (auto refusal = co_await await_tls13_verdict(stream); !refusal.empty()) co_return refusal;
     }
@@ -174,7 +140,7 @@ struct StreamConnector::Impl {
       if (const auto error = std::get<0>(std::get<0>(first)); error)
         co_return fmt::format("TLS connection to {} refused by the server after the handshake: {}{}", endpoint.text(),
                               error.message(),
-                              tls.cert_file ? "" : " (does it require a client certificate? set tls_cert_file and tls_key_file)");
+                              SSL_CTX_get0_certificate(tls_context->native_handle()) ? "" : " (does it require a client certificate? set tls_cert_file and tls_key_file)");
     }
     co_return std::string{};
   }
@@ -193,6 +159,9 @@ struct StreamConnector::Impl {
         co_return fmt::format("{} (next connection attempt in {}ms)", last_error, wait.count());
       if (auto error = co_await connect(); !error.empty()) {
         disconnect();
+        // The caller gave up (its timeout) during the attempt: not a failure of the destination.
+        if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none)
+          co_return std::string("cancelled");
         const auto wait = backoff.failed();
         log->warn("{}; next attempt in {}ms", error, wait.count());
         last_error = std::move(error);
@@ -221,9 +190,11 @@ struct StreamConnector::Impl {
   }
 };
 
-StreamConnector::StreamConnector(asio::any_io_executor executor, Endpoint endpoint, TlsFiles tls,
-                                 std::shared_ptr<spdlog::logger> log)
-    : impl_(std::make_unique<Impl>(std::move(executor), std::move(endpoint), std::move(tls), std::move(log))) {}
+StreamConnector::StreamConnector(asio::any_io_executor executor, Endpoint endpoint,
+                                 std::shared_ptr<asio::ssl::context> tls_context,
+                                 std::chrono::milliseconds resolve_timeout, std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(std::move(executor), std::move(endpoint), std::move(tls_context), resolve_timeout,
+                                   std::move(log))) {}
 
 StreamConnector::~StreamConnector() = default;
 

@@ -1,11 +1,13 @@
 // One lazily opened, self-healing tcp:// or tls:// connection shared by concurrent deliveries.
 #pragma once
 
-#include "forwarders/endpoint.hpp"
+#include "net/endpoint.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <chrono>
 #include <memory>
 #include <spdlog/logger.h>
 #include <string>
@@ -17,12 +19,15 @@ namespace auditfwd {
 // (construction touches nothing, so check-config may build it); a connection
 // the peer closed is noticed before the next write and replaced; failed
 // connects are spaced by ReconnectBackoff, and a write during the backoff
-// fails at once instead of connecting. TLS verifies the peer against
-// `tls.ca_file` (else the system trust store) and the host name or IP of the
-// endpoint, and sends SNI for names.
+// fails at once instead of connecting. A name is resolved within
+// `resolve_timeout` (resolve_within), and a cancelled write returns even
+// while the lookup hangs. A tls:// endpoint needs `tls_context`
+// (make_tls_client_context); each connection follows prepare_tls_connection:
+// the peer must name the endpoint's host or IP, and SNI is sent for names.
 class StreamConnector {
  public:
-  StreamConnector(boost::asio::any_io_executor executor, Endpoint endpoint, TlsFiles tls,
+  StreamConnector(boost::asio::any_io_executor executor, Endpoint endpoint,
+                  std::shared_ptr<boost::asio::ssl::context> tls_context, std::chrono::milliseconds resolve_timeout,
                   std::shared_ptr<spdlog::logger> log);
   ~StreamConnector();
   StreamConnector(const StreamConnector&) = delete;
