@@ -1,5 +1,6 @@
 // auditfwd's command line: run (default), check-config, send, jobs.
 #include "app/daemon.hpp"
+#include "app/logging.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "config/config_error.hpp"
@@ -92,7 +93,7 @@ int main(int argc, char** argv) {
       if (*purge) return auditfwd::jobs_purge_command(jobs_options);
       if (*stats) return auditfwd::jobs_stats_command(jobs_options);
     }
-    auditfwd::setup_logging(loaded.config.log.level);
+    auditfwd::setup_logging(loaded.config.log);
     return auditfwd::run_daemon(loaded.config, loaded.path);
   } catch (const auditfwd::ConfigError& e) {
     std::cerr << "auditfwd: configuration refused: " << e.what() << "\n";
