@@ -1,4 +1,5 @@
 // auditfwd's command line: run (default), check-config, send, jobs.
+#include "app/build_version.hpp"
 #include "app/daemon.hpp"
 #include "app/logging.hpp"
 #include "cli/commands.hpp"
@@ -30,7 +31,7 @@ LoadedConfig load(const std::string& option) {
 
 int main(int argc, char** argv) {
   CLI::App app{"auditfwd: a durable audit-event forwarding daemon"};
-  app.set_version_flag("--version", "auditfwd 0.1.0");
+  app.set_version_flag("--version", "auditfwd " + std::string(auditfwd::build_version()));
   std::string config_path;
   app.add_option("--config,-c", config_path, "config file (.toml or .json); default: $AUDITFWD_CONFIG or the embedded default");
 

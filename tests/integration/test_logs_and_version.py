@@ -1,4 +1,4 @@
-"""The daemon's own log under journald (priorities) and as JSON."""
+"""The daemon's own log under journald (priorities) and as JSON, and --version from the build."""
 import json
 import os
 import re
@@ -110,6 +110,34 @@ class JsonLogTest(unittest.TestCase):
         self.assertEqual(result.returncode, 78)
         self.assertIn('log.format: must be one of text, json, not "xml"', result.stderr)
 
+
+def project_version():
+    with open(os.path.join(SOURCE, "CMakeLists.txt")) as f:
+        return re.search(r"project\(auditfwd VERSION (\S+)", f.read()).group(1)
+
+
+class VersionTest(unittest.TestCase):
+    def test_version_is_the_project_version_and_the_git_description(self):
+        result = subprocess.run([AUDITFWD_BIN, "--version"], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        version = project_version()
+        if shutil.which("git") and os.path.exists(os.path.join(SOURCE, ".git")):
+            describe = subprocess.run(["git", "describe", "--always", "--abbrev=12"], cwd=SOURCE,
+                                      capture_output=True, text=True, check=True).stdout.strip()
+            self.assertRegex(result.stdout.strip(),
+                             rf"^auditfwd {re.escape(version)} \(git {re.escape(describe)}(-dirty)?\)$")
+        else:
+            self.assertEqual(result.stdout.strip(), f"auditfwd {version}")
+
+    def test_a_tree_without_git_gets_the_project_version_alone(self):
+        directory = tempfile.mkdtemp(prefix="auditfwd-version-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        output = os.path.join(directory, "build_version.cpp")
+        subprocess.run(["cmake", "-DVERSION=9.8.7", f"-DSOURCE_DIR={directory}", f"-DOUTPUT={output}", "-P",
+                        os.path.join(SOURCE, "cmake", "build_version.cmake")], check=True, capture_output=True)
+        with open(output) as f:
+            text = f.read()
+        self.assertIn('build_version() { return "9.8.7"; }', text)
 
 
 if __name__ == "__main__":
