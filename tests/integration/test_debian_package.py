@@ -23,7 +23,7 @@ MAX_EXPOSURE = 2.0
 EXPLAINED_TAGS = {
     # CPack strips with `strip` defaults, which keep the compiler's .comment section.
     "binary-has-unneeded-section": "CPack's strip keeps .comment; harmless",
-    # _FORTIFY_SOURCE is on for optimized builds (CMakeLists.txt); the dev build the
+    # _FORTIFY_SOURCE is on for the release build (CMakeLists.txt); the dev build the
     # tests package is -O0, where fortification does not exist.
     "hardening-no-fortify-functions": "Debug (-O0) build: _FORTIFY_SOURCE needs optimization",
     # The daemon is Type=notify and relies on systemd's sandbox; no sysvinit script.
