@@ -1,5 +1,7 @@
 // auditfwd's command line: run (default), check-config, send, jobs.
+#include "app/build_version.hpp"
 #include "app/daemon.hpp"
+#include "app/logging.hpp"
 #include "cli/commands.hpp"
 #include "config/config.hpp"
 #include "config/config_error.hpp"
@@ -29,7 +31,7 @@ LoadedConfig load(const std::string& option) {
 
 int main(int argc, char** argv) {
   CLI::App app{"auditfwd: a durable audit-event forwarding daemon"};
-  app.set_version_flag("--version", "auditfwd 0.1.0");
+  app.set_version_flag("--version", "auditfwd " + std::string(auditfwd::build_version()));
   std::string config_path;
   app.add_option("--config,-c", config_path, "config file (.toml or .json); default: $AUDITFWD_CONFIG or the embedded default");
 
@@ -92,7 +94,7 @@ int main(int argc, char** argv) {
       if (*purge) return auditfwd::jobs_purge_command(jobs_options);
       if (*stats) return auditfwd::jobs_stats_command(jobs_options);
     }
-    auditfwd::setup_logging(loaded.config.log.level);
+    auditfwd::setup_logging(loaded.config.log);
     return auditfwd::run_daemon(loaded.config, loaded.path);
   } catch (const auditfwd::ConfigError& e) {
     std::cerr << "auditfwd: configuration refused: " << e.what() << "\n";

@@ -17,23 +17,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <malloc.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 #include <thread>
 
 namespace auditfwd {
 namespace asio = boost::asio;
-
-void setup_logging(const std::string& level) {
-  auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  auto logger = std::make_shared<spdlog::logger>("auditfwd", sink);
-  // Under systemd the journal stamps the time; elsewhere we do.
-  logger->set_pattern(std::getenv("JOURNAL_STREAM") ? "[%n] %l: %v" : "%Y-%m-%dT%H:%M:%S.%e [%n] %l: %v");
-  logger->set_level(spdlog::level::from_str(level));
-  logger->flush_on(spdlog::level::info);
-  spdlog::set_default_logger(logger);
-}
 
 void validate_forwarders(const Config& config) {
   // Nothing runs: building a forwarder reads its files and opens no connection.

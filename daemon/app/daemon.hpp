@@ -17,7 +17,4 @@ int run_daemon(const Config& config, const std::string& config_path);
 // Throws ConfigError.
 void validate_forwarders(const Config& config);
 
-// Sets the default logger (stderr, named channels) to `level`.
-void setup_logging(const std::string& level);
-
 }  // namespace auditfwd

@@ -104,8 +104,12 @@ struct WorkersConfig {
   int claim_batch = 500;  // jobs claimed per delivery when the forwarder batches
 };
 
+// How the daemon's own log lines are written (stderr; see app/logging.hpp).
+enum class LogFormat { text, json };
+
 struct LogConfig {
   std::string level = "info";
+  LogFormat format = LogFormat::text;  // "json": one JSON object per line
 };
 
 struct Config {

@@ -293,6 +293,7 @@ Config build_config(json::value root, const std::string& file) {
     const auto table = top.table("log");
     ConfigReader r(table, file, "log");
     config.log.level = r.choice("level", {"trace", "debug", "info", "warn", "error", "critical", "off"}, "info");
+    config.log.format = r.choice("format", {"text", "json"}, "text") == "json" ? LogFormat::json : LogFormat::text;
     r.finish();
   }
 

@@ -286,3 +286,13 @@ TEST_CASE("[[ingest.allow]]: a bad rule is refused naming the file, the rule's k
                  "json")
             .find("ingest.allow[0].actions: \"a*b\" is not an action pattern") != std::string::npos);
 }
+
+TEST_CASE("log.format: text by default, json on request, anything else refused") {
+  CHECK(load_config_text(one_forwarder, "toml", "test.toml").log.format == LogFormat::text);
+  CHECK(load_config_text("[log]\nformat = \"json\"\n" + one_forwarder, "toml", "test.toml").log.format == LogFormat::json);
+  CHECK(load_config_text("[log]\nformat = \"text\"\n" + one_forwarder, "toml", "test.toml").log.format == LogFormat::text);
+  CHECK(load_config_text(R"({"log": {"format": "json"}, "forwarders": [{"id": "f", "type": "stdout"}]})", "json",
+                         "test.json").log.format == LogFormat::json);
+  CHECK(error_of("[log]\nformat = \"xml\"\n" + one_forwarder) == "test.toml: log.format: must be one of text, json, not \"xml\"");
+  CHECK(error_of("[log]\nformat = 1\n" + one_forwarder).find("test.toml: log.format: must be a string") == 0);
+}

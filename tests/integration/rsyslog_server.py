@@ -10,6 +10,8 @@ import subprocess
 import time
 
 RSYSLOGD = os.environ.get("RSYSLOGD", "/usr/sbin/rsyslogd")
+# A private copy (scripts/auditfwd-dev, beside another syslog daemon) loads its modules from here.
+RSYSLOGD_MODDIR = os.environ.get("RSYSLOGD_MODDIR")
 FIELDS = ["app-name", "msgid", "structured-data", "syslogseverity-text", "syslogfacility-text", "hostname",
           "procid", "timereported:::date-rfc3339", "msg"]
 
@@ -65,7 +67,8 @@ class Rsyslog:
 
     def start(self, timeout=15):
         self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([RSYSLOGD, "-n", "-f", self.conf, "-i", self.pidfile],
+        moddir = ["-M", RSYSLOGD_MODDIR] if RSYSLOGD_MODDIR else []
+        self.proc = subprocess.Popen([RSYSLOGD, "-n", "-f", self.conf, "-i", self.pidfile, *moddir],
                                      stdout=self._log, stderr=subprocess.STDOUT)
         proto = "udp" if self.transport == "udp" else "tcp"
         deadline = time.monotonic() + timeout

@@ -19,13 +19,39 @@ class PackagingTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def cmake_install(self, destdir, prefix="/usr"):
+        return subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], check=True, capture_output=True,
+                              text=True, env=dict(os.environ, DESTDIR=destdir))
+
     def test_cmake_install_layout(self):
-        prefix = os.path.join(self.dir, "prefix")
-        subprocess.run(["cmake", "--install", BUILD, "--prefix", prefix], check=True, capture_output=True)
-        self.assertTrue(os.access(os.path.join(prefix, "bin", "auditfwd"), os.X_OK))
-        self.assertTrue(os.path.exists(os.path.join(prefix, "etc", "auditfwd", "auditfwd.toml")))
-        self.assertTrue(os.path.exists(os.path.join(prefix, "lib", "systemd", "system", "auditfwd.service")))
-        self.assertTrue(os.path.exists(os.path.join(prefix, "lib", "systemd", "system", "auditfwd.socket")))
+        for prefix in ("/usr", "/usr/local", "/opt/auditfwd"):
+            destdir = os.path.join(self.dir, prefix.strip("/").replace("/", "-"))
+            self.cmake_install(destdir, prefix)
+            root = destdir + prefix
+            self.assertTrue(os.access(os.path.join(root, "bin", "auditfwd"), os.X_OK))
+            # The config is in /etc whatever the prefix: the unit reads /etc/auditfwd/auditfwd.toml.
+            config = os.path.join(destdir, "etc", "auditfwd", "auditfwd.toml")
+            self.assertTrue(os.path.exists(config), prefix)
+            self.assertEqual(oct(os.stat(config).st_mode & 0o777), oct(0o644), "readable by the service")
+            self.assertFalse(os.path.exists(os.path.join(root, "etc")), prefix)
+            self.assertTrue(os.path.exists(os.path.join(destdir, "etc", "logrotate.d", "auditfwd")))
+            for name in ("systemd/system/auditfwd.service", "systemd/system/auditfwd.socket",
+                         "sysusers.d/auditfwd.conf", "tmpfiles.d/auditfwd.conf"):
+                self.assertTrue(os.path.exists(os.path.join(root, "lib", name)), name)
+            for name in ("man/man8/auditfwd.8.gz", "man/man5/auditfwd.toml.5.gz",
+                         "auditfwd/examples/auditfwd.toml", "auditfwd/examples/systemd/exec-forwarder-jit.conf"):
+                self.assertTrue(os.path.exists(os.path.join(root, "share", name)), name)
+
+    def test_cmake_install_keeps_an_existing_config(self):
+        destdir = os.path.join(self.dir, "stage")
+        self.cmake_install(destdir)
+        config = os.path.join(destdir, "etc", "auditfwd", "auditfwd.toml")
+        with open(config, "w") as f:
+            f.write("# the operator's\n")
+        result = self.cmake_install(destdir)
+        with open(config) as f:
+            self.assertEqual(f.read(), "# the operator's\n")
+        self.assertIn("Kept (exists)", result.stdout)
 
     def test_example_config_passes_check_config(self):
         result = subprocess.run([AUDITFWD_BIN, "check-config", "--config", os.path.join(SOURCE, "config", "auditfwd.toml")],
@@ -43,7 +69,8 @@ class PackagingTest(unittest.TestCase):
             with open(os.path.join(unit_dir, name), "w") as f:
                 f.write(text)
         for name in ("auditfwd.service", "auditfwd.socket"):
-            result = subprocess.run(["systemd-analyze", "verify", os.path.join(unit_dir, name)],
+            # --man=no: the units' man pages are checked once installed (test_debian_package).
+            result = subprocess.run(["systemd-analyze", "verify", "--man=no", os.path.join(unit_dir, name)],
                                     capture_output=True, text=True)
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertNotIn("auditfwd", result.stderr, result.stderr)
