@@ -62,6 +62,12 @@ int main(int argc, char** argv) {
   purge->add_option("--forwarder", jobs_options.forwarder, "only this forwarder's jobs");
   purge->fallthrough();
 
+  auto* exporter = jobs->add_subcommand("export", "write finished jobs with their events as NDJSON (before a purge)");
+  exporter->add_option("--state", jobs_options.state, "discarded|cancelled|completed")->required();
+  exporter->add_option("--forwarder", jobs_options.forwarder, "only this forwarder's jobs");
+  exporter->add_option("--output,-o", jobs_options.output, "a new file to write (0600, synced), instead of stdout");
+  exporter->fallthrough();
+
   auto* stats = jobs->add_subcommand("stats", "jobs per forwarder and state, and the daemon's counters");
   stats->add_flag("--json", jobs_options.json, "one JSON object");
   stats->fallthrough();
@@ -91,6 +97,7 @@ int main(int argc, char** argv) {
       if (*retry) return auditfwd::jobs_retry_command(jobs_options);
       if (*purge) return auditfwd::jobs_purge_command(jobs_options);
       if (*stats) return auditfwd::jobs_stats_command(jobs_options);
+      if (*exporter) return auditfwd::jobs_export_command(jobs_options);
     }
     auditfwd::setup_logging(loaded.config.log.level);
     return auditfwd::run_daemon(loaded.config, loaded.path);
