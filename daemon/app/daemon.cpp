@@ -2,6 +2,7 @@
 #include "app/daemon.hpp"
 
 #include "config/config_error.hpp"
+#include "config/config_problems.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "forwarders/registry.hpp"
 #include "ingest/peer_identity.hpp"
@@ -33,9 +34,22 @@ void setup_logging(const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
-void validate_forwarders(const Config& config) {
+std::vector<ConfigProblem> forwarder_problems(const Config& config) {
   asio::io_context scratch;
-  for (const auto& f : config.forwarders) (void)make_forwarder(f, scratch.get_executor());
+  ConfigProblems problems(config.file, config.positions.get());
+  for (const auto& f : config.forwarders) {
+    try {
+      (void)make_forwarder(f, scratch.get_executor());
+    } catch (const ConfigError& e) {
+      for (const auto& problem : e.problems()) problems.add(problem);
+    }
+  }
+  return problems.list();
+}
+
+void validate_forwarders(const Config& config) {
+  auto problems = forwarder_problems(config);
+  if (!problems.empty()) throw ConfigError(std::move(problems));
 }
 
 namespace {
