@@ -358,3 +358,8 @@ TEST_CASE("jobs and send load a config whose forwarders' secrets are unset") {
                                    options),
                   ConfigError);
 }
+
+TEST_CASE("an empty key is named \"\" in its problem (found by the config fuzzers)") {
+  CHECK(error_of("\"\" = 0\n" + one_forwarder) == "test.toml: \"\": unknown key");
+  CHECK(error_of("{\"\":2}", "json") == "test.toml: forwarders: at least one forwarder is required\ntest.toml: \"\": unknown key");
+}

@@ -36,7 +36,8 @@ ConfigError::ConfigError(std::vector<ConfigProblem> problems)
     : std::runtime_error(joined_text(problems)), problems_(std::move(problems)) {}
 
 void ConfigProblems::add(const std::string& key, const std::string& reason, ConfigProblem::Kind kind) {
-  ConfigProblem problem{kind, file_, key, reason, 0, 0};
+  // A key may be the empty string ("" = 0): name it so, never leave the key out.
+  ConfigProblem problem{kind, file_, key.empty() ? "\"\"" : key, reason, 0, 0};
   if (positions_) {
     const auto position = positions_->find(key);
     problem.line = position.line;
