@@ -67,6 +67,9 @@ std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& i
 
 int run_daemon(const Config& config, const std::string& config_path) {
   std::signal(SIGPIPE, SIG_IGN);  // a dead exec child or peer is an EPIPE outcome, not the daemon's death
+  // A file size limit (RLIMIT_FSIZE) reached by an output file is an EFBIG
+  // outcome: the write is undone and retried, instead of the daemon being killed mid-line.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto log = spdlog::default_logger()->clone("daemon");
   check_dispatch_safety(config);
   asio::io_context io(config.workers.threads);

@@ -153,6 +153,37 @@ class TornLineTest(DaemonTestCase):
         self.assertEqual([e["id"] for e in whole_lines(self, d.path("out.log"))], ["whole", reply["id"]])
 
 
+class FileSizeLimitTest(DaemonTestCase):
+    def test_a_file_size_limit_fails_the_write_whole_and_the_daemon_lives_on(self):
+        import resource
+        limit = 1 << 20
+        d = self.daemon(lambda dir: [file_forwarder(dir)], start=False)
+        filler = json.dumps({"id": "filler", "pad": "x" * 200}) + "\n"
+        with open(d.path("out.log"), "w") as f:
+            f.write(filler * ((limit - 100) // len(filler)))  # less than one event's line left
+        with open(d.path("out.log"), "rb") as f:
+            before = f.read()
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))  # inherited by the daemon (RLIMIT_FSIZE, ulimit -f)
+        try:
+            d.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        [reply] = d.send([event("over.the.limit", metadata={"pad": "y" * 300})])
+        self.assertTrue(reply["ok"], reply)
+        failed = wait_until(lambda: [j for j in d.job_list() if j["errors"]], message="a failed write recorded")
+        self.assertIn("File too large", failed[0]["errors"][0]["error"])
+        self.assertIsNone(d.proc.poll(), "SIGXFSZ killed the daemon")
+        with open(d.path("out.log"), "rb") as f:
+            self.assertEqual(f.read(), before, "the failed write left bytes behind")
+
+        resource.prlimit(d.proc.pid, resource.RLIMIT_FSIZE, (hard, hard))  # the operator raises the limit
+        wait_until(lambda: len(whole_lines(self, d.path("out.log"))) == before.count(b"\n") + 1,
+                   message="the event delivered once the limit is raised")
+        self.assertEqual(whole_lines(self, d.path("out.log"))[-1]["id"], reply["id"])
+        self.assertEqual(d.stop(), 0)
+
+
 class SyncedBeforeCompletedTest(DaemonTestCase):
     def test_a_file_job_completes_only_after_its_line_is_synced(self):
         d = self.daemon(lambda dir: [file_forwarder(dir)], store={"completed_retention": "1h"}, start=False)
