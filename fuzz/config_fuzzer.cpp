@@ -4,8 +4,11 @@
 // forwarders are built (make_forwarder), which reads key files: not fuzzed here.
 //
 // Invariants:
-//  - loading either returns a Config or throws ConfigError, whose text starts with
-//    the file name; nothing else escapes (no std::out_of_range, bad_alloc, ...);
+//  - loading either returns a Config or throws ConfigError carrying at least one
+//    problem, each naming the file (its text starts with "<file>:"), with a key and a
+//    reason, and a line and column of 1 or more (a text always has a place);
+//    nothing else escapes (no std::out_of_range, bad_alloc, ...);
+//  - check_config_text finds exactly the problems load_config_text throws;
 //  - an accepted Config holds what the loader promises: the ingest, store and
 //    workers values within their documented ranges, at least one forwarder, each
 //    with a valid, unique id, a type, a positive timeout and its concurrency range;
@@ -100,7 +103,17 @@ std::string load(const std::string& text) {
     return "ok";
   } catch (const ConfigError& e) {
     const std::string what = e.what();
-    FUZZ_CHECK(what.rfind(file_name + ": ", 0) == 0);
+    FUZZ_CHECK(!e.problems().empty());
+    for (const auto& problem : e.problems()) {
+      FUZZ_CHECK(problem.file == file_name);
+      FUZZ_CHECK(problem.text().rfind(file_name + ":", 0) == 0);
+      FUZZ_CHECK(!problem.key.empty() && !problem.reason.empty());
+      FUZZ_CHECK(problem.line >= 1 && problem.column >= 1);
+    }
+    const auto checked = check_config_text(text, AUDITFWD_FUZZ_CONFIG_FORMAT, file_name);
+    FUZZ_CHECK(checked.problems.size() == e.problems().size());
+    for (std::size_t i = 0; i < checked.problems.size(); ++i)
+      FUZZ_CHECK(checked.problems[i].text() == e.problems()[i].text());
     return what;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "load_config_text threw something other than ConfigError: %s\n", e.what());

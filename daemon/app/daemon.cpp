@@ -2,6 +2,7 @@
 #include "app/daemon.hpp"
 
 #include "config/config_error.hpp"
+#include "config/config_problems.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "forwarders/registry.hpp"
 #include "ingest/peer_identity.hpp"
@@ -24,12 +25,24 @@
 namespace auditfwd {
 namespace asio = boost::asio;
 
-void validate_forwarders(const Config& config) {
+std::vector<ConfigProblem> forwarder_problems(const Config& config) {
   // Nothing runs: building a forwarder reads its files and opens no connection.
   asio::io_context scratch;
   NetServices net;
-  for (const auto& f : config.forwarders)
-    (void)make_forwarder(f, ForwarderContext{scratch.get_executor(), scratch.get_executor(), forwarder_logger(f.id), net});
+  ConfigProblems problems(config.file, config.positions.get());
+  for (const auto& f : config.forwarders) {
+    try {
+      (void)make_forwarder(f, ForwarderContext{scratch.get_executor(), scratch.get_executor(), forwarder_logger(f.id), net});
+    } catch (const ConfigError& e) {
+      for (const auto& problem : e.problems()) problems.add(problem);
+    }
+  }
+  return problems.list();
+}
+
+void validate_forwarders(const Config& config) {
+  auto problems = forwarder_problems(config);
+  if (!problems.empty()) throw ConfigError(std::move(problems));
 }
 
 namespace {
@@ -59,6 +72,9 @@ void limit_malloc_arenas() {
 int run_daemon(const Config& config, const std::string& config_path) {
   std::signal(SIGPIPE, SIG_IGN);  // a dead exec child or peer is an EPIPE outcome, not the daemon's death
   limit_malloc_arenas();
+  // A file size limit (RLIMIT_FSIZE) reached by an output file is an EFBIG
+  // outcome: the write is undone and retried, instead of the daemon being killed mid-line.
+  std::signal(SIGXFSZ, SIG_IGN);
   auto log = spdlog::default_logger()->clone("daemon");
   check_dispatch_safety(config);
   asio::io_context io(config.workers.threads);

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 
 #include <string>
+#include <vector>
 
 namespace auditfwd {
 
@@ -13,8 +14,10 @@ namespace auditfwd {
 // `config_path` is re-read on SIGHUP to report whether it changed.
 int run_daemon(const Config& config, const std::string& config_path);
 
-// Builds every forwarder to validate its type-specific keys (no side effects).
-// Throws ConfigError.
+// Builds every forwarder to validate its type-specific keys (no side effects):
+// the first problem of each forwarder, placed in the file (none: all valid).
+std::vector<ConfigProblem> forwarder_problems(const Config& config);
+// The same, thrown as one ConfigError.
 void validate_forwarders(const Config& config);
 
 }  // namespace auditfwd

@@ -22,11 +22,17 @@ struct JobsOptions {
   std::vector<std::int64_t> ids;
   bool all_discarded = false;
   bool all_cancelled = false;
+  std::optional<std::string> output;  // export: a new file instead of stdout
 };
 
 int jobs_list_command(const JobsOptions& options);
 int jobs_retry_command(const JobsOptions& options);
 int jobs_purge_command(const JobsOptions& options);
 int jobs_stats_command(const JobsOptions& options);
+// NDJSON, one line per job of a finished state: the job's id, forwarder,
+// state, attempts, times and errors, then "event": the stamped event exactly
+// as it was (to be) delivered. To stdout, or to a new file (0600, synced
+// before the command reports success). Exit 0 only when every line was written.
+int jobs_export_command(const JobsOptions& options);
 
 }  // namespace auditfwd

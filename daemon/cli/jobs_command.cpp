@@ -6,7 +6,11 @@
 
 #include <boost/json.hpp>
 #include <fmt/format.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <iostream>
+#include <unistd.h>
 
 namespace auditfwd {
 namespace {
@@ -34,24 +38,27 @@ std::string last_error(const std::string& errors) {
   return "";
 }
 
+// One job as `jobs list --json` and `jobs export` show it.
+boost::json::object job_json(const JobRow& row) {
+  boost::json::object out{{"id", row.id},
+                          {"forwarder", row.forwarder},
+                          {"event_id", row.event_id},
+                          {"state", row.state},
+                          {"attempt", row.attempt},
+                          {"max_attempts", row.max_attempts},
+                          {"inserted_at", millis_text(row.inserted_at_ms)},
+                          {"scheduled_at", millis_text(row.scheduled_at_ms)}};
+  out["finished_at"] = row.finished_at_ms ? boost::json::value(millis_text(*row.finished_at_ms)) : nullptr;
+  out["errors"] = boost::json::parse(row.errors);
+  return out;
+}
+
 }  // namespace
 
 int jobs_list_command(const JobsOptions& options) {
   const auto rows = list_jobs(options.db_path, state_option(options), options.forwarder, options.limit);
   if (options.json) {
-    for (const auto& row : rows) {
-      boost::json::object out{{"id", row.id},
-                              {"forwarder", row.forwarder},
-                              {"event_id", row.event_id},
-                              {"state", row.state},
-                              {"attempt", row.attempt},
-                              {"max_attempts", row.max_attempts},
-                              {"inserted_at", millis_text(row.inserted_at_ms)},
-                              {"scheduled_at", millis_text(row.scheduled_at_ms)}};
-      out["finished_at"] = row.finished_at_ms ? boost::json::value(millis_text(*row.finished_at_ms)) : nullptr;
-      out["errors"] = boost::json::parse(row.errors);
-      std::cout << boost::json::serialize(out) << '\n';
-    }
+    for (const auto& row : rows) std::cout << boost::json::serialize(job_json(row)) << '\n';
     return 0;
   }
   std::cout << fmt::format("{:>8}  {:<16}  {:<9}  {:>7}  {:<27}  {}\n", "ID", "FORWARDER", "STATE", "ATTEMPT",
@@ -73,6 +80,56 @@ int jobs_retry_command(const JobsOptions& options) {
     return 64;
   }
   std::cout << changed << " job(s) made available for delivery\n";
+  return 0;
+}
+
+int jobs_export_command(const JobsOptions& options) {
+  const auto state = state_option(options);
+  if (!state) {
+    std::cerr << "auditfwd jobs export: --state is required (discarded, cancelled or completed)\n";
+    return 64;
+  }
+  int fd = STDOUT_FILENO;
+  if (options.output) {
+    // A new file only: an export must not overwrite an earlier one.
+    fd = ::open(options.output->c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+      std::cerr << "auditfwd jobs export: cannot create " << *options.output << ": " << std::strerror(errno) << "\n";
+      return 1;
+    }
+  }
+  std::string failure;
+  std::string pending;  // written a few hundred KiB at a time
+  auto flush = [&] {
+    std::size_t done = 0;
+    while (failure.empty() && done < pending.size()) {
+      const ssize_t n = ::write(fd, pending.data() + done, pending.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) failure = std::strerror(n < 0 ? errno : EIO);
+      else done += static_cast<std::size_t>(n);
+    }
+    pending.clear();
+  };
+  // The event goes in as it is stored, never re-serialized: its numbers keep the client's text.
+  const auto count = export_jobs(options.db_path, *state, options.forwarder, [&](const JobRow& row, const std::string& event) {
+    auto line = boost::json::serialize(job_json(row));
+    line.pop_back();  // the closing brace
+    pending += line;
+    pending += ",\"event\":";
+    pending += event;
+    pending += "}\n";
+    if (pending.size() >= 256 * 1024) flush();
+  });
+  flush();
+  if (failure.empty() && options.output && ::fdatasync(fd) != 0) failure = std::strerror(errno);
+  if (options.output && ::close(fd) != 0 && failure.empty()) failure = std::strerror(errno);
+  const std::string where = options.output ? *options.output : std::string("standard output");
+  if (!failure.empty()) {
+    std::cerr << "auditfwd jobs export: writing to " << where << " failed: " << failure
+              << "; the export is incomplete, do not purge\n";
+    return 1;
+  }
+  std::cerr << count << " job(s) exported to " << where << "\n";
   return 0;
 }
 

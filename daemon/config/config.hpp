@@ -1,11 +1,14 @@
 // The daemon's configuration, loaded from TOML or JSON (one structure for both).
 #pragma once
 
+#include "config/config_error.hpp"
+#include "config/source_positions.hpp"
 #include "event/action_pattern.hpp"
 
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -114,6 +117,9 @@ struct LogConfig {
 
 struct Config {
   std::string file;  // where it came from: a path, or "<embedded default>"
+  // Where each key is in the file, to place problems found after loading
+  // (a forwarder's type keys); null when not loaded from text.
+  std::shared_ptr<const SourcePositions> positions;
   IngestConfig ingest;
   StoreConfig store;
   WorkersConfig workers;
@@ -121,20 +127,45 @@ struct Config {
   std::vector<ForwarderConfig> forwarders;
 };
 
-// Loads and validates `path` (.toml or .json by extension). Throws ConfigError.
+struct LoadOptions {
+  // ${VAR} of an unset variable below `forwarders` is left as written instead
+  // of refused: for the commands that read only the socket and store paths
+  // (jobs, send), which must work without the forwarders' secrets.
+  bool forwarder_secrets_optional = false;
+};
+
+// A config as loaded with every problem found in it (none: it is valid).
+// With problems, `config` holds what could be read, with defaults in place
+// of the refused values: good for checking more (forwarder types), never for running.
+struct ConfigLoad {
+  Config config;
+  std::vector<ConfigProblem> problems;
+};
+
+// Reads `path` (.toml or .json by extension) and checks it all, telling a
+// missing file, an unreadable one and malformed text apart.
 // Structural checks only: forwarder-type keys are checked when the forwarders
 // are built (see forwarders/registry.hpp), and check-config does both.
-Config load_config_file(const std::string& path);
+ConfigLoad check_config_file(const std::string& path, const LoadOptions& options = {});
+// The same for text in the given format ("toml" or "json"); `file` names it in problems.
+ConfigLoad check_config_text(const std::string& text, const std::string& format, const std::string& file,
+                             const LoadOptions& options = {});
 
-// Parses config text in the given format ("toml" or "json"); `file` names it in errors.
-Config load_config_text(const std::string& text, const std::string& format, const std::string& file);
+// In the order of the text (stable: problems at one place keep their order), as a compiler lists them.
+void sort_by_position(std::vector<ConfigProblem>& problems);
+
+// As above, but throws ConfigError carrying every problem when there is one.
+Config load_config_file(const std::string& path, const LoadOptions& options = {});
+Config load_config_text(const std::string& text, const std::string& format, const std::string& file,
+                        const LoadOptions& options = {});
 
 // The embedded default: socket and database under ./var, a stdout forwarder
 // (sync) and a file forwarder at ./var/audit.log (auto).
 const std::string& embedded_default_config();
 
-// Boot-time safety rule: async without a store is refused, naming the forwarder
-// and the three fixes. Throws ConfigError.
+// Boot-time safety rule: async without a store is refused, naming each such
+// forwarder and the three fixes. The problems (none when safe), or thrown as ConfigError.
+std::vector<ConfigProblem> dispatch_safety_problems(const Config& config);
 void check_dispatch_safety(const Config& config);
 
 }  // namespace auditfwd

@@ -5,15 +5,19 @@
 #include <cstdlib>
 #include <doctest/doctest.h>
 #include <string>
+#include <vector>
 
 using namespace auditfwd;
 
 namespace {
+// The problems as "file: key: reason", one a line: positions are tested on their own below.
 std::string error_of(const std::string& text, const std::string& format = "toml") {
   try {
     load_config_text(text, format, "test.toml");
   } catch (const ConfigError& e) {
-    return e.what();
+    std::string out;
+    for (const auto& p : e.problems()) out += (out.empty() ? "" : "\n") + p.file + ": " + p.key + ": " + p.reason;
+    return out;
   }
   return "";
 }
@@ -68,12 +72,12 @@ TEST_CASE("errors name the file, the key and the reason") {
   CHECK(error_of("[workers]\nshutdown_grace = \"soon\"\n" + one_forwarder).find("test.toml: workers.shutdown_grace: must be a duration") == 0);
   CHECK(error_of("[[forwarders]]\ntype = \"stdout\"\n") == "test.toml: forwarders[0].id: is required");
   CHECK(error_of(one_forwarder + "dispatch = \"later\"\n").find("forwarders[0].dispatch") != std::string::npos);
-  CHECK(error_of(one_forwarder + one_forwarder).find("forwarders[1].id: \"f\" is used by another forwarder") !=
+  CHECK(error_of(one_forwarder + one_forwarder).find("forwarders[1].id: \"f\" is used by forwarders[0]") !=
         std::string::npos);
   CHECK(error_of(one_forwarder + "max_attempts = 0\n").find("forwarders[0].max_attempts: must be between 1") !=
         std::string::npos);
   CHECK(error_of("").find("forwarders: at least one forwarder") != std::string::npos);
-  CHECK(error_of("[store\n").find("test.toml: line 1") == 0);
+  CHECK(error_of("[store\n").find("test.toml: (syntax): not valid TOML") == 0);
   CHECK(error_of("{\"forwarders\": 3}", "json").find("forwarders") != std::string::npos);
   CHECK(error_of("[ingest]\nsocket_mode = \"rw\"\n" + one_forwarder).find("ingest.socket_mode") != std::string::npos);
   CHECK(error_of("[store]\ncommit_delay = \"2s\"\n" + one_forwarder) == "test.toml: store.commit_delay: must be at most 1s");
@@ -96,7 +100,7 @@ TEST_CASE("async without a store is refused with the three fixes") {
     FAIL("expected a ConfigError");
   } catch (const ConfigError& e) {
     const std::string message = e.what();
-    CHECK(message.find("s.toml: forwarders[0].dispatch") == 0);
+    CHECK(message.find("s.toml:6:1: forwarders[0].dispatch") == 0);
     CHECK(message.find("\"f\"") != std::string::npos);
     CHECK(message.find("enable the store") != std::string::npos);
     CHECK(message.find("\"auto\"") != std::string::npos);
@@ -295,4 +299,77 @@ TEST_CASE("log.format: text by default, json on request, anything else refused")
                          "test.json").log.format == LogFormat::json);
   CHECK(error_of("[log]\nformat = \"xml\"\n" + one_forwarder) == "test.toml: log.format: must be one of text, json, not \"xml\"");
   CHECK(error_of("[log]\nformat = 1\n" + one_forwarder).find("test.toml: log.format: must be a string") == 0);
+}
+
+TEST_CASE("every problem of a file is reported at once, each at its line and column") {
+  const std::string toml = "[ingest]\nsokcet = \"/x\"\nmax_connections = 0\n\n[store]\n  durability = \"maybe\"\n"
+                           "[[forwarders]]\ntype = \"stdout\"\n[[forwarders]]\nid = \"b\"\ntype = \"file\"\ntimeout = \"x\"\n";
+  const auto load = check_config_text(toml, "toml", "c.toml");
+  std::vector<std::string> texts;
+  for (const auto& p : load.problems) texts.push_back(p.text());
+  CHECK(texts == std::vector<std::string>{
+                     "c.toml:2:1: ingest.sokcet: unknown key",
+                     "c.toml:3:1: ingest.max_connections: must be between 1 and 1000000",
+                     "c.toml:6:3: store.durability: must be one of fsync, os, not \"maybe\"",
+                     "c.toml:7:1: forwarders[0].id: is required",  // absent: where its table starts
+                     "c.toml:12:1: forwarders[1].timeout: must be a duration: seconds as a number, or a string like "
+                     "\"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"",
+                 });
+  for (const auto& p : load.problems) CHECK(p.kind == ConfigProblem::Kind::invalid);
+
+  const std::string json = "{\n  \"store\": {\"durability\": \"maybe\"},\n  \"forwarders\": [\n    {\"id\": \"a\", "
+                           "\"type\": \"file\", \"fsnyc\": true},\n    {\"id\": \"a\", \"type\": \"stdout\"}\n  ],\n  "
+                           "\"wrokers\": {}\n}\n";
+  texts.clear();
+  for (const auto& p : check_config_text(json, "json", "c.json").problems) texts.push_back(p.text());
+  CHECK(texts == std::vector<std::string>{
+                     "c.json:2:13: store.durability: must be one of fsync, os, not \"maybe\"",
+                     "c.json:5:6: forwarders[1].id: \"a\" is used by forwarders[0]",
+                     "c.json:7:3: wrokers: unknown key",
+                 });
+}
+
+TEST_CASE("malformed text is told apart and placed where the parser stopped") {
+  const auto toml = check_config_text("[store]\npath = \"x\"\ndurability = fsync\n", "toml", "m.toml");
+  REQUIRE(toml.problems.size() == 1);
+  CHECK(toml.problems[0].kind == ConfigProblem::Kind::malformed);
+  CHECK(toml.problems[0].text().find("m.toml:3:15: (syntax): not valid TOML: ") == 0);
+  const auto json = check_config_text("{\"store\": {\n  \"path\": \"x\",,\n}}", "json", "m.json");
+  REQUIRE(json.problems.size() == 1);
+  CHECK(json.problems[0].kind == ConfigProblem::Kind::malformed);
+  CHECK(json.problems[0].text() == "m.json:2:15: (syntax): not valid JSON: syntax error");
+  const auto extra = check_config_text("{}\n{}", "json", "e.json");
+  REQUIRE(extra.problems.size() == 1);
+  CHECK(extra.problems[0].text().find("e.json:2:1: (syntax): not valid JSON: ") == 0);
+}
+
+TEST_CASE("a missing file, an unreadable one and a directory are told apart") {
+  const auto missing = check_config_file("/nonexistent/auditfwd.toml");
+  REQUIRE(missing.problems.size() == 1);
+  CHECK(missing.problems[0].kind == ConfigProblem::Kind::missing);
+  CHECK(missing.problems[0].text() == "/nonexistent/auditfwd.toml: (file): does not exist");
+  const auto directory = check_config_file("/tmp");
+  REQUIRE(directory.problems.size() == 1);
+  CHECK(directory.problems[0].kind == ConfigProblem::Kind::unreadable);
+  CHECK(directory.problems[0].text() == "/tmp: (file): is a directory, not a file");
+}
+
+TEST_CASE("jobs and send load a config whose forwarders' secrets are unset") {
+  ::unsetenv("AUDITFWD_TEST_SECRET");
+  const std::string text = "[store]\npath = \"j.db\"\n[[forwarders]]\nid = \"h\"\ntype = \"http\"\n"
+                           "url = \"http://x/\"\nbearer_token = \"${AUDITFWD_TEST_SECRET}\"\n";
+  CHECK(error_of(text) == "test.toml: forwarders[0].bearer_token: environment variable AUDITFWD_TEST_SECRET is not set");
+  LoadOptions options;
+  options.forwarder_secrets_optional = true;
+  const auto config = load_config_text(text, "toml", "t.toml", options);
+  CHECK(config.store.path == "j.db");
+  // Only below forwarders: the paths the commands need must resolve.
+  CHECK_THROWS_AS(load_config_text("[store]\npath = \"${AUDITFWD_TEST_SECRET}\"\n" + one_forwarder, "toml", "t.toml",
+                                   options),
+                  ConfigError);
+}
+
+TEST_CASE("an empty key is named \"\" in its problem (found by the config fuzzers)") {
+  CHECK(error_of("\"\" = 0\n" + one_forwarder) == "test.toml: \"\": unknown key");
+  CHECK(error_of("{\"\":2}", "json") == "test.toml: forwarders: at least one forwarder is required\ntest.toml: \"\": unknown key");
 }

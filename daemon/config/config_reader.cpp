@@ -10,8 +10,9 @@
 
 namespace auditfwd {
 
-ConfigReader::ConfigReader(const boost::json::object& table, std::string file, std::string path)
-    : table_(table), file_(std::move(file)), path_(std::move(path)) {}
+ConfigReader::ConfigReader(const boost::json::object& table, std::string file, std::string path,
+                           ConfigProblems* problems)
+    : table_(table), file_(std::move(file)), path_(std::move(path)), problems_(problems) {}
 
 std::string ConfigReader::key_path(const std::string& key) const {
   return path_.empty() ? key : path_ + "." + key;
@@ -19,6 +20,11 @@ std::string ConfigReader::key_path(const std::string& key) const {
 
 void ConfigReader::fail(const std::string& key, const std::string& reason) const {
   throw ConfigError(file_, key_path(key), reason);
+}
+
+void ConfigReader::report(const std::string& key, const std::string& reason) const {
+  if (!problems_) fail(key, reason);
+  problems_->add(key_path(key), reason);
 }
 
 const boost::json::value* ConfigReader::find(const std::string& key) {
@@ -30,14 +36,20 @@ void ConfigReader::accept(const std::string& key) { read_.insert(key); }
 
 std::string ConfigReader::required_string(const std::string& key) {
   auto value = optional_string(key);
-  if (!value) fail(key, "is required");
+  if (!value) {
+    if (!contains(key)) report(key, "is required");  // else optional_string reported its type
+    return {};
+  }
   return *value;
 }
 
 std::optional<std::string> ConfigReader::optional_string(const std::string& key) {
   const auto* value = find(key);
   if (!value) return std::nullopt;
-  if (!value->is_string()) fail(key, "must be a string");
+  if (!value->is_string()) {
+    report(key, "must be a string");
+    return std::nullopt;
+  }
   return std::string(value->get_string());
 }
 
@@ -50,13 +62,17 @@ std::string ConfigReader::choice(const std::string& key, std::vector<std::string
   auto value = string_or(key, std::move(fallback));
   for (const auto& candidate : allowed)
     if (candidate == value) return value;
-  fail(key, fmt::format("must be one of {}, not \"{}\"", fmt::join(allowed, ", "), value));
+  report(key, fmt::format("must be one of {}, not \"{}\"", fmt::join(allowed, ", "), value));
+  return allowed.front();
 }
 
 bool ConfigReader::boolean(const std::string& key, bool fallback) {
   const auto* value = find(key);
   if (!value) return fallback;
-  if (!value->is_bool()) fail(key, "must be true or false");
+  if (!value->is_bool()) {
+    report(key, "must be true or false");
+    return fallback;
+  }
   return value->get_bool();
 }
 
@@ -68,8 +84,14 @@ std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback
   if (value->is_int64()) number = value->get_int64();
   else if (value->is_uint64() && value->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
     number = static_cast<std::int64_t>(value->get_uint64());
-  else fail(key, "must be an integer");
-  if (number < min || number > max) fail(key, fmt::format("must be between {} and {}", min, max));
+  else {
+    report(key, "must be an integer");
+    return fallback;
+  }
+  if (number < min || number > max) {
+    report(key, fmt::format("must be between {} and {}", min, max));
+    return fallback;
+  }
   return number;
 }
 
@@ -85,8 +107,14 @@ std::chrono::milliseconds ConfigReader::duration(const std::string& key, std::ch
   else if (value->is_double() && value->get_double() >= 0 && value->get_double() <= static_cast<double>(max_seconds) + 1)
     parsed = std::chrono::milliseconds{static_cast<std::int64_t>(value->get_double() * 1000)};
   else if (value->is_string()) parsed = parse_duration(value->get_string());
-  if (!parsed) fail(key, "must be a duration: seconds as a number, or a string like \"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"");
-  if (*parsed > std::chrono::hours(24 * 365 * 100)) fail(key, "must be at most 100 years");
+  if (!parsed) {
+    report(key, "must be a duration: seconds as a number, or a string like \"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"");
+    return fallback;
+  }
+  if (*parsed > std::chrono::hours(24 * 365 * 100)) {
+    report(key, "must be at most 100 years");
+    return fallback;
+  }
   return *parsed;
 }
 
@@ -97,7 +125,10 @@ std::uint64_t ConfigReader::byte_size(const std::string& key, std::uint64_t fall
   if (value->is_int64() && value->get_int64() >= 0) parsed = static_cast<std::uint64_t>(value->get_int64());
   else if (value->is_uint64()) parsed = value->get_uint64();
   else if (value->is_string()) parsed = parse_byte_size(value->get_string());
-  if (!parsed) fail(key, "must be a size: bytes as a number, or a string like \"64KiB\", \"10MiB\", \"2GiB\"");
+  if (!parsed) {
+    report(key, "must be a size: bytes as a number, or a string like \"64KiB\", \"10MiB\", \"2GiB\"");
+    return fallback;
+  }
   return *parsed;
 }
 
@@ -105,9 +136,13 @@ std::vector<std::string> ConfigReader::string_list(const std::string& key) {
   const auto* value = find(key);
   std::vector<std::string> out;
   if (!value) return out;
-  if (!value->is_array()) fail(key, "must be a list of strings");
+  auto wrong = [&] {
+    report(key, "must be a list of strings");
+    return std::vector<std::string>{};
+  };
+  if (!value->is_array()) return wrong();
   for (const auto& item : value->get_array()) {
-    if (!item.is_string()) fail(key, "must be a list of strings");
+    if (!item.is_string()) return wrong();
     out.emplace_back(item.get_string());
   }
   return out;
@@ -117,14 +152,18 @@ std::vector<std::int64_t> ConfigReader::integer_list(const std::string& key, std
   const auto* value = find(key);
   std::vector<std::int64_t> out;
   if (!value) return out;
-  if (!value->is_array()) fail(key, "must be a list of integers");
+  auto wrong = [&](const std::string& reason) {
+    report(key, reason);
+    return std::vector<std::int64_t>{};
+  };
+  if (!value->is_array()) return wrong("must be a list of integers");
   for (const auto& item : value->get_array()) {
     std::int64_t number;
     if (item.is_int64()) number = item.get_int64();
     else if (item.is_uint64() && item.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
       number = static_cast<std::int64_t>(item.get_uint64());
-    else fail(key, "must be a list of integers");
-    if (number < min || number > max) fail(key, fmt::format("each must be between {} and {}, not {}", min, max, number));
+    else return wrong("must be a list of integers");
+    if (number < min || number > max) return wrong(fmt::format("each must be between {} and {}, not {}", min, max, number));
     out.push_back(number);
   }
   return out;
@@ -137,16 +176,28 @@ std::optional<double> ConfigReader::optional_number(const std::string& key, doub
   if (value->is_int64()) number = static_cast<double>(value->get_int64());
   else if (value->is_uint64()) number = static_cast<double>(value->get_uint64());
   else if (value->is_double()) number = value->get_double();
-  else fail(key, "must be a number");
-  if (!std::isfinite(number)) fail(key, "must be a finite number");
-  if (number < min || number > max) fail(key, fmt::format("must be between {:g} and {:g}", min, max));
+  else {
+    report(key, "must be a number");
+    return std::nullopt;
+  }
+  if (!std::isfinite(number)) {
+    report(key, "must be a finite number");
+    return std::nullopt;
+  }
+  if (number < min || number > max) {
+    report(key, fmt::format("must be between {:g} and {:g}", min, max));
+    return std::nullopt;
+  }
   return number;
 }
 
 boost::json::object ConfigReader::table(const std::string& key) {
   const auto* value = find(key);
   if (!value) return {};
-  if (!value->is_object()) fail(key, "must be a table");
+  if (!value->is_object()) {
+    report(key, "must be a table");
+    return {};
+  }
   return value->get_object();
 }
 
@@ -167,7 +218,7 @@ std::optional<std::string> ConfigReader::secret(const std::string& key) {
 
 void ConfigReader::finish() const {
   for (const auto& [key, _] : table_) {
-    if (!read_.contains(std::string(key))) fail(std::string(key), "unknown key");
+    if (!read_.contains(std::string(key))) report(std::string(key), "unknown key");
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config/config_error.hpp"
+#include "config/config_problems.hpp"
 
 #include <boost/json/object.hpp>
 #include <chrono>
@@ -14,12 +15,17 @@
 namespace auditfwd {
 
 // Reads keys of one table (a JSON object converted from TOML or JSON) and
-// throws ConfigError naming `file` and `path.key` on a missing, mistyped or
-// out-of-range value. Call finish() after the last read: any key that was not
-// read is reported as unknown, so a typo is never silently ignored.
+// reports a missing, mistyped or out-of-range value naming `file` and
+// `path.key`. Call finish() after the last read: any key that was not read is
+// reported as unknown, so a typo is never silently ignored.
+//
+// Without `problems`, a report throws ConfigError at once. With it, each
+// report is recorded there and the read returns its fallback, so the caller
+// goes on and every problem of the file is found in one pass.
 class ConfigReader {
  public:
-  ConfigReader(const boost::json::object& table, std::string file, std::string path);
+  ConfigReader(const boost::json::object& table, std::string file, std::string path,
+               ConfigProblems* problems = nullptr);
 
   std::string required_string(const std::string& key);
   std::optional<std::string> optional_string(const std::string& key);
@@ -43,10 +49,19 @@ class ConfigReader {
   void accept(const std::string& key);
 
   bool contains(const std::string& key) const { return table_.contains(key); }
+  // True when `key` is present and holds a list.
+  bool holds_list(const std::string& key) const {
+    const auto* value = table_.if_contains(key);
+    return value && value->is_array();
+  }
   const std::string& file() const { return file_; }
   std::string key_path(const std::string& key) const;
+  // Always throws ConfigError (for code that cannot go on after a bad value).
   [[noreturn]] void fail(const std::string& key, const std::string& reason) const;
+  // Records the problem when collecting, else throws like fail().
+  void report(const std::string& key, const std::string& reason) const;
 
+  // Reports every key that was not read as unknown.
   void finish() const;
 
  private:
@@ -56,6 +71,7 @@ class ConfigReader {
   std::string file_;
   std::string path_;
   std::set<std::string> read_;
+  ConfigProblems* problems_;
 };
 
 }  // namespace auditfwd

@@ -56,14 +56,26 @@ class FileForwarder final : public Forwarder {
         close_file();
         return DeliveryOutcome::permanent(std::move(refused));
       }
-      terminate_torn_line();
+      drop_torn_line();
+    }
+    // Whole batches or nothing: a write cut short (a full disk, a file size
+    // limit) or a failed sync is undone back to the end of the last whole
+    // line, so the file never keeps a torn line and a retry writes the batch
+    // again from its start.
+    struct stat before{};
+    if (::fstat(fd_, &before) != 0) {
+      const std::string error = std::strerror(errno);
+      close_file();
+      return DeliveryOutcome::retry("stat " + path_ + ": " + error);
     }
     if (auto error = write_event_lines(fd_, events); !error.empty()) {
+      undo_batch(before.st_size);
       close_file();  // reopen next time: the file may have been replaced or the disk freed
       return DeliveryOutcome::retry("write " + path_ + ": " + error);
     }
     if (fsync_ && ::fdatasync(fd_) != 0) {
       const std::string error = std::strerror(errno);
+      undo_batch(before.st_size);
       close_file();
       return DeliveryOutcome::retry("fsync " + path_ + ": " + error);
     }
@@ -81,13 +93,30 @@ class FileForwarder final : public Forwarder {
            "; refusing to write to it (remove it or give it to the daemon's user)";
   }
 
-  // A crash mid-write can leave a last line without its newline; end it so the
-  // next event starts on a line of its own (the torn copy is redelivered whole).
-  void terminate_torn_line() {
-    char last = '\n';
+  // A crash mid-write (or a failed undo) can leave a last line without its
+  // newline: cut it off, so every line of the file is a whole event (the
+  // torn copy's job was not completed, so it is delivered again whole).
+  void drop_torn_line() {
     const off_t size = ::lseek(fd_, 0, SEEK_END);
-    if (size > 0 && ::pread(fd_, &last, 1, size - 1) == 1 && last != '\n') (void)!::write(fd_, "\n", 1);
+    char block[4096];
+    for (off_t end = size; end > 0;) {
+      const off_t start = end > static_cast<off_t>(sizeof block) ? end - static_cast<off_t>(sizeof block) : 0;
+      const ssize_t got = ::pread(fd_, block, static_cast<std::size_t>(end - start), start);
+      if (got != end - start) return;  // unreadable: leave it as it is
+      for (ssize_t k = got; k > 0; --k)
+        if (block[k - 1] == '\n') {
+          const off_t whole = start + k;
+          if (whole != size) (void)!::ftruncate(fd_, whole);
+          return;
+        }
+      end = start;
+    }
+    if (size > 0) (void)!::ftruncate(fd_, 0);  // not one whole line in it
   }
+
+  // Takes back what a failed batch wrote past `size`; if that fails too, the
+  // torn tail is cut off when the file is next opened (drop_torn_line).
+  void undo_batch(off_t size) { (void)!::ftruncate(fd_, size); }
 
   void close_file() {
     if (fd_ >= 0) ::close(fd_);

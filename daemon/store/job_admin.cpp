@@ -210,6 +210,45 @@ StoreStats store_stats(const std::string& db_path) {
   return stats;
 }
 
+std::size_t export_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder,
+                        const std::function<void(const JobRow& job, const std::string& event_json)>& emit) {
+  if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
+    throw std::invalid_argument("only completed, discarded or cancelled jobs can be exported");
+  auto db = open_existing(db_path);
+  // Keyset pages: each its own short read, never one snapshot held for the whole export.
+  SQLite::Statement page(db, "SELECT id, forwarder, event_id, state, attempt, max_attempts, inserted_at, scheduled_at, "
+                             "finished_at, coalesce(errors, '[]'), payload FROM jobs WHERE " +
+                                 partial_index_term(state) + "state = ?1 AND (?2 IS NULL OR forwarder = ?2) "
+                                 "AND id > ?3 ORDER BY id LIMIT " + std::to_string(admin_chunk));
+  page.bind(1, std::string(to_string(state)));
+  if (forwarder) page.bind(2, *forwarder);
+  std::int64_t after = INT64_MIN;
+  std::size_t exported = 0;
+  for (;;) {
+    page.bind(3, static_cast<int64_t>(after));
+    std::vector<std::pair<JobRow, std::string>> rows;
+    while (page.executeStep()) {
+      JobRow row;
+      row.id = page.getColumn(0).getInt64();
+      row.forwarder = page.getColumn(1).getString();
+      row.event_id = page.getColumn(2).getString();
+      row.state = page.getColumn(3).getString();
+      row.attempt = page.getColumn(4).getInt();
+      row.max_attempts = page.getColumn(5).getInt();
+      row.inserted_at_ms = page.getColumn(6).getInt64();
+      row.scheduled_at_ms = page.getColumn(7).getInt64();
+      if (!page.getColumn(8).isNull()) row.finished_at_ms = page.getColumn(8).getInt64();
+      row.errors = page.getColumn(9).getString();
+      rows.emplace_back(std::move(row), page.getColumn(10).getString());
+    }
+    page.reset();
+    for (const auto& [row, payload] : rows) emit(row, payload);
+    exported += rows.size();
+    if (rows.size() < admin_chunk) return exported;
+    after = rows.back().first.id;
+  }
+}
+
 std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder) {
   if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
     throw std::invalid_argument("only completed, discarded or cancelled jobs can be purged");

@@ -4,6 +4,7 @@
 #include "store/job_store.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -41,6 +42,13 @@ struct StoreStats {
   std::string daemon_counters;  // JSON published by the running daemon, or empty
 };
 StoreStats store_stats(const std::string& db_path);
+
+// Calls `emit` with each job in a finished `state` (completed, discarded,
+// cancelled) and its stored event (the stamped event's JSON, as delivered),
+// lowest id first. Rows are read a chunk at a time, so memory stays bounded
+// and the daemon's writer is never held for long. Returns how many.
+std::size_t export_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder,
+                        const std::function<void(const JobRow& job, const std::string& event_json)>& emit);
 
 // Deletes jobs in a finished state (completed, discarded, cancelled). Returns how many.
 std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder);

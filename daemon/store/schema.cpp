@@ -2,10 +2,42 @@
 #include "store/schema.hpp"
 
 #include <SQLiteCpp/Statement.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <sqlite3.h>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace auditfwd {
+namespace {
+
+// The store holds event payloads: neither it nor its WAL and shared-memory
+// files may be readable by other users, whatever the umask. SQLite creates
+// the database 0644 & ~umask and gives -wal and -shm the database's mode, so
+// the database is created here first, 0600, and an existing file (or a -wal,
+// -shm left by an older version) loses its permission bits for others.
+void restrict_store_files(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw std::runtime_error("open " + path + ": " + std::strerror(errno));
+  struct stat status{};
+  const bool restricted = ::fstat(fd, &status) == 0 && ((status.st_mode & 0007) == 0 ||
+                                                         ::fchmod(fd, status.st_mode & 0770) == 0);
+  const int saved = errno;
+  ::close(fd);
+  if (!restricted) throw std::runtime_error("chmod " + path + ": " + std::strerror(saved));
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string companion = path + suffix;
+    struct stat companion_status{};
+    if (::lstat(companion.c_str(), &companion_status) == 0 && S_ISREG(companion_status.st_mode) &&
+        (companion_status.st_mode & 0007) != 0 && ::chmod(companion.c_str(), companion_status.st_mode & 0770) != 0)
+      throw std::runtime_error("chmod " + companion + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
 
 SQLite::Database open_store_database(const std::string& path, bool durability_fsync) {
   // Each connection is used by one thread only (NOMUTEX below); SQLite's global
@@ -17,6 +49,7 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
   (void)configured;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
+  restrict_store_files(path);
   SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   db.setBusyTimeout(10'000);
   // 4 KiB pages (a new database only): a commit at a low rate writes one

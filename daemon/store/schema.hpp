@@ -17,7 +17,9 @@ inline constexpr std::string_view waiting_jobs_clause = "state IN ('available','
 inline constexpr std::string_view finished_jobs_clause = "state IN ('completed','discarded','cancelled')";
 
 // Opens (creating parent directories and the file if needed) the store at
-// `path` in WAL mode with a busy timeout, `synchronous` FULL when
+// `path`, never readable by other users: a new database is created 0600 and
+// an existing one, its -wal and -shm lose the permission bits for others. It is
+// in WAL mode with a busy timeout, `synchronous` FULL when
 // `durability_fsync` else NORMAL, and creates the schema if absent.
 // The connection is for one thread at a time (SQLITE_OPEN_NOMUTEX).
 // Throws SQLite::Exception or std::runtime_error.

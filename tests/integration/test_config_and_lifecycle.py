@@ -37,11 +37,11 @@ class ConfigTest(DaemonTestCase):
         bad = self.write("bad.toml", '[store]\ndurability = "maybe"\n[[forwarders]]\nid = "s"\ntype = "stdout"\n')
         result = run("check-config", "--config", bad)
         self.assertEqual(result.returncode, 78)
-        self.assertIn(f"{bad}: store.durability: must be one of fsync, os", result.stderr)
+        self.assertIn(f"{bad}:2:1: store.durability: must be one of fsync, os", result.stderr)
         typo = self.write("typo.json", json.dumps({"forwarders": [{"id": "f", "type": "file", "path": "/tmp/x", "fsnyc": True}]}))
         result = run("check-config", "--config", typo)
         self.assertEqual(result.returncode, 78)
-        self.assertIn(f"{typo}: forwarders[0].fsnyc: unknown key", result.stderr)
+        self.assertIn(f"{typo}:1:63: forwarders[0].fsnyc: unknown key", result.stderr)
         unknown_type = self.write("t.toml", '[[forwarders]]\nid = "x"\ntype = "carrier_pigeon"\n')
         result = run("check-config", "--config", unknown_type)
         self.assertEqual(result.returncode, 78)
@@ -72,7 +72,7 @@ class ConfigTest(DaemonTestCase):
             self.assertEqual(proc.wait(timeout=30), 0)
         missing = run("check-config", "--config", path, env={k: v for k, v in os.environ.items() if k != "T_DIR"})
         self.assertEqual(missing.returncode, 78)
-        self.assertRegex(missing.stderr, r"env.toml: [a-z_\[\]0-9.]+: environment variable T_DIR is not set")
+        self.assertRegex(missing.stderr, r"env.toml:\d+:\d+: [a-z_\[\]0-9.]+: environment variable T_DIR is not set")
 
 
 class LifecycleTest(DaemonTestCase):

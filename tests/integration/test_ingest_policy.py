@@ -4,6 +4,7 @@ usable, and never reach a forwarder or the store; a bad rule stops the daemon fr
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -257,7 +258,7 @@ class IngestPolicyTest(DaemonTestCase):
             for args in (["check-config", "--config", path], ["--config", path]):
                 result = subprocess.run([AUDITFWD_BIN, *args], capture_output=True, text=True, timeout=60)
                 self.assertEqual(result.returncode, 78, (args, result))
-                self.assertIn(f"{path}: {expected}", result.stderr)
+                self.assertRegex(result.stderr, "^" + re.escape(path) + r":\d+:\d+: " + re.escape(expected))
         good = os.path.join(directory, "good.toml")
         with open(good, "w") as f:
             f.write('[[ingest.allow]]\nname = "web"\nusers = ["www-data"]\nactions = ["user.*"]\n'
