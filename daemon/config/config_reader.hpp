@@ -49,6 +49,11 @@ class ConfigReader {
   void accept(const std::string& key);
 
   bool contains(const std::string& key) const { return table_.contains(key); }
+  // True when `key` is present and holds a string.
+  bool holds_string(const std::string& key) const {
+    const auto* value = table_.if_contains(key);
+    return value && value->is_string();
+  }
   // True when `key` is present and holds a list.
   bool holds_list(const std::string& key) const {
     const auto* value = table_.if_contains(key);

@@ -1,5 +1,6 @@
 // One ordered stream to one child: write a batch, read one reply per event, restart the child when the stream breaks.
 #include "forwarders/exec_forwarder.hpp"
+#include "forwarders/forwarder_options.hpp"
 
 #include "config/config_reader.hpp"
 #include "common/async_mutex.hpp"
@@ -257,18 +258,25 @@ class ExecForwarder final : public Forwarder {
 }  // namespace
 
 std::unique_ptr<Forwarder> make_exec_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
-  ConfigReader reader(config.options, config.file, config.path);
-  auto command = reader.string_list("command");
-  if (!reader.contains("command")) reader.fail("command", "is required (a list: program and arguments)");
-  if (command.empty() || command.front().empty()) reader.fail("command", "must name a program");
-  std::vector<std::pair<std::string, std::string>> env;
-  for (const auto& [key, value] : reader.table("env")) {
-    if (!value.is_string()) reader.fail("env." + std::string(key), "must be a string");
-    if (key.empty() || key.find('=') != std::string_view::npos)
-      reader.fail("env." + std::string(key), "is not a valid environment variable name");
-    env.emplace_back(std::string(key), std::string(value.get_string()));
-  }
-  reader.finish();
+  auto [command, env] = read_forwarder_options(config, [](ConfigReader& reader) {
+    auto command = reader.string_list("command");
+    if (!reader.contains("command"))
+      reader.report("command", "is required (a list: program and arguments)");
+    else if (reader.holds_list("command") && (command.empty() || command.front().empty()))
+      reader.report("command", "must name a program");
+    std::vector<std::pair<std::string, std::string>> env;
+    for (const auto& [key, value] : reader.table("env")) {
+      if (!value.is_string()) {
+        reader.report("env." + std::string(key), "must be a string");
+      } else if (key.empty() || key.find('=') != std::string_view::npos) {
+        reader.report("env." + std::string(key), "is not a valid environment variable name");
+      } else {
+        env.emplace_back(std::string(key), std::string(value.get_string()));
+      }
+    }
+    reader.finish();
+    return std::pair{std::move(command), std::move(env)};
+  });
   return std::make_unique<ExecForwarder>(context.executor, std::move(command), std::move(env), context.log);
 }
 

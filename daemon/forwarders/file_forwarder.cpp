@@ -1,6 +1,7 @@
 // Appends events to a file. Opened lazily so check-config touches nothing; reopened
 // after SIGHUP so logrotate's move-and-signal works.
 #include "forwarders/file_forwarder.hpp"
+#include "forwarders/forwarder_options.hpp"
 
 #include "config/config_reader.hpp"
 #include "forwarders/blocking_io.hpp"
@@ -134,11 +135,13 @@ class FileForwarder final : public Forwarder {
 }  // namespace
 
 std::unique_ptr<Forwarder> make_file_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
-  ConfigReader reader(config.options, config.file, config.path);
-  auto path = reader.required_string("path");
-  if (path.empty()) reader.fail("path", "must not be empty");
-  const bool fsync = reader.boolean("fsync", true);
-  reader.finish();
+  auto [path, fsync] = read_forwarder_options(config, [](ConfigReader& reader) {
+    auto path = reader.required_string("path");
+    if (reader.contains("path") && reader.holds_string("path") && path.empty()) reader.report("path", "must not be empty");
+    const bool fsync = reader.boolean("fsync", true);
+    reader.finish();
+    return std::pair{std::move(path), fsync};
+  });
   return std::make_unique<FileForwarder>(std::move(path), fsync, context.blocking);
 }
 

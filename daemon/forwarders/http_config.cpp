@@ -1,6 +1,7 @@
 // Validation of the `http` forwarder's keys; the only place that knows their names and defaults.
 #include "forwarders/http_config.hpp"
 
+#include "forwarders/forwarder_options.hpp"
 #include "forwarders/secret_redactor.hpp"
 
 #include "config/config_reader.hpp"
@@ -42,6 +43,9 @@ std::string base64(std::string_view bytes) {
 }
 
 void parse_url(ConfigReader& reader, HttpSettings& settings) {
+  // The other keys are read against the URL (https-only keys): without one, stop here.
+  if (!reader.contains("url")) reader.fail("url", "is required");
+  if (!reader.holds_string("url")) reader.fail("url", "must be a string");
   const auto text = reader.required_string("url");
   auto parsed = boost::urls::parse_absolute_uri(text);
   if (!parsed) reader.fail("url", "must be an absolute http:// or https:// URL");
@@ -152,43 +156,44 @@ const char* content_type(HttpBodyFormat format) {
 }
 
 HttpSettings parse_http_settings(const ForwarderConfig& config) {
-  ConfigReader reader(config.options, config.file, config.path);
-  HttpSettings settings;
-  parse_url(reader, settings);
+  return read_forwarder_options(config, [](ConfigReader& reader) {
+    HttpSettings settings;
+    parse_url(reader, settings);
 
-  const auto format = reader.choice("format", {"json", "ndjson", "json_array"}, "json");
-  settings.format = format == "ndjson"       ? HttpBodyFormat::ndjson
-                    : format == "json_array" ? HttpBodyFormat::json_array
-                                             : HttpBodyFormat::json;
-  const std::int64_t default_events = settings.format == HttpBodyFormat::json ? 1 : 100;
-  settings.batch_max_events = static_cast<std::size_t>(reader.integer("batch_max_events", default_events, 1, 10'000));
-  settings.batch_max_bytes = reader.byte_size("batch_max_bytes", settings.batch_max_bytes);
-  if (settings.batch_max_bytes < 1024 || settings.batch_max_bytes > 256ull * 1024 * 1024)
-    reader.fail("batch_max_bytes", "must be between 1KiB and 256MiB");
-  settings.batch_timeout = reader.duration("batch_timeout", settings.batch_timeout);
-  if (settings.batch_timeout > std::chrono::hours{1}) reader.fail("batch_timeout", "must be at most 1h");
-  settings.gzip = reader.boolean("gzip", false);
+    const auto format = reader.choice("format", {"json", "ndjson", "json_array"}, "json");
+    settings.format = format == "ndjson"       ? HttpBodyFormat::ndjson
+                      : format == "json_array" ? HttpBodyFormat::json_array
+                                               : HttpBodyFormat::json;
+    const std::int64_t default_events = settings.format == HttpBodyFormat::json ? 1 : 100;
+    settings.batch_max_events = static_cast<std::size_t>(reader.integer("batch_max_events", default_events, 1, 10'000));
+    settings.batch_max_bytes = reader.byte_size("batch_max_bytes", settings.batch_max_bytes);
+    if (settings.batch_max_bytes < 1024 || settings.batch_max_bytes > 256ull * 1024 * 1024)
+      reader.report("batch_max_bytes", "must be between 1KiB and 256MiB");
+    settings.batch_timeout = reader.duration("batch_timeout", settings.batch_timeout);
+    if (settings.batch_timeout > std::chrono::hours{1}) reader.report("batch_timeout", "must be at most 1h");
+    settings.gzip = reader.boolean("gzip", false);
 
-  parse_auth(reader, settings);
-  parse_headers(reader, settings);
-  parse_hmac(reader, settings);
+    parse_auth(reader, settings);
+    parse_headers(reader, settings);
+    parse_hmac(reader, settings);
 
-  settings.tls_verify = reader.boolean("tls_verify", true);
-  settings.tls_ca_file = existing_file(reader, "tls_ca_file");
-  settings.tls_cert_file = existing_file(reader, "tls_cert_file");
-  settings.tls_key_file = existing_file(reader, "tls_key_file");
-  if (settings.tls_cert_file.has_value() != settings.tls_key_file.has_value())
-    reader.fail(settings.tls_cert_file ? "tls_key_file" : "tls_cert_file",
-                "tls_cert_file and tls_key_file go together (client certificate)");
-  if (!settings.https) {
-    for (const char* key : {"tls_ca_file", "tls_cert_file", "tls_key_file", "tls_verify"})
-      if (reader.contains(key)) reader.fail(key, "only applies to an https:// url");
-  }
+    settings.tls_verify = reader.boolean("tls_verify", true);
+    settings.tls_ca_file = existing_file(reader, "tls_ca_file");
+    settings.tls_cert_file = existing_file(reader, "tls_cert_file");
+    settings.tls_key_file = existing_file(reader, "tls_key_file");
+    if (reader.contains("tls_cert_file") != reader.contains("tls_key_file"))
+      reader.report(reader.contains("tls_cert_file") ? "tls_key_file" : "tls_cert_file",
+                    "tls_cert_file and tls_key_file go together (client certificate)");
+    if (!settings.https) {
+      for (const char* key : {"tls_ca_file", "tls_cert_file", "tls_key_file", "tls_verify"})
+        if (reader.contains(key)) reader.report(key, "only applies to an https:// url");
+    }
 
-  settings.connect_timeout = reader.duration("connect_timeout", settings.connect_timeout);
-  if (settings.connect_timeout.count() <= 0) reader.fail("connect_timeout", "must be greater than 0");
-  reader.finish();
-  return settings;
+    settings.connect_timeout = reader.duration("connect_timeout", settings.connect_timeout);
+    if (settings.connect_timeout.count() <= 0) reader.report("connect_timeout", "must be greater than 0");
+    reader.finish();
+    return settings;
+  });
 }
 
 }  // namespace auditfwd

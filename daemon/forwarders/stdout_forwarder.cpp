@@ -1,5 +1,6 @@
 // Writes events to fd 1, one line each; a mutex keeps concurrent batches from interleaving.
 #include "forwarders/stdout_forwarder.hpp"
+#include "forwarders/forwarder_options.hpp"
 
 #include "config/config_reader.hpp"
 #include "forwarders/blocking_io.hpp"
@@ -34,8 +35,10 @@ class StdoutForwarder final : public Forwarder {
 }  // namespace
 
 std::unique_ptr<Forwarder> make_stdout_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
-  ConfigReader reader(config.options, config.file, config.path);
-  reader.finish();
+  read_forwarder_options(config, [](ConfigReader& reader) {
+    reader.finish();
+    return true;
+  });
   return std::make_unique<StdoutForwarder>(context.blocking);
 }
 

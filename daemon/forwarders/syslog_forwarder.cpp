@@ -1,5 +1,6 @@
 // Syslog delivery: a batch is framed into one buffer for streams, or sent datagram by datagram over UDP.
 #include "forwarders/syslog_forwarder.hpp"
+#include "forwarders/forwarder_options.hpp"
 
 #include "config/config_reader.hpp"
 #include "forwarders/endpoint.hpp"
@@ -88,15 +89,17 @@ std::string local_hostname() {
 }  // namespace
 
 std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
-  ConfigReader reader(config.options, config.file, config.path);
-  auto endpoint = read_endpoint(reader, "address", {Transport::udp, Transport::tcp, Transport::tls});
-  auto tls = read_tls_files(reader, endpoint);
-  SyslogOrigin origin;
-  origin.facility = *syslog_facility_code(reader.choice("facility", syslog_facility_names(), "authpriv"));
-  origin.app_name = read_header_field(reader, "app_name", "auditfwd", 48);
-  origin.hostname = reader.contains("hostname") ? read_header_field(reader, "hostname", "", 255) : local_hostname();
-  origin.procid = std::to_string(::getpid());
-  reader.finish();
+  auto [endpoint, tls, origin] = read_forwarder_options(config, [](ConfigReader& reader) {
+    auto endpoint = read_endpoint(reader, "address", {Transport::udp, Transport::tcp, Transport::tls});
+    auto tls = read_tls_files(reader, endpoint);
+    SyslogOrigin origin;
+    origin.facility = *syslog_facility_code(reader.choice("facility", syslog_facility_names(), "authpriv"));
+    origin.app_name = read_header_field(reader, "app_name", "auditfwd", 48);
+    origin.hostname = reader.contains("hostname") ? read_header_field(reader, "hostname", "", 255) : local_hostname();
+    origin.procid = std::to_string(::getpid());
+    reader.finish();
+    return std::tuple{std::move(endpoint), std::move(tls), std::move(origin)};
+  });
   auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
   // No key of its own bounds the lookup: the delivery's timeout does.
   return std::make_unique<SyslogForwarder>(context.executor, std::move(endpoint), std::move(tls_context),

@@ -1,5 +1,6 @@
 // JSON lines on a shared connection; a batch is one gather write, a failed write retries the whole batch.
 #include "forwarders/tcp_forwarder.hpp"
+#include "forwarders/forwarder_options.hpp"
 
 #include "config/config_reader.hpp"
 #include "forwarders/endpoint.hpp"
@@ -41,10 +42,12 @@ class TcpForwarder final : public Forwarder {
 }  // namespace
 
 std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
-  ConfigReader reader(config.options, config.file, config.path);
-  auto endpoint = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
-  auto tls = read_tls_files(reader, endpoint);
-  reader.finish();
+  auto [endpoint, tls] = read_forwarder_options(config, [](ConfigReader& reader) {
+    auto endpoint = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
+    auto tls = read_tls_files(reader, endpoint);
+    reader.finish();
+    return std::pair{std::move(endpoint), std::move(tls)};
+  });
   auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
   // No key of its own bounds the lookup: the delivery's timeout does.
   return std::make_unique<TcpForwarder>(context.executor, std::move(endpoint), std::move(tls_context),
