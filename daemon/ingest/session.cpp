@@ -69,11 +69,12 @@ PeerCredentials peer_credentials(int fd) {
 }
 
 Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-                 Dispatcher& dispatcher, IngestPolicy& policy, BufferBudget& budget, RefusalLog& refusals,
-                 std::shared_ptr<spdlog::logger> log)
+                 Dispatcher& dispatcher, const ReplyBuilder& replies, IngestPolicy& policy, BufferBudget& budget,
+                 RefusalLog& refusals, std::shared_ptr<spdlog::logger> log)
     : socket_(std::move(socket)),
       config_(config),
       dispatcher_(dispatcher),
+      replies_(replies),
       policy_(policy),
       budget_(budget),
       refusals_(refusals),
@@ -274,7 +275,9 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   update_held();
   dispatching_ = true;
   // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
-  DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));
+  ChunkOutcome outcome = co_await dispatcher_.dispatch(std::move(lines));
+  AnsweredChunk chunk{{}, std::move(outcome.commits)};
+  replies_.append_chunk(chunk.replies, outcome);
   dispatching_ = false;
   last_activity_ = clock::now();
   dispatching_bytes_ = 0;
@@ -298,9 +301,9 @@ asio::awaitable<void> Session::write_replies() {
     while (dispatched_.empty() && !reader_done_)
       if (!co_await sleep_until_woken(chunk_queued_)) co_return;
     if (dispatched_.empty()) co_return;
-    const DispatchedChunk& chunk = dispatched_.front();  // stays put: the reader only appends
+    const AnsweredChunk& chunk = dispatched_.front();  // stays put: the reader only appends
     awaiting_disk_ = true;
-    co_await wait_until_durable(chunk);
+    co_await wait_until_durable(chunk.commits);
     awaiting_disk_ = false;
     for (std::size_t written = 0; !client_gone && written < chunk.replies.size();) {
       auto [write_error, bytes] = co_await socket_.async_write_some(

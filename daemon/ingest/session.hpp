@@ -7,6 +7,7 @@
 #include "ingest/buffer_budget.hpp"
 #include "ingest/ingest_policy.hpp"
 #include "ingest/line_splitter.hpp"
+#include "ingest/replies.hpp"
 #include "ingest/refusal_log.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -45,8 +46,8 @@ namespace auditfwd {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-          Dispatcher& dispatcher, IngestPolicy& policy, BufferBudget& budget, RefusalLog& refusals,
-          std::shared_ptr<spdlog::logger> log);
+          Dispatcher& dispatcher, const ReplyBuilder& replies, IngestPolicy& policy, BufferBudget& budget,
+          RefusalLog& refusals, std::shared_ptr<spdlog::logger> log);
 
   boost::asio::awaitable<void> run();
 
@@ -57,6 +58,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   using clock = std::chrono::steady_clock;
+
+  // The replies to one chunk of lines ('\n'-terminated, concatenated, in order)
+  // and the commits they report: written once every one is on disk.
+  struct AnsweredChunk {
+    std::string replies;
+    std::vector<std::shared_ptr<DurableCommit>> commits;
+  };
 
   boost::asio::awaitable<void> read_and_dispatch();
   boost::asio::awaitable<void> write_replies();
@@ -78,6 +86,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::local::stream_protocol::socket socket_;
   const IngestConfig& config_;
   Dispatcher& dispatcher_;
+  const ReplyBuilder& replies_;
   IngestPolicy& policy_;
   BufferBudget& budget_;
   RefusalLog& refusals_;  // policy refusals and forced closes
@@ -105,7 +114,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool waiting_for_budget_ = false;
 
   // Dispatched chunks, in order, from the reader to the reply writer.
-  std::deque<DispatchedChunk> dispatched_;
+  std::deque<AnsweredChunk> dispatched_;
   std::size_t queued_reply_bytes_ = 0;  // in dispatched_
   bool reader_done_ = false;
   bool writer_done_ = false;

@@ -48,6 +48,7 @@ UnixServer::UnixServer(asio::io_context& io, const IngestConfig& config, Dispatc
     : io_(io),
       config_(config),
       dispatcher_(dispatcher),
+      replies_(dispatcher.forwarder_ids()),
       acceptor_(asio::make_strand(io)),  // accepting and stopping never race
       slots_(SlotLimits{config.max_connections, config.max_connections_per_uid, config.reserved_root_connections}),
       log_(spdlog::default_logger()->clone("ingest")),
@@ -152,7 +153,9 @@ std::string UnixServer::refuse(SlotRefusal refusal, const PeerCredentials& peer)
   }
   refusals_.note(slot_refusal_key(refusal),
                  fmt::format("refused a connection from pid {} uid {}: {}", peer.pid, peer.uid, detail));
-  return "{\"ok\":false,\"error\":\"unavailable\",\"detail\":\"" + detail + "\"}\n";
+  std::string reply;
+  ReplyBuilder::append_rejection(reply, Rejection{errc::unavailable, std::move(detail)});
+  return reply;
 }
 
 asio::awaitable<void> UnixServer::accept_loop() {
@@ -185,8 +188,8 @@ asio::awaitable<void> UnixServer::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, policy_, budget_,
-                                                  refusals_, log_);
+    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, replies_, policy_,
+                                             budget_, refusals_, log_);
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(session);

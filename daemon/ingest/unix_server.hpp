@@ -7,6 +7,7 @@
 #include "ingest/connection_slots.hpp"
 #include "ingest/ingest_policy.hpp"
 #include "ingest/refusal_log.hpp"
+#include "ingest/replies.hpp"
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
@@ -57,6 +58,7 @@ class UnixServer {
   boost::asio::io_context& io_;
   IngestConfig config_;
   Dispatcher& dispatcher_;
+  ReplyBuilder replies_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool owns_socket_file_ = false;
   std::atomic<bool> stopping_{false};
