@@ -1,6 +1,7 @@
 // One client connection: reads NDJSON, dispatches each chunk of lines, writes the replies in order.
 #pragma once
 
+#include "concurrency/wake_signal.hpp"
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "event/forbidden_keys.hpp"
@@ -13,7 +14,6 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -69,7 +69,6 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> read_and_dispatch();
   boost::asio::awaitable<void> write_replies();
   boost::asio::awaitable<void> watch_deadlines();
-  boost::asio::awaitable<bool> sleep_until_woken(boost::asio::steady_timer& timer);
   // Waits until the disk and the budget leave room to read; false when the session is cancelled.
   boost::asio::awaitable<bool> wait_for_room();
   // Reads once into a fresh buffer; false once the input ended (eof, error, or stop).
@@ -118,15 +117,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t queued_reply_bytes_ = 0;  // in dispatched_
   bool reader_done_ = false;
   bool writer_done_ = false;
-  boost::asio::steady_timer chunk_queued_;    // wakes the writer
-  boost::asio::steady_timer chunk_answered_;  // wakes the reader waiting for room
+  WakeSignal chunk_queued_;    // wakes the writer
+  WakeSignal chunk_answered_;  // wakes the reader waiting for room
 
   // Deadlines.
   bool dispatching_ = false;
   bool awaiting_disk_ = false;
   clock::time_point last_activity_;
   std::optional<clock::time_point> line_started_;  // while a line is unfinished and the client is read
-  boost::asio::steady_timer deadline_;
+  WakeSignal deadlines_changed_;  // wakes the watchdog
 };
 
 // The kernel's view of the connecting process (SO_PEERCRED).

@@ -1,6 +1,7 @@
 // The ingest endpoint: a Unix stream socket, one session coroutine per connection.
 #pragma once
 
+#include "concurrency/task_group.hpp"
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "ingest/buffer_budget.hpp"
@@ -71,6 +72,7 @@ class UnixServer {
   IngestPolicy policy_;
   RefusalLog refusals_;
   boost::asio::steady_timer housekeeping_timer_;
+  TaskGroup session_tasks_;  // every Session::run, so stop() can wait for them
 };
 
 }  // namespace auditfwd
