@@ -58,6 +58,16 @@ std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& i
   return slots;
 }
 
+// An io_context whose suspended coroutines can be destroyed before the
+// objects they refer to: shutdown() destroys every handler still queued (and
+// with them the coroutine frames waiting on them), which ~io_context would
+// otherwise do only after the server, dispatcher and forwarders are gone.
+class IoContext : public asio::io_context {
+ public:
+  using asio::io_context::io_context;
+  using asio::execution_context::shutdown;
+};
+
 // glibc gives each thread that contends for the allocator an arena of its own, up to
 // 8 per core, and keeps the freed memory of each. The I/O threads, the store writer,
 // its syncers and the workers all allocate per event, so the arenas multiplied the
@@ -77,7 +87,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
   std::signal(SIGXFSZ, SIG_IGN);
   auto log = spdlog::default_logger()->clone("daemon");
   check_dispatch_safety(config);
-  asio::io_context io(config.workers.threads);
+  IoContext io(config.workers.threads);  // first: destroyed last
   // Declared before the forwarders, which use them until the end.
   asio::thread_pool blocking(2);  // file and stdout writes, so a slow disk never holds an I/O thread
   NetServices net;
@@ -160,15 +170,14 @@ int run_daemon(const Config& config, const std::string& config_path) {
 
   if (store) store->stop();  // releases jobs still executing back to available
   for (auto& slot : slots) slot.forwarder->stop();
-  log->info("stopped");
   if (abandoned_work) {
-    // Suspended coroutines reference the server, dispatcher and forwarders;
-    // destroying them in ~io_context after those objects would touch freed
-    // memory. Every job is safe on disk now, so leave without unwinding.
+    // Coroutines still suspended when the grace ran out refer to the server,
+    // dispatcher, forwarders and store: their frames go now, while all of
+    // those are alive, and with them the handlers the store still holds.
+    io.shutdown();
     store.reset();
-    spdlog::shutdown();
-    std::_Exit(0);
   }
+  log->info("stopped");
   return 0;
 }
 

@@ -1,70 +1,57 @@
-// Routes each accepted event to every forwarder by its dispatch mode and builds the replies.
+// Routes each accepted event to every forwarder by its dispatch mode and collects the results.
 #pragma once
 
-#include "forwarders/forwarder_slot.hpp"
+#include "dispatch/chunk_outcome.hpp"
+#include "dispatch/id_registry.hpp"
 #include "event/event_validator.hpp"
+#include "forwarders/forwarder_slot.hpp"
 #include "store/job_store.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <deque>
-#include <mutex>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace auditfwd {
 
-// A line as the session read it: a validated event, or why it was refused.
-using ParsedLine = boost::system::result<Event, Rejection>;
-
-// The replies to one chunk of lines ('\n'-terminated, concatenated, in order)
-// and the commits they report. A reply may reach the client only once every
-// one of those commits is on disk (see wait_until_durable).
-struct DispatchedChunk {
-  std::string replies;
-  std::vector<std::shared_ptr<DurableCommit>> commits;  // empty: nothing to wait for
-};
-
-// Completes once every commit `chunk` reports is on disk.
-boost::asio::awaitable<void> wait_until_durable(const DispatchedChunk& chunk);
-
 // Sync forwarders run inline in the caller's coroutine (the session strand),
 // bounded by their timeout; async jobs of a whole chunk are committed in one
-// store request. dispatch() returns once everything a reply reports has
+// store request. dispatch() returns once everything its outcome reports has
 // happened, except that a commit may still be on its way to the disk: the
-// caller writes the replies after wait_until_durable(). Thread-safe: one
+// caller answers after wait_until_durable(outcome.commits). Thread-safe: one
 // Dispatcher serves every session.
 class Dispatcher {
  public:
   // `store` is null when the store is disabled.
   Dispatcher(std::vector<ForwarderSlot>& slots, JobStore* store);
 
-  boost::asio::awaitable<DispatchedChunk> dispatch(std::vector<ParsedLine> lines);
+  // Per chunk: screen the ids (refused, duplicate), route each event to its
+  // forwarders (inline or a job), deliver the inline ones, enqueue the jobs in
+  // one request, deliver inline the auto forwarders whose job the store
+  // refused, and decide each line's verdict.
+  boost::asio::awaitable<ChunkOutcome> dispatch(std::vector<ParsedLine> lines);
+
+  // The forwarders' ids, in the order of each row of ChunkOutcome::results.
+  std::vector<std::string> forwarder_ids() const;
 
  private:
-  bool reserve_in_flight(const std::string& id);
-  void release_in_flight(const std::string& id);
-  SeenStatus recently_seen(const Event& event);
-  void remember_recent(const Event& event);
+  struct Screening;
+  struct Routes;
+  using LinesPerForwarder = std::vector<std::vector<std::size_t>>;
+
+  // Refuses what the ids forbid, marks duplicates, and reserves the ids the chunk dispatches.
+  boost::asio::awaitable<void> screen_ids(ChunkOutcome& chunk, Screening& screening);
+  // Per line and forwarder: a job (async, auto with a store that takes jobs) or inline (sync, auto otherwise).
+  Routes route(ChunkOutcome& chunk, const Screening& screening);
+  // Inline deliveries of every forwarder side by side, each bounded by its timeout.
+  boost::asio::awaitable<void> deliver_inline(ChunkOutcome& chunk, const LinesPerForwarder& lines);
+  // One store request for the chunk's jobs; returns, per auto forwarder, the lines whose job was refused.
+  boost::asio::awaitable<LinesPerForwarder> enqueue(ChunkOutcome& chunk, Routes& routes);
+  // Each line's verdict from its results; remembers accepted ids when there is no store.
+  void decide(ChunkOutcome& chunk, const Screening& screening);
 
   std::vector<ForwarderSlot>& slots_;
-  std::vector<std::string> quoted_ids_;  // per slot, as a JSON string: the replies' keys
   JobStore* store_;
-  std::shared_ptr<spdlog::logger> log_;
-
-  std::mutex ids_mutex_;
-  std::unordered_set<std::string> in_flight_ids_;
-  // Idempotency without a store: the most recent client-supplied ids, bounded.
-  struct RecentId {
-    uid_t uid;
-    ContentDigest digest;
-  };
-  std::unordered_map<std::string, RecentId> recent_ids_;
-  std::deque<std::string> recent_order_;
+  IdRegistry ids_;
 };
-
-// Formats a rejection reply line (with '\n').
-std::string rejection_reply(const Rejection& rejection);
 
 }  // namespace auditfwd

@@ -1,6 +1,7 @@
 // Unit tests for dispatch decisions: auto/async/sync against store state, failures per forwarder.
 #include "dispatch/dispatcher.hpp"
 
+#include "ingest/replies.hpp"
 #include "support/temp_store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -52,9 +53,9 @@ Dispatched dispatch_chunk(Dispatcher& dispatcher, std::vector<std::string> lines
   for (auto& line : lines) parsed.push_back(validate_event(line, {}, {}, now_micros()));
   asio::io_context io;
   // As the session does: the replies once the commits they report are on disk.
-  auto dispatch_and_wait = [&]() -> asio::awaitable<DispatchedChunk> {
+  auto dispatch_and_wait = [&]() -> asio::awaitable<ChunkOutcome> {
     auto chunk = co_await dispatcher.dispatch(std::move(parsed));
-    co_await wait_until_durable(chunk);
+    co_await wait_until_durable(chunk.commits);
     co_return chunk;
   };
   auto future = asio::co_spawn(io, dispatch_and_wait(), asio::use_future);
@@ -62,7 +63,8 @@ Dispatched dispatch_chunk(Dispatcher& dispatcher, std::vector<std::string> lines
   Dispatched out;
   const auto chunk = future.get();
   out.commits = chunk.commits.size();
-  const std::string& text = chunk.replies;
+  std::string text;
+  ReplyBuilder(dispatcher.forwarder_ids()).append_chunk(text, chunk);
   std::size_t start = 0;
   for (auto end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start))
     out.replies.push_back(boost::json::parse(text.substr(start, end - start)).as_object());

@@ -69,11 +69,12 @@ PeerCredentials peer_credentials(int fd) {
 }
 
 Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-                 Dispatcher& dispatcher, IngestPolicy& policy, BufferBudget& budget, RefusalLog& refusals,
-                 std::shared_ptr<spdlog::logger> log)
+                 Dispatcher& dispatcher, const ReplyBuilder& replies, IngestPolicy& policy, BufferBudget& budget,
+                 RefusalLog& refusals, std::shared_ptr<spdlog::logger> log)
     : socket_(std::move(socket)),
       config_(config),
       dispatcher_(dispatcher),
+      replies_(replies),
       policy_(policy),
       budget_(budget),
       refusals_(refusals),
@@ -88,13 +89,13 @@ Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials pe
       chunk_queued_(socket_.get_executor()),
       chunk_answered_(socket_.get_executor()),
       last_activity_(clock::now()),
-      deadline_(socket_.get_executor()) {}
+      deadlines_changed_(socket_.get_executor()) {}
 
 void Session::stop() {
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
     self->stopping_ = true;
     self->stop_reading();
-    self->chunk_answered_.cancel();
+    self->chunk_answered_.notify();
   });
 }
 
@@ -149,7 +150,7 @@ asio::awaitable<void> Session::read_and_dispatch() {
     if (unread_bytes() > 0) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
   }
   reader_done_ = true;  // the writer answers everything queued, then stops
-  chunk_queued_.cancel();
+  chunk_queued_.notify();
 }
 
 asio::awaitable<bool> Session::wait_for_room() {
@@ -170,7 +171,7 @@ asio::awaitable<bool> Session::wait_for_room() {
         asio::post(executor, [weak] {
           if (auto self = weak.lock()) {
             self->waiting_for_budget_ = false;
-            self->chunk_answered_.cancel();
+            self->chunk_answered_.notify();
           }
         });
       });
@@ -182,7 +183,7 @@ asio::awaitable<bool> Session::wait_for_room() {
       continue;
     }
     if (!dispatched_.empty()) waited = true;  // for the daemon or the client's reading, not the client's line
-    if (!co_await sleep_until_woken(chunk_answered_)) co_return false;
+    if (!co_await chunk_answered_.wait()) co_return false;
   }
   // The partial-line clock runs only while the client is being read.
   if (waited && splitter_.in_line()) line_started_ = clock::now();
@@ -235,7 +236,7 @@ void Session::take_lines(std::vector<SplitLine>& pieces) {
     line_started_.reset();
   } else if (!line_started_) {
     line_started_ = clock::now();
-    deadline_.cancel();  // the watchdog sleeps toward the idle deadline: it must see this one
+    deadlines_changed_.notify();  // the watchdog sleeps toward the idle deadline: it must see this one
   }
   update_held();
 }
@@ -274,7 +275,9 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   update_held();
   dispatching_ = true;
   // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
-  DispatchedChunk chunk = co_await dispatcher_.dispatch(std::move(lines));
+  ChunkOutcome outcome = co_await dispatcher_.dispatch(std::move(lines));
+  AnsweredChunk chunk{{}, std::move(outcome.commits)};
+  replies_.append_chunk(chunk.replies, outcome);
   dispatching_ = false;
   last_activity_ = clock::now();
   dispatching_bytes_ = 0;
@@ -284,23 +287,23 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   queued_reply_bytes_ += chunk.replies.size();
   dispatched_.push_back(std::move(chunk));
   update_held();
-  chunk_queued_.cancel();
+  chunk_queued_.notify();
   if (splitter_.in_line()) line_started_ = clock::now();  // the partial-line clock counts the client's time only
 }
 
 asio::awaitable<void> Session::write_replies() {
   at_scope_exit done{[this] {
     writer_done_ = true;
-    deadline_.cancel();
+    deadlines_changed_.notify();
   }};
   bool client_gone = false;
   for (;;) {
     while (dispatched_.empty() && !reader_done_)
-      if (!co_await sleep_until_woken(chunk_queued_)) co_return;
+      if (!co_await chunk_queued_.wait()) co_return;
     if (dispatched_.empty()) co_return;
-    const DispatchedChunk& chunk = dispatched_.front();  // stays put: the reader only appends
+    const AnsweredChunk& chunk = dispatched_.front();  // stays put: the reader only appends
     awaiting_disk_ = true;
-    co_await wait_until_durable(chunk);
+    co_await wait_until_durable(chunk.commits);
     awaiting_disk_ = false;
     for (std::size_t written = 0; !client_gone && written < chunk.replies.size();) {
       auto [write_error, bytes] = co_await socket_.async_write_some(
@@ -321,7 +324,7 @@ asio::awaitable<void> Session::write_replies() {
     queued_reply_bytes_ -= chunk.replies.size();
     dispatched_.pop_front();
     update_held();
-    chunk_answered_.cancel();
+    chunk_answered_.notify();
   }
 }
 
@@ -350,7 +353,7 @@ asio::awaitable<void> Session::watch_deadlines() {
                                    peer_.pid, peer_.uid, config_.partial_line_timeout.count()));
           stopping_ = true;  // answer the lines already read, then close
           stop_reading();
-          chunk_answered_.cancel();
+          chunk_answered_.notify();
           continue;
         }
         next = std::min(next, line_deadline);
@@ -358,9 +361,7 @@ asio::awaitable<void> Session::watch_deadlines() {
         next = std::min(next, now + config_.partial_line_timeout);  // look again once reading resumes
       }
     }
-    deadline_.expires_at(next);
-    co_await deadline_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) co_return;
+    if (!co_await deadlines_changed_.wait_until(next)) co_return;  // the session is being cancelled
   }
 }
 
@@ -372,21 +373,12 @@ void Session::close_now(const char* reason, std::string message) {
   boost::system::error_code ignored;
   socket_.cancel(ignored);
   socket_.shutdown(asio::local::stream_protocol::socket::shutdown_both, ignored);
-  chunk_answered_.cancel();
+  chunk_answered_.notify();
 }
 
 // Ends a pending read only: cancelling the socket would cut a reply being written.
 void Session::stop_reading() {
   if (reading_) cancel_read_.emit(asio::cancellation_type::terminal);
-}
-
-// The coroutines wake each other by cancelling a timer that never expires;
-// each checks its condition before sleeping, and all run on the strand, so no
-// wake-up is lost. False when the session itself is being cancelled.
-asio::awaitable<bool> Session::sleep_until_woken(asio::steady_timer& timer) {
-  timer.expires_at(asio::steady_timer::time_point::max());
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  co_return (co_await asio::this_coro::cancellation_state).cancelled() == asio::cancellation_type::none;
 }
 
 }  // namespace auditfwd

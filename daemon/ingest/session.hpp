@@ -1,18 +1,19 @@
 // One client connection: reads NDJSON, dispatches each chunk of lines, writes the replies in order.
 #pragma once
 
+#include "concurrency/wake_signal.hpp"
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "event/forbidden_keys.hpp"
 #include "ingest/buffer_budget.hpp"
 #include "ingest/ingest_policy.hpp"
 #include "ingest/line_splitter.hpp"
+#include "ingest/replies.hpp"
 #include "ingest/refusal_log.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -45,8 +46,8 @@ namespace auditfwd {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(boost::asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-          Dispatcher& dispatcher, IngestPolicy& policy, BufferBudget& budget, RefusalLog& refusals,
-          std::shared_ptr<spdlog::logger> log);
+          Dispatcher& dispatcher, const ReplyBuilder& replies, IngestPolicy& policy, BufferBudget& budget,
+          RefusalLog& refusals, std::shared_ptr<spdlog::logger> log);
 
   boost::asio::awaitable<void> run();
 
@@ -58,10 +59,16 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   using clock = std::chrono::steady_clock;
 
+  // The replies to one chunk of lines ('\n'-terminated, concatenated, in order)
+  // and the commits they report: written once every one is on disk.
+  struct AnsweredChunk {
+    std::string replies;
+    std::vector<std::shared_ptr<DurableCommit>> commits;
+  };
+
   boost::asio::awaitable<void> read_and_dispatch();
   boost::asio::awaitable<void> write_replies();
   boost::asio::awaitable<void> watch_deadlines();
-  boost::asio::awaitable<bool> sleep_until_woken(boost::asio::steady_timer& timer);
   // Waits until the disk and the budget leave room to read; false when the session is cancelled.
   boost::asio::awaitable<bool> wait_for_room();
   // Reads once into a fresh buffer; false once the input ended (eof, error, or stop).
@@ -78,6 +85,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::local::stream_protocol::socket socket_;
   const IngestConfig& config_;
   Dispatcher& dispatcher_;
+  const ReplyBuilder& replies_;
   IngestPolicy& policy_;
   BufferBudget& budget_;
   RefusalLog& refusals_;  // policy refusals and forced closes
@@ -105,19 +113,19 @@ class Session : public std::enable_shared_from_this<Session> {
   bool waiting_for_budget_ = false;
 
   // Dispatched chunks, in order, from the reader to the reply writer.
-  std::deque<DispatchedChunk> dispatched_;
+  std::deque<AnsweredChunk> dispatched_;
   std::size_t queued_reply_bytes_ = 0;  // in dispatched_
   bool reader_done_ = false;
   bool writer_done_ = false;
-  boost::asio::steady_timer chunk_queued_;    // wakes the writer
-  boost::asio::steady_timer chunk_answered_;  // wakes the reader waiting for room
+  WakeSignal chunk_queued_;    // wakes the writer
+  WakeSignal chunk_answered_;  // wakes the reader waiting for room
 
   // Deadlines.
   bool dispatching_ = false;
   bool awaiting_disk_ = false;
   clock::time_point last_activity_;
   std::optional<clock::time_point> line_started_;  // while a line is unfinished and the client is read
-  boost::asio::steady_timer deadline_;
+  WakeSignal deadlines_changed_;  // wakes the watchdog
 };
 
 // The kernel's view of the connecting process (SO_PEERCRED).

@@ -48,13 +48,15 @@ UnixServer::UnixServer(asio::io_context& io, const IngestConfig& config, Dispatc
     : io_(io),
       config_(config),
       dispatcher_(dispatcher),
+      replies_(dispatcher.forwarder_ids()),
       acceptor_(asio::make_strand(io)),  // accepting and stopping never race
       slots_(SlotLimits{config.max_connections, config.max_connections_per_uid, config.reserved_root_connections}),
       log_(spdlog::default_logger()->clone("ingest")),
       budget_(config.max_buffered_bytes, config.max_connection_buffered_bytes),
       policy_(config.allow),
       refusals_(log_),
-      housekeeping_timer_(acceptor_.get_executor()) {}
+      housekeeping_timer_(acceptor_.get_executor()),
+      session_tasks_(io.get_executor()) {}
 
 UnixServer::~UnixServer() {
   boost::system::error_code ignored;
@@ -152,7 +154,9 @@ std::string UnixServer::refuse(SlotRefusal refusal, const PeerCredentials& peer)
   }
   refusals_.note(slot_refusal_key(refusal),
                  fmt::format("refused a connection from pid {} uid {}: {}", peer.pid, peer.uid, detail));
-  return "{\"ok\":false,\"error\":\"unavailable\",\"detail\":\"" + detail + "\"}\n";
+  std::string reply;
+  ReplyBuilder::append_rejection(reply, Rejection{errc::unavailable, std::move(detail)});
+  return reply;
 }
 
 asio::awaitable<void> UnixServer::accept_loop() {
@@ -185,13 +189,13 @@ asio::awaitable<void> UnixServer::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, policy_, budget_,
-                                                  refusals_, log_);
+    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, replies_, policy_,
+                                             budget_, refusals_, log_);
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(session);
     }
-    asio::co_spawn(executor, session->run(), [this, session](std::exception_ptr error) {
+    session_tasks_.spawn(executor, session->run(), [this, session](std::exception_ptr error) {
       if (error) {
         try {
           std::rethrow_exception(error);
@@ -234,13 +238,7 @@ asio::awaitable<void> UnixServer::stop(std::chrono::milliseconds grace) {
     std::lock_guard lock(sessions_mutex_);
     for (const auto& session : sessions_) session->stop();
   }
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  asio::steady_timer tick(io_);
-  while (active_sessions() > 0 && std::chrono::steady_clock::now() < deadline) {
-    tick.expires_after(std::chrono::milliseconds(20));
-    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-  if (active_sessions() > 0) log_->warn("{} connection(s) still busy after the grace period", active_sessions());
+  if (!co_await session_tasks_.wait_until(std::chrono::steady_clock::now() + grace)) log_->warn("{} connection(s) still busy after the grace period", active_sessions());
   std::error_code remove_error;
   if (owns_socket_file_) std::filesystem::remove(config_.socket, remove_error);
   owns_socket_file_ = false;

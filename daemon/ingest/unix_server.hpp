@@ -1,12 +1,14 @@
 // The ingest endpoint: a Unix stream socket, one session coroutine per connection.
 #pragma once
 
+#include "concurrency/task_group.hpp"
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "ingest/buffer_budget.hpp"
 #include "ingest/connection_slots.hpp"
 #include "ingest/ingest_policy.hpp"
 #include "ingest/refusal_log.hpp"
+#include "ingest/replies.hpp"
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
@@ -57,6 +59,7 @@ class UnixServer {
   boost::asio::io_context& io_;
   IngestConfig config_;
   Dispatcher& dispatcher_;
+  ReplyBuilder replies_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
   bool owns_socket_file_ = false;
   std::atomic<bool> stopping_{false};
@@ -69,6 +72,7 @@ class UnixServer {
   IngestPolicy policy_;
   RefusalLog refusals_;
   boost::asio::steady_timer housekeeping_timer_;
+  TaskGroup session_tasks_;  // every Session::run, so stop() can wait for them
 };
 
 }  // namespace auditfwd

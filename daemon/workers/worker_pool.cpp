@@ -2,6 +2,7 @@
 #include "workers/worker_pool.hpp"
 
 #include "common/time_format.hpp"
+#include "concurrency/wake_signal.hpp"
 #include "forwarders/timed_delivery.hpp"
 #include "store/backoff.hpp"
 
@@ -28,17 +29,17 @@ struct WorkerPool::Lane {
         // commits, little enough to bound memory.
         handoff(std::make_shared<JobHandoff>(std::max<std::size_t>(64, 2 * claim_size * static_cast<std::size_t>(
                                                                           std::max(1, s.config.concurrency))))),
-        strand(asio::make_strand(io)) {}
+        strand(asio::make_strand(io)),
+        wake(strand, static_cast<std::size_t>(std::max(1, s.config.concurrency))) {}
   ForwarderSlot& slot;
   std::size_t claim_size;  // jobs per delivery
   std::shared_ptr<JobHandoff> handoff;
   asio::strand<asio::io_context::executor_type> strand;
-  std::vector<asio::steady_timer*> idle_timers;  // on `strand` only
-  bool wake_pending = false;                     // on `strand` only
+  WakeSignal wake;  // new jobs, or the drain; on `strand` only
 };
 
 WorkerPool::WorkerPool(asio::io_context& io, std::vector<ForwarderSlot>& slots, JobStore& store, WorkersConfig config)
-    : io_(io), slots_(slots), store_(store), config_(config) {
+    : io_(io), slots_(slots), store_(store), config_(config), workers_(io.get_executor()) {
   for (auto& slot : slots_) {
     if (slot.config.dispatch == DispatchMode::sync) continue;
     const auto claim_size = std::clamp<std::size_t>(slot.forwarder->batch_limits().max_events, 1,
@@ -58,9 +59,7 @@ void WorkerPool::start() {
 }
 
 void WorkerPool::spawn_worker(Lane& lane) {
-  ++running_;
-  asio::co_spawn(lane.strand, work(lane), [this, &lane](std::exception_ptr error) {
-    --running_;
+  workers_.spawn(lane.strand, work(lane), [this, &lane](std::exception_ptr error) {
     if (!error) return;
     try {
       std::rethrow_exception(error);
@@ -74,23 +73,13 @@ void WorkerPool::spawn_worker(Lane& lane) {
 void WorkerPool::notify(const std::vector<std::string>& forwarder_ids) {
   for (auto& lane : lanes_) {
     if (std::find(forwarder_ids.begin(), forwarder_ids.end(), lane.slot.config.id) == forwarder_ids.end()) continue;
-    asio::post(lane.strand, [&lane] {
-      lane.wake_pending = true;
-      for (auto* timer : lane.idle_timers) timer->cancel();
-    });
+    asio::post(lane.strand, [&lane] { lane.wake.notify(); });
   }
 }
 
+// Until new jobs are notified, the drain begins, or `wait` has passed.
 asio::awaitable<void> WorkerPool::idle(Lane& lane, std::chrono::milliseconds wait) {
-  if (lane.wake_pending) {
-    lane.wake_pending = false;
-    co_return;
-  }
-  asio::steady_timer timer(lane.strand, wait);
-  lane.idle_timers.push_back(&timer);
-  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-  std::erase(lane.idle_timers, &timer);
-  lane.wake_pending = false;
+  co_await lane.wake.wait_until(std::chrono::steady_clock::now() + wait);
 }
 
 std::vector<JobFinish> WorkerPool::classify(const RetryPolicy& policy, const std::vector<ClaimedJob>& jobs,
@@ -233,19 +222,10 @@ asio::awaitable<void> WorkerPool::fill_batch(Lane& lane, std::vector<ClaimedJob>
 
 asio::awaitable<void> WorkerPool::drain(std::chrono::milliseconds grace) {
   stopping_ = true;
-  for (auto& lane : lanes_)
-    asio::post(lane.strand, [&lane] {
-      for (auto* timer : lane.idle_timers) timer->cancel();
-    });
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  asio::steady_timer tick(io_);
-  while (running_ > 0 && std::chrono::steady_clock::now() < deadline) {
-    tick.expires_after(std::chrono::milliseconds(20));
-    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
-  if (running_ > 0)
+  for (auto& lane : lanes_) asio::post(lane.strand, [&lane] { lane.wake.close(); });  // idle workers see stopping_
+  if (!co_await workers_.wait_until(std::chrono::steady_clock::now() + grace))
     spdlog::default_logger()->clone("workers")->warn(
-        "{} worker(s) still delivering after workers.shutdown_grace; their jobs go back to available", running_.load());
+        "{} worker(s) still delivering after workers.shutdown_grace; their jobs go back to available", running());
 }
 
 }  // namespace auditfwd

@@ -1,6 +1,7 @@
 // Drains the job store: per forwarder, `concurrency` workers claim due jobs, deliver them, record the outcome.
 #pragma once
 
+#include "concurrency/task_group.hpp"
 #include "config/config.hpp"
 #include "forwarders/forwarder_slot.hpp"
 #include "store/job_store.hpp"
@@ -36,7 +37,7 @@ class WorkerPool {
   boost::asio::awaitable<void> drain(std::chrono::milliseconds grace);
 
   // Workers still running (delivering or about to record an outcome).
-  int running() const noexcept { return running_.load(); }
+  int running() const noexcept { return static_cast<int>(workers_.size()); }
 
   // The end of each delivered job's attempt, in Oban's lifecycle, one per job
   // in order: ok → completed; permanent → cancelled; retry → discarded if it
@@ -61,7 +62,7 @@ class WorkerPool {
   WorkersConfig config_;
   std::list<Lane> lanes_;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> running_{0};
+  TaskGroup workers_;
   std::mt19937_64 rng_{std::random_device{}()};
   std::mutex rng_mutex_;
 };

@@ -1,7 +1,15 @@
-// Unit tests for WorkerPool::classify: how one attempt's outcome becomes the job's next state.
+// Unit tests for WorkerPool: classify (how one attempt's outcome becomes the job's next state) and drain.
 #include "workers/worker_pool.hpp"
 
 #include "common/time_format.hpp"
+#include "dispatch/dispatcher.hpp"
+#include "support/temp_store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+#include <spdlog/spdlog.h>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -96,4 +104,90 @@ TEST_CASE("classify: a retry on the job's last attempt discards it, Retry-After 
         JobState::discarded);
   CHECK(classify_one(fixed_backoff(1s, 2), job(1, 2, 3), DeliveryOutcome::retry("x")).finish.state ==
         JobState::retryable);
+}
+
+// --- drain, with a store and a forwarder of the test's own ---
+
+namespace {
+
+// Takes `delay` per delivery; counts deliveries begun and ended.
+class SlowForwarder final : public Forwarder {
+ public:
+  explicit SlowForwarder(std::chrono::milliseconds delay) : delay_(delay) {}
+  boost::asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
+    ++begun;
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, delay_);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    ++ended;
+    co_return same_outcome(events.size(), DeliveryOutcome::success());
+  }
+  std::atomic<int> begun{0};
+  std::atomic<int> ended{0};
+
+ private:
+  std::chrono::milliseconds delay_;
+};
+
+struct PoolRig {
+  testing::TempStore temp;
+  JobStore store{temp.config};
+  std::vector<ForwarderSlot> slots;
+  boost::asio::io_context io{2};
+  WorkersConfig config;
+  std::unique_ptr<WorkerPool> pool;
+  std::vector<std::thread> threads;
+
+  explicit PoolRig(std::chrono::milliseconds delay) {
+    ForwarderConfig forwarder;
+    forwarder.id = "slow";
+    forwarder.type = "test";
+    forwarder.dispatch = DispatchMode::async;
+    forwarder.timeout = std::chrono::seconds(60);
+    slots.push_back(ForwarderSlot{forwarder, std::make_unique<SlowForwarder>(delay), spdlog::default_logger()});
+    config.poll_interval = std::chrono::seconds(30);  // idle workers wake only when notified (or drained)
+  }
+  void start() {
+    pool = std::make_unique<WorkerPool>(io, slots, store, config);
+    store.start([this](const std::vector<std::string>& ids) { pool->notify(ids); });
+    pool->start();
+    for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
+  }
+  SlowForwarder& forwarder() { return static_cast<SlowForwarder&>(*slots[0].forwarder); }
+  // Returns how long drain(grace) took.
+  std::chrono::steady_clock::duration drain(std::chrono::milliseconds grace) {
+    const auto start = std::chrono::steady_clock::now();
+    boost::asio::co_spawn(io, pool->drain(grace), boost::asio::use_future).get();
+    return std::chrono::steady_clock::now() - start;
+  }
+  ~PoolRig() {
+    for (auto& thread : threads) thread.join();
+    store.stop();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("WorkerPool: drain returns at once when every worker is idle, without waiting for poll_interval") {
+  PoolRig rig(0ms);
+  rig.start();
+  std::this_thread::sleep_for(50ms);  // the worker claimed nothing and sleeps toward its poll
+  CHECK(rig.drain(20s) < 5s);
+  CHECK(rig.pool->running() == 0);
+}
+
+TEST_CASE("WorkerPool: drain waits for the delivery in flight to end and be recorded, then returns") {
+  PoolRig rig(300ms);
+  rig.start();
+  Dispatcher dispatcher(rig.slots, &rig.store);
+  auto line = validate_event(R"({"action":"a.b"})", {}, {}, now_micros());
+  std::vector<ParsedLine> lines;
+  lines.push_back(std::move(line));
+  auto chunk = boost::asio::co_spawn(rig.io, dispatcher.dispatch(std::move(lines)), boost::asio::use_future).get();
+  REQUIRE(chunk.verdicts.at(0) == Verdict::accepted);
+  for (int i = 0; i < 500 && rig.forwarder().begun == 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(rig.forwarder().begun == 1);
+  const auto took = rig.drain(20s);
+  CHECK(rig.forwarder().ended == 1);
+  CHECK(rig.pool->running() == 0);
+  CHECK(took < 5s);
 }

@@ -182,6 +182,22 @@ class DrainTest(DaemonTestCase):
         self.assertEqual({(job["state"], job["attempt"]) for job in jobs.values()}, {("available", 0)})
         self.assertIn("still delivering after workers.shutdown_grace", d.log())
 
+    def test_a_stop_that_abandons_a_delivery_returns_from_main(self):
+        # The dynamic linker reports the library destructors it runs at a normal exit
+        # (LD_DEBUG=files: "calling fini"); an _Exit runs none.
+        r = self.receiver(hold=1)  # never released before the daemon has exited
+        d = self.daemon([{"id": "hook", "type": "http", "dispatch": "async", "url": r.url(), "timeout": "60s"}],
+                        workers={"shutdown_grace": "500ms"}, env={"LD_DEBUG": "files"}, start=False)
+        d.env["LD_DEBUG_OUTPUT"] = d.path("ld-debug")
+        d.start()
+        d.send([event("drain.test")])
+        wait_until(r.holding.is_set, message="a delivery in flight")
+        self.assertEqual(d.stop(signal.SIGTERM), 0)
+        self.assertIn("still delivering after workers.shutdown_grace", d.log())
+        with open(d.path(f"ld-debug.{d.proc.pid}"), errors="replace") as f:
+            finis = "".join(line for line in f if "calling fini" in line)
+        self.assertIn("libc.so", finis, "the daemon left through exit(), running the destructors")
+
 
 if __name__ == "__main__":
     unittest.main()
