@@ -49,26 +49,17 @@ stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || true; rm -rf "$W
 echo "# $(nproc) cores, $(uname -r), disk: $(df -h "$WORK" | awk 'NR==2{print $1" ("$2")"}'), $EVENTS events x $CLIENTS clients"
 SCENARIOS=" ${SCENARIOS:-sync fsync os steady baseline} "
 wanted() { [[ $SCENARIOS == *" $1 "* ]]; }
-if wanted sync; then
-  start_daemon sync sync fsync
-  "$LOAD" --socket "$WORK/sync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "sync file"
-  stop_daemon sync
-fi
-if wanted fsync; then
-  start_daemon fsync async fsync
-  "$LOAD" --socket "$WORK/fsync/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=fsync"
-  stop_daemon fsync
-fi
-if wanted os; then
-  start_daemon os async os
-  "$LOAD" --socket "$WORK/os/s.sock" --clients "$CLIENTS" --events "$EVENTS" --daemon-pid "$DAEMON_PID" --label "async, durability=os"
-  stop_daemon os
-fi
-if wanted steady; then
-  start_daemon steady async fsync
-  "$LOAD" --socket "$WORK/steady/s.sock" --clients "$CLIENTS" --events 300000 --rate 10000 --daemon-pid "$DAEMON_PID" --label "async fsync @10k/s steady"
-  stop_daemon steady
-fi
+# scenario NAME DISPATCH DURABILITY LABEL [load options]: one daemon, one load run.
+scenario() {
+  wanted "$1" || return 0
+  start_daemon "$1" "$2" "$3"
+  "$LOAD" --socket "$WORK/$1/s.sock" --clients "$CLIENTS" --daemon-pid "$DAEMON_PID" --label "$4" "${@:5}"
+  stop_daemon "$1"
+}
+scenario sync sync fsync "sync file" --events "$EVENTS"
+scenario fsync async fsync "async, durability=fsync" --events "$EVENTS"
+scenario os async os "async, durability=os" --events "$EVENTS"
+scenario steady async fsync "async fsync @10k/s steady" --events 300000 --rate 10000
 if wanted baseline; then
   "$LOAD" --baseline-db "$WORK/baseline.db" --events "${BASELINE_EVENTS:-3000}" --label "baseline: commit per event"
 fi
