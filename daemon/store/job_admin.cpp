@@ -20,6 +20,23 @@ namespace {
 
 constexpr std::size_t admin_chunk = 1000;  // rows per transaction beside a running daemon
 
+// One row of the columns `id, forwarder, event_id, state, attempt, max_attempts,
+// inserted_at, scheduled_at, finished_at, errors`, in that order.
+JobRow read_job_row(SQLite::Statement& row_query) {
+  JobRow row;
+  row.id = row_query.getColumn(0).getInt64();
+  row.forwarder = row_query.getColumn(1).getString();
+  row.event_id = row_query.getColumn(2).getString();
+  row.state = row_query.getColumn(3).getString();
+  row.attempt = row_query.getColumn(4).getInt();
+  row.max_attempts = row_query.getColumn(5).getInt();
+  row.inserted_at_ms = row_query.getColumn(6).getInt64();
+  row.scheduled_at_ms = row_query.getColumn(7).getInt64();
+  if (!row_query.getColumn(8).isNull()) row.finished_at_ms = row_query.getColumn(8).getInt64();
+  row.errors = row_query.getColumn(9).getString();
+  return row;
+}
+
 SQLite::Database open_existing(const std::string& path) {
   if (!std::filesystem::exists(path)) throw std::runtime_error("no job store at " + path);
   return open_store_database(path, true);
@@ -111,18 +128,7 @@ std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState
   query.bind(3, static_cast<int64_t>(limit));
   std::vector<JobRow> rows;
   while (query.executeStep()) {
-    JobRow row;
-    row.id = query.getColumn(0).getInt64();
-    row.forwarder = query.getColumn(1).getString();
-    row.event_id = query.getColumn(2).getString();
-    row.state = query.getColumn(3).getString();
-    row.attempt = query.getColumn(4).getInt();
-    row.max_attempts = query.getColumn(5).getInt();
-    row.inserted_at_ms = query.getColumn(6).getInt64();
-    row.scheduled_at_ms = query.getColumn(7).getInt64();
-    if (!query.getColumn(8).isNull()) row.finished_at_ms = query.getColumn(8).getInt64();
-    row.errors = query.getColumn(9).getString();
-    rows.push_back(std::move(row));
+    rows.push_back(read_job_row(query));
   }
   if (limit > 0 && (!state || *state == JobState::available)) {
     // One snapshot for both tables would need a transaction; a job leaving
@@ -228,18 +234,7 @@ std::size_t export_jobs(const std::string& db_path, JobState state, std::optiona
     page.bind(3, static_cast<int64_t>(after));
     std::vector<std::pair<JobRow, std::string>> rows;
     while (page.executeStep()) {
-      JobRow row;
-      row.id = page.getColumn(0).getInt64();
-      row.forwarder = page.getColumn(1).getString();
-      row.event_id = page.getColumn(2).getString();
-      row.state = page.getColumn(3).getString();
-      row.attempt = page.getColumn(4).getInt();
-      row.max_attempts = page.getColumn(5).getInt();
-      row.inserted_at_ms = page.getColumn(6).getInt64();
-      row.scheduled_at_ms = page.getColumn(7).getInt64();
-      if (!page.getColumn(8).isNull()) row.finished_at_ms = page.getColumn(8).getInt64();
-      row.errors = page.getColumn(9).getString();
-      rows.emplace_back(std::move(row), page.getColumn(10).getString());
+      rows.emplace_back(read_job_row(page), page.getColumn(10).getString());
     }
     page.reset();
     for (const auto& [row, payload] : rows) emit(row, payload);
