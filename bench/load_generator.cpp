@@ -6,22 +6,22 @@
 // event arrived exactly once; --summary-file writes the figures as key=value lines.
 #include "store/schema.hpp"
 
-#include <CLI/CLI.hpp>
 #include <SQLiteCpp/Statement.h>
+#include <fmt/format.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fmt/format.h>
 #include <fstream>
 #include <iterator>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -37,8 +37,8 @@ struct Options {
   int daemon_pid = 0;
   std::string baseline_db;
   std::string label = "run";
-  std::string latency_log;  // when set: one "sent_us latency_us" line per reply, to find when slow replies happen
-  std::string id_prefix;    // when set: events carry "id": prefix + 12 hex digits of their index across clients
+  std::string latency_log;     // when set: one "sent_us latency_us" line per reply, to find when slow replies happen
+  std::string id_prefix;       // when set: events carry "id": prefix + 12 hex digits of their index across clients
   bool single_writes = false;  // one write(2) per event instead of up to 256 KiB at a time
   std::string summary_file;    // when set: the figures as key=value lines, for scripts
 };
@@ -49,13 +49,12 @@ std::string make_event(std::size_t client, std::size_t sequence, const std::stri
                        std::size_t index = 0) {
   std::string event = "{";
   if (!id_prefix.empty()) fmt::format_to(std::back_inserter(event), R"("id":"{}{:012x}",)", id_prefix, index);
-  fmt::format_to(
-      std::back_inserter(event),
-      R"("action":"user.login","outcome":"success","actor_id":"0190b2a4-7c1e-7cc2-8e1d-{:012x}",)"
-      R"("ip_address":"192.0.2.{}","user_agent":"Mozilla/5.0 (X11; Linux x86_64) bench/1.0",)"
-      R"("metadata":{{"client":{},"seq":{},"method":"password","mfa":true,"tenant":"acme-corp"}}}})"
-      "\n",
-      sequence, sequence % 250, client, sequence);
+  fmt::format_to(std::back_inserter(event),
+                 R"("action":"user.login","outcome":"success","actor_id":"0190b2a4-7c1e-7cc2-8e1d-{:012x}",)"
+                 R"("ip_address":"192.0.2.{}","user_agent":"Mozilla/5.0 (X11; Linux x86_64) bench/1.0",)"
+                 R"("metadata":{{"client":{},"seq":{},"method":"password","mfa":true,"tenant":"acme-corp"}}}})"
+                 "\n",
+                 sequence, sequence % 250, client, sequence);
   return event;
 }
 
@@ -104,7 +103,8 @@ ClientResult run_client(const Options& options, std::size_t client, std::size_t 
         allowed = std::min(allowed, static_cast<std::size_t>(elapsed * per_client_rate) + 1);
       }
       if (next >= allowed) {
-        if (per_client_rate > 0 && next < count && replies_seen.load(std::memory_order_acquire) + options.window > next) {
+        if (per_client_rate > 0 && next < count &&
+            replies_seen.load(std::memory_order_acquire) + options.window > next) {
           // Paced: sleep until the next event is due, not in short naps, so the
           // generator's own wake-ups do not compete with the daemon for the CPU.
           const auto due = start + std::chrono::duration_cast<Clock::duration>(
@@ -197,7 +197,8 @@ int run_load(const Options& options) {
   const auto start = Clock::now();
   std::size_t first_index = 0;
   for (int c = 0; c < options.clients; ++c) {
-    const std::size_t share = options.events / options.clients + (static_cast<std::size_t>(c) < options.events % options.clients);
+    const std::size_t share =
+        options.events / options.clients + (static_cast<std::size_t>(c) < options.events % options.clients);
     threads.emplace_back([&, c, share, first_index] {
       results[static_cast<std::size_t>(c)] = run_client(options, c, share, first_index, start);
     });
@@ -225,10 +226,11 @@ int run_load(const Options& options) {
   }
   const double p50 = percentile(latencies, 50), p99 = percentile(latencies, 99), p999 = percentile(latencies, 99.9);
   const double rss_mib = options.daemon_pid ? static_cast<double>(peak_rss_kib(options.daemon_pid)) / 1024.0 : 0.0;
-  fmt::print("{:<28} {:>10.0f} events/s  p50 {:>7.3f} ms  p99 {:>7.3f} ms  p99.9 {:>7.3f} ms  peak RSS {:>7.1f} MiB  "
-             "({} ok, {} refused, {} clients, {:.2f} s)\n",
-             options.label, static_cast<double>(ok + refused) / seconds, p50, p99, p999, rss_mib, ok, refused,
-             options.clients, seconds);
+  fmt::print(
+      "{:<28} {:>10.0f} events/s  p50 {:>7.3f} ms  p99 {:>7.3f} ms  p99.9 {:>7.3f} ms  peak RSS {:>7.1f} MiB  "
+      "({} ok, {} refused, {} clients, {:.2f} s)\n",
+      options.label, static_cast<double>(ok + refused) / seconds, p50, p99, p999, rss_mib, ok, refused, options.clients,
+      seconds);
   if (!options.summary_file.empty()) {
     const auto ns = [](Clock::time_point t) {
       return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -248,8 +250,9 @@ int run_load(const Options& options) {
 // The naive durable design: one transaction (one fsync) per event, same schema and pragmas.
 int run_baseline(const Options& options) {
   auto db = auditfwd::open_store_database(options.baseline_db, true);
-  SQLite::Statement insert(db, "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, "
-                               "inserted_at, scheduled_at) VALUES ('bench', ?1, 'available', 0, 20, ?2, 0, 0)");
+  SQLite::Statement insert(db,
+                           "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, "
+                           "inserted_at, scheduled_at) VALUES ('bench', ?1, 'available', 0, 20, ?2, 0, 0)");
   std::vector<std::int64_t> latencies;
   const auto start = Clock::now();
   for (std::size_t i = 0; i < options.events; ++i) {
@@ -263,10 +266,11 @@ int run_baseline(const Options& options) {
     latencies.push_back(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began).count());
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  fmt::print("{:<28} {:>10.0f} events/s  p50 {:>7.3f} ms  p99 {:>7.3f} ms  p99.9 {:>7.3f} ms  (one commit per event, "
-             "synchronous=FULL, {} events)\n",
-             options.label, static_cast<double>(options.events) / seconds, percentile(latencies, 50),
-             percentile(latencies, 99), percentile(latencies, 99.9), options.events);
+  fmt::print(
+      "{:<28} {:>10.0f} events/s  p50 {:>7.3f} ms  p99 {:>7.3f} ms  p99.9 {:>7.3f} ms  (one commit per event, "
+      "synchronous=FULL, {} events)\n",
+      options.label, static_cast<double>(options.events) / seconds, percentile(latencies, 50),
+      percentile(latencies, 99), percentile(latencies, 99.9), options.events);
   return 0;
 }
 

@@ -12,6 +12,9 @@
 //
 // Never the bottleneck: one thread, 1 MiB reads, memchr for line ends, the clock read
 // once per read (every line of a read gets that read's time), no JSON parser.
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -25,13 +28,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fmt/format.h>
 #include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <unordered_set>
 #include <vector>
 
@@ -86,8 +86,10 @@ int hex_digit(char c) {
 class Tally {
  public:
   explicit Tally(const Options& options) : options_(options) {
-    if (!options.id_prefix.empty()) seen_.assign(options.expect, 0);
-    else ids_.reserve(options.expect);
+    if (!options.id_prefix.empty())
+      seen_.assign(options.expect, 0);
+    else
+      ids_.reserve(options.expect);
   }
 
   // Counts one line received at `at` (ns); true once every expected id is in.
@@ -151,9 +153,7 @@ class Tally {
       }
   }
 
-  bool clean() const {
-    return distinct_ >= options_.expect && duplicates_ == 0 && foreign_ == 0 && malformed_ == 0;
-  }
+  bool clean() const { return distinct_ >= options_.expect && duplicates_ == 0 && foreign_ == 0 && malformed_ == 0; }
   std::int64_t last_ns() const { return last_ns_; }
 
  private:
@@ -227,7 +227,8 @@ class Receiver {
       const char* begin = buffer.data();
       const char* const end = buffer.data() + filled + got;
       const char* scan = buffer.data() + filled;
-      while (const auto* newline = static_cast<const char*>(std::memchr(scan, '\n', static_cast<std::size_t>(end - scan)))) {
+      while (const auto* newline =
+                 static_cast<const char*>(std::memchr(scan, '\n', static_cast<std::size_t>(end - scan)))) {
         if (newline > begin && tally_.line(std::string_view(begin, static_cast<std::size_t>(newline - begin)), at))
           on_complete();
         begin = scan = newline + 1;
@@ -246,7 +247,8 @@ class Receiver {
   }
 
   asio::awaitable<void> watch_idle() {
-    const auto limit = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.idle_timeout));
+    const auto limit =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(options_.idle_timeout));
     last_activity_ = Clock::now();
     while (!finished_) {
       watchdog_.expires_after(std::chrono::milliseconds(100));

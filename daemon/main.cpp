@@ -7,12 +7,12 @@
 #include "config/config_error.hpp"
 #include "config/config_location.hpp"
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cstdlib>
 #include <iostream>
-#include <spdlog/spdlog.h>
 
 namespace {
 
@@ -24,14 +24,14 @@ void print_problems(const std::vector<ConfigProblem>& problems, const auditfwd::
                     bool summary = true) {
   for (const auto& problem : problems) std::cerr << problem.text() << "\n";
   if (summary)
-    std::cerr << "auditfwd: configuration refused: " << problems.size() << " problem(s) in " << location.name()
-              << " (" << location.origin << ")\n";
+    std::cerr << "auditfwd: configuration refused: " << problems.size() << " problem(s) in " << location.name() << " ("
+              << location.origin << ")\n";
 }
 
 // The config at `location`, with every problem the loader finds and, when
 // `with_forwarders`, those of the forwarders' type keys and the dispatch rule.
 auditfwd::ConfigLoad check_location(const auditfwd::ConfigLocation& location, const auditfwd::LoadOptions& options,
-                           bool with_forwarders) {
+                                    bool with_forwarders) {
   auto load = location.path.empty()
                   ? auditfwd::check_config_text(auditfwd::embedded_default_config(), "toml", location.name(), options)
                   : auditfwd::check_config_file(location.path, options);
@@ -80,7 +80,8 @@ int main(int argc, char** argv) {
   auto* check = app.add_subcommand("check-config", "validate the configuration: exit 0, or 78 naming every problem");
   bool check_quiet = false, check_json = false;
   check->add_flag("--quiet,-q", check_quiet, "print nothing when valid; only the problems (stderr) when not");
-  check->add_flag("--json", check_json, "one JSON object on stdout: file, origin, valid, problems (kind, file, line, column, key, reason)");
+  check->add_flag("--json", check_json,
+                  "one JSON object on stdout: file, origin, valid, problems (kind, file, line, column, key, reason)");
   check->fallthrough();
 
   auto* send = app.add_subcommand("send", "send NDJSON events from stdin and print the replies");
@@ -126,11 +127,13 @@ int main(int argc, char** argv) {
   const auto location = auditfwd::resolve_config(config_path);
   if (*check) {
     const auto load = check_location(location, {}, true);
-    if (check_json) std::cout << check_report_json(location, load) << "\n";
-    else if (!load.problems.empty()) print_problems(load.problems, location, !check_quiet);
+    if (check_json)
+      std::cout << check_report_json(location, load) << "\n";
+    else if (!load.problems.empty())
+      print_problems(load.problems, location, !check_quiet);
     else if (!check_quiet)
-      std::cout << location.name() << ": ok, " << load.config.forwarders.size() << " forwarder(s) ("
-                << location.origin << ")\n";
+      std::cout << location.name() << ": ok, " << load.config.forwarders.size() << " forwarder(s) (" << location.origin
+                << ")\n";
     return load.problems.empty() ? 0 : auditfwd::exit_config_error;
   }
 

@@ -64,10 +64,10 @@ void check_config(const Config& config) {
   FUZZ_CHECK(!config.store.path.empty());
   FUZZ_CHECK(config.store.max_pending_jobs >= 1);
   FUZZ_CHECK(config.store.commit_delay <= std::chrono::seconds(1));
-  for (auto duration : {ingest.idle_timeout, ingest.partial_line_timeout, config.store.completed_retention,
-                        config.store.dead_retention.value_or(std::chrono::milliseconds{0}),
-                        config.store.idempotency_window, config.store.commit_delay,
-                        config.workers.poll_interval, config.workers.shutdown_grace})
+  for (auto duration :
+       {ingest.idle_timeout, ingest.partial_line_timeout, config.store.completed_retention,
+        config.store.dead_retention.value_or(std::chrono::milliseconds{0}), config.store.idempotency_window,
+        config.store.commit_delay, config.workers.poll_interval, config.workers.shutdown_grace})
     FUZZ_CHECK(duration.count() >= 0 && duration <= hundred_years);
   FUZZ_CHECK(config.workers.threads >= 1 && config.workers.threads <= 256);
   FUZZ_CHECK(config.workers.poll_interval.count() >= 10);
@@ -85,7 +85,8 @@ void check_config(const Config& config) {
     FUZZ_CHECK(f.timeout <= hundred_years);
     FUZZ_CHECK(f.retry.max_attempts >= 1 && f.retry.max_attempts <= 1000);
     FUZZ_CHECK(f.retry.backoff_min.count() >= 0 && f.retry.backoff_min <= hundred_years);
-    if (f.retry.backoff_max) FUZZ_CHECK(*f.retry.backoff_max >= f.retry.backoff_min && *f.retry.backoff_max <= hundred_years);
+    if (f.retry.backoff_max)
+      FUZZ_CHECK(*f.retry.backoff_max >= f.retry.backoff_min && *f.retry.backoff_max <= hundred_years);
     for (const auto& [key, _] : f.options)
       FUZZ_CHECK(key != "id" && key != "type" && key != "dispatch" && key != "timeout" && key != "concurrency");
   }

@@ -52,9 +52,10 @@ const ForbiddenKeys& forbidden_keys() {
 }
 
 constexpr std::array<std::string_view, 16> stamped_members = {
-    "id",         "action",       "outcome",          "occurred_at", "actor_id",   "actor_type",
-    "target_id",  "target_type",  "organization_id",  "effective_user_id",         "ip_address",
-    "user_agent", "metadata",     "received_at",      "source",      "host"};
+    "id",         "action",     "outcome",     "occurred_at",     "actor_id",
+    "actor_type", "target_id",  "target_type", "organization_id", "effective_user_id",
+    "ip_address", "user_agent", "metadata",    "received_at",     "source",
+    "host"};
 
 const sys_micros received_at{std::chrono::microseconds{1'780'000'000'123'456}};
 
@@ -143,12 +144,18 @@ void check_accepted(std::string_view line, const Event& event, const ValidationL
     const auto* given = sent.if_contains(name);
     const auto& delivered = object.at(name);
     if (!given || given->is_null()) {
-      if (field == EventField::actor_type) FUZZ_CHECK(delivered == "user");
-      else if (field == EventField::outcome) FUZZ_CHECK(delivered == "success");
-      else if (field == EventField::metadata) FUZZ_CHECK(delivered.is_object() && delivered.get_object().empty());
-      else if (field == EventField::occurred_at) FUZZ_CHECK(delivered == json::string(format_rfc3339(received_at)));
-      else if (field == EventField::id) FUZZ_CHECK(delivered.is_string() && is_uuid(delivered.get_string()));
-      else FUZZ_CHECK(delivered.is_null());
+      if (field == EventField::actor_type)
+        FUZZ_CHECK(delivered == "user");
+      else if (field == EventField::outcome)
+        FUZZ_CHECK(delivered == "success");
+      else if (field == EventField::metadata)
+        FUZZ_CHECK(delivered.is_object() && delivered.get_object().empty());
+      else if (field == EventField::occurred_at)
+        FUZZ_CHECK(delivered == json::string(format_rfc3339(received_at)));
+      else if (field == EventField::id)
+        FUZZ_CHECK(delivered.is_string() && is_uuid(delivered.get_string()));
+      else
+        FUZZ_CHECK(delivered.is_null());
     } else if (field == EventField::id || field == EventField::actor_id || field == EventField::target_id ||
                field == EventField::organization_id || field == EventField::effective_user_id) {
       FUZZ_CHECK(given->is_string() && delivered == json::string(lower(given->get_string())));

@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <string_view>
 
-#define FUZZ_CHECK(condition)                                                                  \
-  do {                                                                                         \
-    if (!(condition)) {                                                                        \
+#define FUZZ_CHECK(condition)                                                                \
+  do {                                                                                       \
+    if (!(condition)) {                                                                      \
       std::fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                            \
-    }                                                                                          \
+      std::abort();                                                                          \
+    }                                                                                        \
   } while (0)
 
 namespace auditfwd::fuzz {
@@ -23,8 +23,10 @@ inline bool is_valid_utf8(std::string_view text) {
     const auto c = static_cast<unsigned char>(text[i]);
     std::size_t length;
     unsigned char low = 0x80, high = 0xBF;  // bounds of the second byte
-    if (c < 0x80) length = 1;
-    else if (c >= 0xC2 && c <= 0xDF) length = 2;
+    if (c < 0x80)
+      length = 1;
+    else if (c >= 0xC2 && c <= 0xDF)
+      length = 2;
     else if (c >= 0xE0 && c <= 0xEF) {
       length = 3;
       if (c == 0xE0) low = 0xA0;

@@ -13,9 +13,9 @@
 #include "fuzz_check.hpp"
 #include "ingest/line_splitter.hpp"
 
+#include <fuzzer/FuzzedDataProvider.h>
 #include <algorithm>
 #include <cstdint>
-#include <fuzzer/FuzzedDataProvider.h>
 #include <string>
 #include <vector>
 
@@ -39,8 +39,10 @@ std::vector<SplitLine> model(std::string_view input, std::size_t max, bool finis
       break;
     }
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > max) out.push_back({true, {}});
-    else if (!is_blank(line)) out.push_back({false, std::string(line)});
+    if (line.size() > max)
+      out.push_back({true, {}});
+    else if (!is_blank(line))
+      out.push_back({false, std::string(line)});
   }
   return out;
 }
@@ -65,9 +67,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     random ^= random >> 17;
     random ^= random << 5;
     std::size_t chunk = rest.size();  // cutting 0: one read
-    if (cutting == 1) chunk = 1;
-    else if (cutting == 2) chunk = 1 + random % 8;
-    else if (cutting == 3) chunk = 1 + random % (2 * max + 2);
+    if (cutting == 1)
+      chunk = 1;
+    else if (cutting == 2)
+      chunk = 1 + random % 8;
+    else if (cutting == 3)
+      chunk = 1 + random % (2 * max + 2);
     chunk = std::min(chunk, rest.size());
     splitter.feed(rest.substr(0, chunk), out);
     rest.remove_prefix(chunk);

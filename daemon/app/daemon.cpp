@@ -10,6 +10,9 @@
 #include "store/job_store.hpp"
 #include "workers/worker_pool.hpp"
 
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,9 +20,6 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
-#include <malloc.h>
-#include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 #include <thread>
 
 namespace auditfwd {
@@ -32,7 +32,8 @@ std::vector<ConfigProblem> forwarder_problems(const Config& config) {
   ConfigProblems problems(config.file, config.positions.get());
   for (const auto& f : config.forwarders) {
     try {
-      (void)make_forwarder(f, ForwarderContext{scratch.get_executor(), scratch.get_executor(), forwarder_logger(f.id), net});
+      (void)make_forwarder(
+          f, ForwarderContext{scratch.get_executor(), scratch.get_executor(), forwarder_logger(f.id), net});
     } catch (const ConfigError& e) {
       for (const auto& problem : e.problems()) problems.add(problem);
     }
@@ -64,8 +65,8 @@ std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& i
 // otherwise do only after the server, dispatcher and forwarders are gone.
 class IoContext : public asio::io_context {
  public:
-  using asio::io_context::io_context;
   using asio::execution_context::shutdown;
+  using asio::io_context::io_context;
 };
 
 // glibc gives each thread that contends for the allocator an arena of its own, up to

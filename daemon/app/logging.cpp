@@ -3,15 +3,15 @@
 
 #include "common/time_format.hpp"
 
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-#include <charconv>
-#include <cstdlib>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <cstdlib>
 
 namespace auditfwd {
 
@@ -47,9 +47,7 @@ class JournalPrefix final : public spdlog::formatter {
     dest.push_back('>');
     inner_->format(msg, dest);
   }
-  std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<JournalPrefix>(inner_->clone());
-  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JournalPrefix>(inner_->clone()); }
 
  private:
   std::unique_ptr<spdlog::formatter> inner_;
@@ -81,8 +79,7 @@ bool names_stream(std::string_view journal_stream, dev_t device, ino_t inode) no
   dev_t named_device{};
   ino_t named_inode{};
   return parse_number(journal_stream.substr(0, colon), named_device) &&
-         parse_number(journal_stream.substr(colon + 1), named_inode) && named_device == device &&
-         named_inode == inode;
+         parse_number(journal_stream.substr(colon + 1), named_inode) && named_device == device && named_inode == inode;
 }
 
 bool stderr_is_journal() {

@@ -4,10 +4,10 @@
 
 #include "config/config.hpp"
 
-#include <memory>
 #include <spdlog/formatter.h>
-#include <string_view>
 #include <sys/types.h>
+#include <memory>
+#include <string_view>
 
 namespace auditfwd {
 

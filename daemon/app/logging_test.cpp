@@ -1,8 +1,8 @@
 // Unit tests for the log line formats: journald priorities, JSON lines, JOURNAL_STREAM matching.
 #include "app/logging.hpp"
 
-#include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
+#include <boost/json/parse.hpp>
 #include <string>
 
 using namespace auditfwd;

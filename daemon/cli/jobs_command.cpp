@@ -4,26 +4,25 @@
 #include "common/time_format.hpp"
 #include "store/job_admin.hpp"
 
-#include <boost/json.hpp>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <iostream>
-#include <unistd.h>
 
 namespace auditfwd {
 namespace {
 
-std::string millis_text(std::int64_t ms) {
-  return format_rfc3339(sys_micros{std::chrono::microseconds{ms * 1000}});
-}
+std::string millis_text(std::int64_t ms) { return format_rfc3339(sys_micros{std::chrono::microseconds{ms * 1000}}); }
 
 std::optional<JobState> state_option(const JobsOptions& options) {
   if (!options.state) return std::nullopt;
   auto state = parse_job_state(*options.state);
-  if (!state) throw std::invalid_argument("unknown state \"" + *options.state +
-                                          "\" (available, executing, retryable, completed, discarded, cancelled)");
+  if (!state)
+    throw std::invalid_argument("unknown state \"" + *options.state +
+                                "\" (available, executing, retryable, completed, discarded, cancelled)");
   return state;
 }
 
@@ -105,21 +104,24 @@ int jobs_export_command(const JobsOptions& options) {
     while (failure.empty() && done < pending.size()) {
       const ssize_t n = ::write(fd, pending.data() + done, pending.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) failure = std::strerror(n < 0 ? errno : EIO);
-      else done += static_cast<std::size_t>(n);
+      if (n <= 0)
+        failure = std::strerror(n < 0 ? errno : EIO);
+      else
+        done += static_cast<std::size_t>(n);
     }
     pending.clear();
   };
   // The event goes in as it is stored, never re-serialized: its numbers keep the client's text.
-  const auto count = export_jobs(options.db_path, *state, options.forwarder, [&](const JobRow& row, const std::string& event) {
-    auto line = boost::json::serialize(job_json(row));
-    line.pop_back();  // the closing brace
-    pending += line;
-    pending += ",\"event\":";
-    pending += event;
-    pending += "}\n";
-    if (pending.size() >= 256 * 1024) flush();
-  });
+  const auto count =
+      export_jobs(options.db_path, *state, options.forwarder, [&](const JobRow& row, const std::string& event) {
+        auto line = boost::json::serialize(job_json(row));
+        line.pop_back();  // the closing brace
+        pending += line;
+        pending += ",\"event\":";
+        pending += event;
+        pending += "}\n";
+        if (pending.size() >= 256 * 1024) flush();
+      });
   flush();
   if (failure.empty() && options.output && ::fdatasync(fd) != 0) failure = std::strerror(errno);
   if (options.output && ::close(fd) != 0 && failure.empty()) failure = std::strerror(errno);
@@ -158,7 +160,8 @@ int jobs_stats_command(const JobsOptions& options) {
       per_state.as_object()[state] = count;
     }
     out["jobs"] = std::move(jobs);
-    out["daemon"] = stats.daemon_counters.empty() ? boost::json::value(nullptr) : boost::json::parse(stats.daemon_counters);
+    out["daemon"] =
+        stats.daemon_counters.empty() ? boost::json::value(nullptr) : boost::json::parse(stats.daemon_counters);
     std::cout << boost::json::serialize(out) << '\n';
     return 0;
   }

@@ -1,12 +1,12 @@
 // `auditfwd send`: a pipelining client; one thread writes stdin, the caller reads replies.
 #include "cli/commands.hpp"
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
-#include <atomic>
 #include <iostream>
 #include <thread>
 

@@ -44,13 +44,15 @@ class AsyncMutex {
   // Waits for the mutex. Honours per-operation cancellation: a cancelled wait
   // returns an empty Lock and does not take the mutex.
   boost::asio::awaitable<Lock> lock() {
-    auto [error] = co_await slot_.async_send(boost::system::error_code{},
-                                             boost::asio::as_tuple(boost::asio::use_awaitable));
+    auto [error] =
+        co_await slot_.async_send(boost::system::error_code{}, boost::asio::as_tuple(boost::asio::use_awaitable));
     co_return error ? Lock{} : Lock{this};
   }
 
  private:
-  void unlock() { slot_.try_receive([](boost::system::error_code) {}); }
+  void unlock() {
+    slot_.try_receive([](boost::system::error_code) {});
+  }
 
   boost::asio::experimental::concurrent_channel<void(boost::system::error_code)> slot_;
 };

@@ -28,9 +28,7 @@ enum class errc {
 
 const boost::system::error_category& auditfwd_category() noexcept;
 
-inline boost::system::error_code make_error_code(errc e) noexcept {
-  return {static_cast<int>(e), auditfwd_category()};
-}
+inline boost::system::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), auditfwd_category()}; }
 
 // The snake_case name used on the wire ("invalid_json", "store_full", ...).
 std::string_view error_name(errc e) noexcept;

@@ -1,8 +1,8 @@
 // RFC 3339 timestamps. Hand-written: libstdc++ 12 has no std::chrono::parse.
 #include "common/time_format.hpp"
 
-#include <cctype>
 #include <fmt/format.h>
+#include <cctype>
 
 namespace auditfwd {
 
@@ -16,9 +16,8 @@ std::string format_rfc3339(sys_micros t) {
   const year_month_day ymd{day};
   const hh_mm_ss<microseconds> tod{t - day};
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", static_cast<int>(ymd.year()),
-                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                     tod.hours().count(), tod.minutes().count(), tod.seconds().count(),
-                     tod.subseconds().count());
+                     static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), tod.hours().count(),
+                     tod.minutes().count(), tod.seconds().count(), tod.subseconds().count());
 }
 
 namespace {
@@ -37,12 +36,11 @@ bool digits(std::string_view s, std::size_t pos, std::size_t count, int& out) no
 
 bool is_rfc3339(std::string_view s) noexcept {
   int year, month, day, hour, minute, second;
-  if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) ||
-      s[7] != '-' || !digits(s, 8, 2, day))
+  if (!digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !digits(s, 5, 2, month) || s[7] != '-' ||
+      !digits(s, 8, 2, day))
     return false;
   if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
-  if (!digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' ||
-      !digits(s, 17, 2, second))
+  if (!digits(s, 11, 2, hour) || s[13] != ':' || !digits(s, 14, 2, minute) || s[16] != ':' || !digits(s, 17, 2, second))
     return false;
   using namespace std::chrono;
   const year_month_day ymd{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},

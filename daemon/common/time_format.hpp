@@ -16,7 +16,7 @@ sys_micros now_micros() noexcept;
 // "2026-11-26T19:25:30.123456Z": UTC with microseconds, as DESIGN.md stamps events.
 std::string format_rfc3339(sys_micros t);
 
-inline constexpr int min_rfc3339_year = 1970;  // four digits cap the year at 9999
+inline constexpr int min_rfc3339_year = 1970;          // four digits cap the year at 9999
 inline constexpr std::size_t max_fraction_digits = 9;  // nanoseconds
 
 // True when `text` is a complete RFC 3339 date-time with a valid calendar date

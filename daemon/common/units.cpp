@@ -2,8 +2,8 @@
 #include "common/units.hpp"
 
 #include <cctype>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 
 namespace auditfwd {
@@ -14,8 +14,7 @@ bool split_number(std::string_view text, double& number, std::string_view& suffi
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   std::size_t end = 0;
-  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.'))
-    ++end;
+  while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.')) ++end;
   if (end == 0) return false;
   const std::string digits{text.substr(0, end)};
   char* parsed_end = nullptr;
@@ -33,12 +32,18 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) n
   std::string_view unit;
   if (!split_number(text, number, unit)) return std::nullopt;
   double ms_per_unit;
-  if (unit.empty() || unit == "s") ms_per_unit = 1000;
-  else if (unit == "ms") ms_per_unit = 1;
-  else if (unit == "m") ms_per_unit = 60'000;
-  else if (unit == "h") ms_per_unit = 3'600'000;
-  else if (unit == "d") ms_per_unit = 86'400'000;
-  else return std::nullopt;
+  if (unit.empty() || unit == "s")
+    ms_per_unit = 1000;
+  else if (unit == "ms")
+    ms_per_unit = 1;
+  else if (unit == "m")
+    ms_per_unit = 60'000;
+  else if (unit == "h")
+    ms_per_unit = 3'600'000;
+  else if (unit == "d")
+    ms_per_unit = 86'400'000;
+  else
+    return std::nullopt;
   const double ms = number * ms_per_unit;
   if (ms > 1e15) return std::nullopt;
   return std::chrono::milliseconds{static_cast<std::int64_t>(std::llround(ms))};
@@ -49,16 +54,26 @@ std::optional<std::uint64_t> parse_byte_size(std::string_view text) noexcept {
   std::string_view unit;
   if (!split_number(text, number, unit)) return std::nullopt;
   double factor;
-  if (unit.empty() || unit == "B") factor = 1;
-  else if (unit == "KiB") factor = 1024.0;
-  else if (unit == "MiB") factor = 1024.0 * 1024;
-  else if (unit == "GiB") factor = 1024.0 * 1024 * 1024;
-  else if (unit == "TiB") factor = 1024.0 * 1024 * 1024 * 1024;
-  else if (unit == "KB") factor = 1e3;
-  else if (unit == "MB") factor = 1e6;
-  else if (unit == "GB") factor = 1e9;
-  else if (unit == "TB") factor = 1e12;
-  else return std::nullopt;
+  if (unit.empty() || unit == "B")
+    factor = 1;
+  else if (unit == "KiB")
+    factor = 1024.0;
+  else if (unit == "MiB")
+    factor = 1024.0 * 1024;
+  else if (unit == "GiB")
+    factor = 1024.0 * 1024 * 1024;
+  else if (unit == "TiB")
+    factor = 1024.0 * 1024 * 1024 * 1024;
+  else if (unit == "KB")
+    factor = 1e3;
+  else if (unit == "MB")
+    factor = 1e6;
+  else if (unit == "GB")
+    factor = 1e9;
+  else if (unit == "TB")
+    factor = 1e12;
+  else
+    return std::nullopt;
   const double bytes = number * factor;
   if (bytes > 9e18) return std::nullopt;
   return static_cast<std::uint64_t>(std::llround(bytes));

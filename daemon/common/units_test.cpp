@@ -1,6 +1,6 @@
 // Unit tests for durations, sizes, UUIDs and timestamps.
-#include "common/time_format.hpp"
 #include "common/units.hpp"
+#include "common/time_format.hpp"
 #include "common/uuid.hpp"
 
 #include <doctest/doctest.h>

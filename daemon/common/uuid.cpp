@@ -11,9 +11,9 @@ namespace auditfwd {
 
 std::string new_uuid_v7() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  const auto ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                 std::chrono::system_clock::now().time_since_epoch())
-                                                 .count());
+  const auto ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
   std::array<unsigned char, 16> b{};
   for (int i = 0; i < 6; ++i) b[i] = static_cast<unsigned char>(ms >> (8 * (5 - i)));
   const std::uint64_t r1 = rng(), r2 = rng();

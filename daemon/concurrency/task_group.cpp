@@ -23,7 +23,7 @@ asio::awaitable<bool> TaskGroup::wait_until(clock::time_point deadline) {
     if (size() == 0) co_return true;
     auto woken = co_await (emptied_.async_receive(asio::as_tuple(asio::use_awaitable)) ||
                            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-    if (woken.index() == 1) co_return size() == 0;  // the deadline (or the wait was cancelled)
+    if (woken.index() == 1) co_return size() == 0;               // the deadline (or the wait was cancelled)
     if (std::get<0>(std::get<0>(woken))) co_return size() == 0;  // cancelled
   }
 }

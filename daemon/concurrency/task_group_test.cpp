@@ -3,12 +3,12 @@
 
 #include "concurrency/wake_signal.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <doctest/doctest.h>
 #include <stdexcept>
 #include <thread>
 
@@ -32,19 +32,25 @@ TEST_CASE("TaskGroup: wait_until ends as the last task ends, each task's on_end 
   std::exception_ptr failure;
   group.spawn(asio::make_strand(io), sleep_for(30ms), [&](std::exception_ptr) { ++ended; });
   group.spawn(asio::make_strand(io), sleep_for(60ms), [&](std::exception_ptr) { ++ended; });
-  group.spawn(asio::make_strand(io), []() -> asio::awaitable<void> {
-    throw std::runtime_error("boom");
-    co_return;
-  }(), [&](std::exception_ptr error) { failure = error; });
+  group.spawn(
+      asio::make_strand(io),
+      []() -> asio::awaitable<void> {
+        throw std::runtime_error("boom");
+        co_return;
+      }(),
+      [&](std::exception_ptr error) { failure = error; });
   CHECK(group.size() == 3);
   bool all_ended = false;
   std::chrono::steady_clock::duration waited{};
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    const auto start = std::chrono::steady_clock::now();
-    all_ended = co_await group.wait_until(start + 10s);
-    waited = std::chrono::steady_clock::now() - start;
-    CHECK(ended == 2);
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        const auto start = std::chrono::steady_clock::now();
+        all_ended = co_await group.wait_until(start + 10s);
+        waited = std::chrono::steady_clock::now() - start;
+        CHECK(ended == 2);
+      },
+      asio::detached);
   std::thread second([&] { io.run(); });
   io.run();
   second.join();
@@ -59,15 +65,17 @@ TEST_CASE("TaskGroup: wait_until gives up at the deadline while a task still run
   asio::io_context io;
   TaskGroup group(io.get_executor());
   WakeSignal release(io.get_executor());
-  group.spawn(io.get_executor(), wait_for(release),
-              [](std::exception_ptr) {});
+  group.spawn(io.get_executor(), wait_for(release), [](std::exception_ptr) {});
   bool all_ended = true;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    all_ended = co_await group.wait_until(std::chrono::steady_clock::now() + 50ms);
-    CHECK(group.size() == 1);
-    release.notify();
-    CHECK(co_await group.wait_until(std::chrono::steady_clock::now() + 10s));
-  }, asio::detached);
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        all_ended = co_await group.wait_until(std::chrono::steady_clock::now() + 50ms);
+        CHECK(group.size() == 1);
+        release.notify();
+        CHECK(co_await group.wait_until(std::chrono::steady_clock::now() + 10s));
+      },
+      asio::detached);
   io.run();
   CHECK_FALSE(all_ended);
   CHECK(group.size() == 0);
@@ -77,8 +85,9 @@ TEST_CASE("TaskGroup: an empty group's wait returns at once") {
   asio::io_context io;
   TaskGroup group(io.get_executor());
   bool done = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { done = co_await group.wait_until(std::chrono::steady_clock::now() + 10s); },
-                 asio::detached);
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { done = co_await group.wait_until(std::chrono::steady_clock::now() + 10s); },
+      asio::detached);
   io.run_for(1s);
   CHECK(done);
 }

@@ -5,13 +5,13 @@
 #include "config/source_positions.hpp"
 #include "event/action_pattern.hpp"
 
+#include <sys/types.h>
 #include <boost/json/object.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace auditfwd {
@@ -60,7 +60,7 @@ struct AllowRule {
   std::vector<std::string> exes;   // absolute paths, exactly as the sender's `exe`
   std::vector<ActionPattern> actions;
   std::optional<double> max_events_per_second;  // none: no rate limit
-  std::int64_t burst = 1;                        // with a rate: tokens the bucket holds
+  std::int64_t burst = 1;                       // with a rate: tokens the bucket holds
 };
 
 struct IngestConfig {
@@ -72,9 +72,9 @@ struct IngestConfig {
   std::size_t max_connections = 1024;
   // Metadata keys refused besides DESIGN.md's list, compared like it (NFKC case folded, separators removed).
   std::vector<std::string> forbidden_keys;
-  std::size_t max_connections_per_uid = 256;  // root is exempt
-  std::size_t reserved_root_connections = 4;  // of max_connections, taken by root only
-  milliseconds idle_timeout{std::chrono::minutes{5}};  // nothing read or written for this long: closed
+  std::size_t max_connections_per_uid = 256;                    // root is exempt
+  std::size_t reserved_root_connections = 4;                    // of max_connections, taken by root only
+  milliseconds idle_timeout{std::chrono::minutes{5}};           // nothing read or written for this long: closed
   milliseconds partial_line_timeout{std::chrono::seconds{30}};  // a line unfinished for this long: closed
   // Buffered input and unsent replies: across all connections, and per connection.
   std::size_t max_buffered_bytes = 16 * 1024 * 1024;
@@ -88,7 +88,7 @@ struct StoreConfig {
   std::string path = "./var/auditfwd.db";
   bool durability_fsync = true;  // "fsync" → synchronous=FULL; "os" → NORMAL
   std::uint64_t max_pending_jobs = 10'000'000;
-  std::uint64_t max_bytes = 0;  // 0: no limit besides the disk
+  std::uint64_t max_bytes = 0;          // 0: no limit besides the disk
   milliseconds completed_retention{0};  // 0: a delivered job is deleted at once
   // Discarded and cancelled jobs are pruned this long after they ended; none
   // (the default): kept until the operator purges them (DESIGN.md: audit

@@ -6,22 +6,22 @@
 #include "config/source_positions.hpp"
 #include "event/forbidden_keys.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
-#include <optional>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <fmt/format.h>
-#include <algorithm>
-#include <cctype>
-#include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace auditfwd {
 namespace json = boost::json;
@@ -106,7 +106,7 @@ RetryPolicy read_retry(ConfigReader& reader) {
   RetryPolicy retry;
   retry.max_attempts = static_cast<int>(reader.integer("max_attempts", retry.max_attempts, 1, 1000));
   const auto backoff = reader.choice("backoff", {"sigra", "exponential", "fixed"}, "sigra");
-  retry.backoff = backoff == "sigra" ? BackoffKind::sigra
+  retry.backoff = backoff == "sigra"         ? BackoffKind::sigra
                   : backoff == "exponential" ? BackoffKind::exponential
                                              : BackoffKind::fixed;
   retry.backoff_min = reader.duration("backoff_min", retry.backoff_min);
@@ -126,13 +126,13 @@ RetryPolicy read_retry(ConfigReader& reader) {
 void read_connection_limits(ConfigReader& r, IngestConfig& ingest) {
   const IngestConfig defaults;
   const auto max_connections = static_cast<std::int64_t>(ingest.max_connections);
-  ingest.reserved_root_connections = static_cast<std::size_t>(r.integer(
-      "reserved_root_connections",
-      std::min(static_cast<std::int64_t>(ingest.reserved_root_connections), max_connections - 1), 0,
-      max_connections - 1));
+  ingest.reserved_root_connections = static_cast<std::size_t>(
+      r.integer("reserved_root_connections",
+                std::min(static_cast<std::int64_t>(ingest.reserved_root_connections), max_connections - 1), 0,
+                max_connections - 1));
   if (r.contains("max_connections_per_uid")) {
-    ingest.max_connections_per_uid = static_cast<std::size_t>(
-        r.integer("max_connections_per_uid", max_connections, 1, max_connections));
+    ingest.max_connections_per_uid =
+        static_cast<std::size_t>(r.integer("max_connections_per_uid", max_connections, 1, max_connections));
   } else {
     r.accept("max_connections_per_uid");
     ingest.max_connections_per_uid = std::min(ingest.max_connections_per_uid, ingest.max_connections);
@@ -151,8 +151,9 @@ void read_connection_limits(ConfigReader& r, IngestConfig& ingest) {
   // A connection must hold a whole line plus one read (256 KiB), or a long line could never end.
   const std::uint64_t smallest_connection_buffer = ingest.max_event_bytes + 256 * 1024;
   // Unset, the limits grow with max_event_bytes; set, they are checked.
-  ingest.max_connection_buffered_bytes = r.byte_size(
-      "max_connection_buffered_bytes", std::max<std::uint64_t>(ingest.max_connection_buffered_bytes, smallest_connection_buffer));
+  ingest.max_connection_buffered_bytes =
+      r.byte_size("max_connection_buffered_bytes",
+                  std::max<std::uint64_t>(ingest.max_connection_buffered_bytes, smallest_connection_buffer));
   if (ingest.max_connection_buffered_bytes < smallest_connection_buffer ||
       ingest.max_connection_buffered_bytes > (std::uint64_t{1} << 30)) {
     r.report("max_connection_buffered_bytes",
@@ -170,8 +171,7 @@ void read_connection_limits(ConfigReader& r, IngestConfig& ingest) {
 }
 
 // A list of names, when given, holds at least one and none empty; `what` names one in the reason.
-void check_names(ConfigReader& rule, const std::string& key, const std::vector<std::string>& names,
-                 const char* what) {
+void check_names(ConfigReader& rule, const std::string& key, const std::vector<std::string>& names, const char* what) {
   if (names.empty() && rule.holds_list(key))
     rule.report(key, fmt::format("must list at least one {}; leave the key out not to match on it", what));
   for (const auto& name : names)
@@ -193,8 +193,9 @@ std::vector<AllowRule> read_allow_rules(ConfigReader& ingest, const json::object
     return rules;
   }
   if (allow->get_array().empty()) {
-    ingest.report("allow", "is an empty list, which would let every sender send any action; remove the key for "
-                           "that, or add a rule");
+    ingest.report("allow",
+                  "is an empty list, which would let every sender send any action; remove the key for "
+                  "that, or add a rule");
     return rules;
   }
   const auto& list = allow->get_array();
@@ -212,7 +213,8 @@ std::vector<AllowRule> read_allow_rules(ConfigReader& ingest, const json::object
       if (name->empty() || name->size() > 64 || !printable)
         r.report("name", "must be 1-64 characters without control characters");
       for (const auto& other : rules)
-        if (!name->empty() && other.name == *name) r.report("name", fmt::format("\"{}\" is used by {}", *name, other.path));
+        if (!name->empty() && other.name == *name)
+          r.report("name", fmt::format("\"{}\" is used by {}", *name, other.path));
       rule.name = std::move(*name);
     }
     rule.any_sender = r.boolean("any_sender", false);
@@ -242,17 +244,19 @@ std::vector<AllowRule> read_allow_rules(ConfigReader& ingest, const json::object
         break;
       }
     // Keys present count as criteria even when their values were refused: no second problem for them.
-    const bool has_criteria = !rule.uids.empty() || !rule.users.empty() || !rule.gids.empty() ||
-                              !rule.groups.empty() || !rule.units.empty() || !rule.exes.empty();
+    const bool has_criteria = !rule.uids.empty() || !rule.users.empty() || !rule.gids.empty() || !rule.groups.empty() ||
+                              !rule.units.empty() || !rule.exes.empty();
     const bool names_criteria = has_criteria || r.contains("uids") || r.contains("users") || r.contains("gids") ||
                                 r.contains("groups") || r.contains("units") || r.contains("exes");
     if (rule.any_sender && has_criteria)
-      r.report("any_sender", "matches every sender, so the rule's uids, users, gids, groups, units and exes would "
-                             "mean nothing; remove either");
+      r.report("any_sender",
+               "matches every sender, so the rule's uids, users, gids, groups, units and exes would "
+               "mean nothing; remove either");
     const bool any_sender_refused = r.contains("any_sender") && !list[i].get_object().at("any_sender").is_bool();
     if (!rule.any_sender && !names_criteria && !any_sender_refused)
-      problems.add(rule.path, "matches no sender: set uids, users, gids, groups, units or exes, or any_sender = true "
-                              "to match every sender");
+      problems.add(rule.path,
+                   "matches no sender: set uids, users, gids, groups, units or exes, or any_sender = true "
+                   "to match every sender");
     if (!r.contains("actions")) {
       r.report("actions", "is required: the actions the rule grants (\"*\" for all)");
     } else {
@@ -270,8 +274,7 @@ std::vector<AllowRule> read_allow_rules(ConfigReader& ingest, const json::object
         rule.actions.push_back(std::move(*pattern));
       }
     }
-    rule.max_events_per_second =
-        r.optional_number("max_events_per_second", std::numeric_limits<double>::lowest(), 1e9);
+    rule.max_events_per_second = r.optional_number("max_events_per_second", std::numeric_limits<double>::lowest(), 1e9);
     if (rule.max_events_per_second && *rule.max_events_per_second <= 0) {
       r.report("max_events_per_second", "must be above 0 (leave it out for no limit)");
       rule.max_events_per_second.reset();
@@ -310,8 +313,10 @@ Config build_config(json::value root, const std::string& file, ConfigProblems& p
       ingest.socket = IngestConfig{}.socket;
     }
     if (auto mode = r.optional_string("socket_mode")) {
-      if (!is_octal_mode(*mode)) r.report("socket_mode", "must be an octal mode string like \"0660\"");
-      else ingest.socket_mode = static_cast<unsigned>(std::stoul(*mode, nullptr, 8));
+      if (!is_octal_mode(*mode))
+        r.report("socket_mode", "must be an octal mode string like \"0660\"");
+      else
+        ingest.socket_mode = static_cast<unsigned>(std::stoul(*mode, nullptr, 8));
     }
     ingest.max_event_bytes = r.byte_size("max_event_bytes", ingest.max_event_bytes);
     if (ingest.max_event_bytes < 256 || ingest.max_event_bytes > 16 * 1024 * 1024) {
@@ -405,7 +410,7 @@ Config build_config(json::value root, const std::string& file, ConfigProblems& p
         if (!f.id.empty() && other.id == f.id) r.report("id", fmt::format("\"{}\" is used by {}", f.id, other.path));
       f.type = r.required_string("type");
       const auto dispatch = r.choice("dispatch", {"auto", "async", "sync"}, "auto");
-      f.dispatch = dispatch == "auto" ? DispatchMode::automatic
+      f.dispatch = dispatch == "auto"    ? DispatchMode::automatic
                    : dispatch == "async" ? DispatchMode::async
                                          : DispatchMode::sync;
       f.timeout = r.duration("timeout", f.timeout);
@@ -416,8 +421,9 @@ Config build_config(json::value root, const std::string& file, ConfigProblems& p
       f.concurrency = static_cast<int>(r.integer("concurrency", f.concurrency, 1, 1024));
       f.retry = read_retry(r);
       for (const auto& [key, value] : list[i].get_object()) {
-        static const std::set<std::string> canonical{"id", "type", "dispatch", "timeout", "concurrency",
-                                                     "max_attempts", "backoff", "backoff_min", "backoff_max"};
+        static const std::set<std::string> canonical{"id",      "type",        "dispatch",
+                                                     "timeout", "concurrency", "max_attempts",
+                                                     "backoff", "backoff_min", "backoff_max"};
         if (!canonical.contains(std::string(key))) f.options[key] = value;
       }
       config.forwarders.push_back(std::move(f));
@@ -434,7 +440,9 @@ std::optional<json::value> parse_toml(const std::string& text, const std::string
   try {
     table = toml::parse(text, file);
   } catch (const toml::parse_error& e) {
-    ConfigProblem problem{ConfigProblem::Kind::malformed, file, "(syntax)",
+    ConfigProblem problem{ConfigProblem::Kind::malformed,
+                          file,
+                          "(syntax)",
                           "not valid TOML: " + std::string(e.description()),
                           static_cast<int>(std::max<toml::source_index>(e.source().begin.line, 1)),
                           static_cast<int>(std::max<toml::source_index>(e.source().begin.column, 1))};
@@ -472,8 +480,10 @@ std::optional<json::value> parse_json(const std::string& text, const std::string
   if (!ec && consumed < text.size()) {
     // A whole document, then more: point at what follows it.
     consumed = text.find_first_not_of(" \t\r\n", consumed);
-    if (consumed != std::string::npos) ec = json::error::extra_data;
-    else consumed = text.size();
+    if (consumed != std::string::npos)
+      ec = json::error::extra_data;
+    else
+      consumed = text.size();
   }
   if (!ec) parser.finish(ec);
   if (ec) {
@@ -505,8 +515,8 @@ ConfigLoad check_config_text(const std::string& text, const std::string& format,
     return load;
   }
   ConfigProblems problems(file, positions.get());
-  auto root = format == "toml" ? parse_toml(text, file, *positions, problems)
-                               : parse_json(text, file, *positions, problems);
+  auto root =
+      format == "toml" ? parse_toml(text, file, *positions, problems) : parse_json(text, file, *positions, problems);
   if (root) {
     load.config = build_config(std::move(*root), file, problems, options);
     load.config.positions = positions;
@@ -530,7 +540,7 @@ ConfigLoad check_config_file(const std::string& path, const LoadOptions& options
     return refuse(ConfigProblem::Kind::unreadable, std::string("cannot be read: ") + std::strerror(error));
   }
   std::string text;
-  struct stat status{};
+  struct stat status {};
   if (::fstat(fd, &status) == 0 && S_ISDIR(status.st_mode)) {
     ::close(fd);
     return refuse(ConfigProblem::Kind::unreadable, "is a directory, not a file");

@@ -1,9 +1,9 @@
 // Config resolution: --config, $AUDITFWD_CONFIG, /etc/auditfwd/auditfwd.toml, the embedded default.
 #include "config/config_location.hpp"
 
+#include <sys/stat.h>
 #include <cerrno>
 #include <cstdlib>
-#include <sys/stat.h>
 
 namespace auditfwd {
 
@@ -15,7 +15,7 @@ ConfigLocation resolve_config(const std::string& option, const char* env_value, 
 }
 
 ConfigLocation resolve_config(const std::string& option) {
-  struct stat status{};
+  struct stat status {};
   const bool present = ::stat(system_config_path, &status) == 0 || (errno != ENOENT && errno != ENOTDIR);
   return resolve_config(option, std::getenv("AUDITFWD_CONFIG"), present);
 }

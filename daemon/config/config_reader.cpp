@@ -3,8 +3,8 @@
 
 #include "common/units.hpp"
 
-#include <cmath>
 #include <fmt/format.h>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -14,9 +14,7 @@ ConfigReader::ConfigReader(const boost::json::object& table, std::string file, s
                            ConfigProblems* problems)
     : table_(table), file_(std::move(file)), path_(std::move(path)), problems_(problems) {}
 
-std::string ConfigReader::key_path(const std::string& key) const {
-  return path_.empty() ? key : path_ + "." + key;
-}
+std::string ConfigReader::key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
 void ConfigReader::fail(const std::string& key, const std::string& reason) const {
   throw ConfigError(file_, key_path(key), reason);
@@ -76,12 +74,12 @@ bool ConfigReader::boolean(const std::string& key, bool fallback) {
   return value->get_bool();
 }
 
-std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
-                                   std::int64_t max) {
+std::int64_t ConfigReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
   const auto* value = find(key);
   if (!value) return fallback;
   std::int64_t number;
-  if (value->is_int64()) number = value->get_int64();
+  if (value->is_int64())
+    number = value->get_int64();
   else if (value->is_uint64() && value->get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
     number = static_cast<std::int64_t>(value->get_uint64());
   else {
@@ -104,9 +102,11 @@ std::chrono::milliseconds ConfigReader::duration(const std::string& key, std::ch
     parsed = std::chrono::seconds{std::min(value->get_int64(), max_seconds + 1)};
   else if (value->is_uint64())
     parsed = std::chrono::seconds{max_seconds + 1};
-  else if (value->is_double() && value->get_double() >= 0 && value->get_double() <= static_cast<double>(max_seconds) + 1)
+  else if (value->is_double() && value->get_double() >= 0 &&
+           value->get_double() <= static_cast<double>(max_seconds) + 1)
     parsed = std::chrono::milliseconds{static_cast<std::int64_t>(value->get_double() * 1000)};
-  else if (value->is_string()) parsed = parse_duration(value->get_string());
+  else if (value->is_string())
+    parsed = parse_duration(value->get_string());
   if (!parsed) {
     report(key, "must be a duration: seconds as a number, or a string like \"500ms\", \"10s\", \"5m\", \"2h\", \"7d\"");
     return fallback;
@@ -122,9 +122,12 @@ std::uint64_t ConfigReader::byte_size(const std::string& key, std::uint64_t fall
   const auto* value = find(key);
   if (!value) return fallback;
   std::optional<std::uint64_t> parsed;
-  if (value->is_int64() && value->get_int64() >= 0) parsed = static_cast<std::uint64_t>(value->get_int64());
-  else if (value->is_uint64()) parsed = value->get_uint64();
-  else if (value->is_string()) parsed = parse_byte_size(value->get_string());
+  if (value->is_int64() && value->get_int64() >= 0)
+    parsed = static_cast<std::uint64_t>(value->get_int64());
+  else if (value->is_uint64())
+    parsed = value->get_uint64();
+  else if (value->is_string())
+    parsed = parse_byte_size(value->get_string());
   if (!parsed) {
     report(key, "must be a size: bytes as a number, or a string like \"64KiB\", \"10MiB\", \"2GiB\"");
     return fallback;
@@ -159,11 +162,14 @@ std::vector<std::int64_t> ConfigReader::integer_list(const std::string& key, std
   if (!value->is_array()) return wrong("must be a list of integers");
   for (const auto& item : value->get_array()) {
     std::int64_t number;
-    if (item.is_int64()) number = item.get_int64();
+    if (item.is_int64())
+      number = item.get_int64();
     else if (item.is_uint64() && item.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
       number = static_cast<std::int64_t>(item.get_uint64());
-    else return wrong("must be a list of integers");
-    if (number < min || number > max) return wrong(fmt::format("each must be between {} and {}, not {}", min, max, number));
+    else
+      return wrong("must be a list of integers");
+    if (number < min || number > max)
+      return wrong(fmt::format("each must be between {} and {}, not {}", min, max, number));
     out.push_back(number);
   }
   return out;
@@ -173,9 +179,12 @@ std::optional<double> ConfigReader::optional_number(const std::string& key, doub
   const auto* value = find(key);
   if (!value) return std::nullopt;
   double number;
-  if (value->is_int64()) number = static_cast<double>(value->get_int64());
-  else if (value->is_uint64()) number = static_cast<double>(value->get_uint64());
-  else if (value->is_double()) number = value->get_double();
+  if (value->is_int64())
+    number = static_cast<double>(value->get_int64());
+  else if (value->is_uint64())
+    number = static_cast<double>(value->get_uint64());
+  else if (value->is_double())
+    number = value->get_double();
   else {
     report(key, "must be a number");
     return std::nullopt;
@@ -211,8 +220,7 @@ std::optional<std::string> ConfigReader::secret(const std::string& key) {
   std::ostringstream contents;
   contents << in.rdbuf();
   std::string secret_value = contents.str();
-  while (!secret_value.empty() && (secret_value.back() == '\n' || secret_value.back() == '\r'))
-    secret_value.pop_back();
+  while (!secret_value.empty() && (secret_value.back() == '\n' || secret_value.back() == '\r')) secret_value.pop_back();
   return secret_value;
 }
 

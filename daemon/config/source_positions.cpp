@@ -1,9 +1,9 @@
 // Key paths to line:column: a lookup with fallback to the enclosing table, and a scanner for JSON text.
 #include "config/source_positions.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/string.hpp>
-#include <fmt/format.h>
 
 namespace auditfwd {
 

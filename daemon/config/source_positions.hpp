@@ -9,7 +9,7 @@
 namespace auditfwd {
 
 struct SourcePosition {
-  int line = 1;  // 1-based
+  int line = 1;    // 1-based
   int column = 1;  // 1-based, in characters (UTF-8 code points)
 };
 

@@ -57,7 +57,9 @@ enum class Verdict : unsigned char {
 struct ChunkOutcome {
   ChunkOutcome() : ChunkOutcome({}, 0) {}
   ChunkOutcome(std::vector<ParsedLine> parsed, std::size_t forwarders)
-      : lines(std::move(parsed)), verdicts(lines.size(), Verdict::not_taken), rejections(lines.size()),
+      : lines(std::move(parsed)),
+        verdicts(lines.size(), Verdict::not_taken),
+        rejections(lines.size()),
         results(lines.size(), forwarders) {}
 
   std::vector<ParsedLine> lines;  // an event's text may have been handed to the store

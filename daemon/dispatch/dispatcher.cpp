@@ -3,14 +3,14 @@
 
 #include "forwarders/timed_delivery.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <unordered_map>
 
 namespace auditfwd {
@@ -20,7 +20,8 @@ namespace {
 
 ForwarderResult from_outcome(const DeliveryOutcome& outcome) {
   if (outcome.ok()) return {ForwarderResult::Status::ok, 0, {}, {}};
-  return {ForwarderResult::Status::error, 0, std::string(error_name(outcome.timed_out ? errc::timeout : errc::delivery_failed)),
+  return {ForwarderResult::Status::error, 0,
+          std::string(error_name(outcome.timed_out ? errc::timeout : errc::delivery_failed)),
           (outcome.kind == DeliveryOutcome::Kind::permanent ? "permanent: " : "") + outcome.reason};
 }
 
@@ -60,8 +61,8 @@ struct Dispatcher::Screening {
 };
 
 struct Dispatcher::Routes {
-  LinesPerForwarder inline_lines;   // per forwarder: the lines it delivers now
-  std::vector<EnqueueItem> items;   // the chunk's jobs, one item per event
+  LinesPerForwarder inline_lines;  // per forwarder: the lines it delivers now
+  std::vector<EnqueueItem> items;  // the chunk's jobs, one item per event
   std::vector<std::size_t> item_line;
 };
 
@@ -117,10 +118,10 @@ asio::awaitable<void> Dispatcher::screen_ids(ChunkOutcome& chunk, Screening& scr
       continue;
     }
     if (!ids_.reserve(event.id)) {
-      chunk.rejections[i] = Rejection{errc::unavailable,
-                                      fmt::format("an event with id {} is being processed right now; send it again "
-                                                  "after its first copy is answered",
-                                                  event.id)};
+      chunk.rejections[i] =
+          Rejection{errc::unavailable, fmt::format("an event with id {} is being processed right now; send it again "
+                                                   "after its first copy is answered",
+                                                   event.id)};
       continue;
     }
     line.owns_id = true;
@@ -197,8 +198,10 @@ Dispatcher::Routes Dispatcher::route(ChunkOutcome& chunk, const Screening& scree
       item.content_digest = event.content_digest;
       // Nothing reads the event's text after the enqueue unless an inline or
       // auto forwarder may deliver it: then copy, else hand it over.
-      if (needed_after_enqueue) item.payload = event.json;
-      else item.payload = std::move(chunk.lines[i]->json);
+      if (needed_after_enqueue)
+        item.payload = event.json;
+      else
+        item.payload = std::move(chunk.lines[i]->json);
       routes.items.push_back(std::move(item));
       routes.item_line.push_back(i);
     }
@@ -251,8 +254,8 @@ asio::awaitable<Dispatcher::LinesPerForwarder> Dispatcher::enqueue(ChunkOutcome&
     return true;
   };
   for (std::size_t k = 0; k < routes.items.size(); ++k)
-    routes.items[k].remember_id = chunk.lines[routes.item_line[k]]->client_supplied_id &&
-                                  all_taken_so_far(routes.item_line[k]);
+    routes.items[k].remember_id =
+        chunk.lines[routes.item_line[k]]->client_supplied_id && all_taken_so_far(routes.item_line[k]);
   auto enqueued = co_await store_->async_enqueue(std::move(routes.items), asio::use_awaitable);
   const auto& outcomes = std::get<0>(enqueued);
   if (auto& committed = std::get<1>(enqueued)) chunk.commits.push_back(std::move(committed));

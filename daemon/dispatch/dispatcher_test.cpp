@@ -4,13 +4,13 @@
 #include "ingest/replies.hpp"
 #include "support/temp_store.hpp"
 
+#include <doctest/doctest.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
-#include <doctest/doctest.h>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 
 using namespace auditfwd;
 namespace asio = boost::asio;
@@ -184,7 +184,6 @@ TEST_CASE("a repeated client id is a duplicate, also within one chunk") {
   CHECK(later[0].at("duplicate") == true);
   CHECK(recorder(slots[0]).delivered.size() == 1);
 }
-
 
 TEST_CASE("with a store, a failed sync delivery does not remember the id: the resend is delivered, not a duplicate") {
   EACH_DURABILITY(fsync);

@@ -1,10 +1,10 @@
 // Rebuilding events from the job store's payloads.
 #include "event/event.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
-#include <stdexcept>
 #include <utf8proc.h>
+#include <boost/json.hpp>
+#include <stdexcept>
 
 namespace auditfwd {
 
@@ -25,8 +25,8 @@ bool read_stamped_prefix(const std::string& text, Event& event) {
     return true;
   };
   return field("{\"id\":\"", event.id) && field(",\"action\":\"", event.action) &&
-         field(",\"outcome\":\"", event.outcome) && field(",\"occurred_at\":\"", event.occurred_at) &&
-         !rest.empty() && (rest.front() == ',' || rest.front() == '}');
+         field(",\"outcome\":\"", event.outcome) && field(",\"occurred_at\":\"", event.occurred_at) && !rest.empty() &&
+         (rest.front() == ',' || rest.front() == '}');
 }
 
 // `text` as valid UTF-8: each byte that starts no valid sequence becomes U+FFFD.

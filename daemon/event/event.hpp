@@ -1,11 +1,11 @@
 // An audit event as the daemon hands it to forwarders: validated, stamped, serialized once.
 #pragma once
 
+#include <sys/types.h>
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace auditfwd {
 
@@ -60,9 +60,9 @@ using ContentDigest = std::array<unsigned char, 16>;
 // event serialized once as JSON (`json`), which is what every forwarder sends
 // and what the job store persists.
 struct Event {
-  std::string id;           // lower-case UUID; the receivers' idempotency key
+  std::string id;  // lower-case UUID; the receivers' idempotency key
   bool client_supplied_id = false;
-  uid_t sender_uid = 0;          // the idempotency key's scope
+  uid_t sender_uid = 0;            // the idempotency key's scope
   ContentDigest content_digest{};  // set when client_supplied_id
   std::string action;
   std::string outcome;      // success | failure | error

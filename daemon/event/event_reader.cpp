@@ -2,13 +2,13 @@
 // converted, so nothing accepted can change on its way to a receiver.
 #include "event/event_reader.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
-#include <charconv>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/serializer.hpp>
+#include <charconv>
 #include <cmath>
-#include <fmt/format.h>
 #include <functional>
 #include <vector>
 
@@ -19,9 +19,8 @@ using boost::system::error_code;
 namespace {
 
 constexpr std::array<std::string_view, event_field_count> field_names = {
-    "id",         "action",      "outcome",         "occurred_at",       "actor_id",
-    "actor_type", "target_id",   "target_type",     "organization_id",   "effective_user_id",
-    "ip_address", "user_agent",  "metadata"};
+    "id",          "action",          "outcome",           "occurred_at", "actor_id",   "actor_type", "target_id",
+    "target_type", "organization_id", "effective_user_id", "ip_address",  "user_agent", "metadata"};
 
 Rejection reject(errc code, std::string detail) { return Rejection{code, std::move(detail)}; }
 
@@ -114,8 +113,8 @@ class LineHandler {
   struct Frame {
     bool array;
     bool first = true;
-    std::size_t index = 0;      // the next element's, for arrays
-    std::size_t path_size = 0;  // path_ up to this container
+    std::size_t index = 0;       // the next element's, for arrays
+    std::size_t path_size = 0;   // path_ up to this container
     std::size_t keys_begin = 0;  // this object's keys in keys_
   };
   // A key already written in an open object: where its quoted text is in the output.
@@ -171,8 +170,7 @@ class LineHandler {
     if (key_ == "source" || key_ == "host" || key_ == "received_at")
       return fail(ec, errc::invalid_event, fmt::format("{} is set by the daemon and cannot be supplied", key_));
     const auto found = std::find(field_names.begin(), field_names.end(), std::string_view(key_));
-    if (found == field_names.end())
-      return fail(ec, errc::invalid_event, fmt::format("unknown field {}", quoted(key_)));
+    if (found == field_names.end()) return fail(ec, errc::invalid_event, fmt::format("unknown field {}", quoted(key_)));
     field_ = static_cast<EventField>(found - field_names.begin());
     if (top_field().kind != ReadField::Kind::absent)
       return fail(ec, errc::invalid_event, fmt::format("field {} appears more than once", key_));
@@ -251,9 +249,9 @@ class LineHandler {
 
   bool within_size(error_code& ec) {
     if (out().size() <= limits_.max_metadata_bytes) return true;
-    return fail(ec, errc::too_large,
-                fmt::format("metadata exceeds {} bytes serialized (ingest.max_metadata_bytes)",
-                            limits_.max_metadata_bytes));
+    return fail(
+        ec, errc::too_large,
+        fmt::format("metadata exceeds {} bytes serialized (ingest.max_metadata_bytes)", limits_.max_metadata_bytes));
   }
 
   void append_quoted(std::string_view text) {
@@ -270,7 +268,7 @@ class LineHandler {
   ReadLine& line_;
   const ReadLimits& limits_;
   const ForbiddenKeys& forbidden_keys_;
-  std::size_t depth_ = 0;  // open containers; the event object is depth 1
+  std::size_t depth_ = 0;              // open containers; the event object is depth 1
   EventField field_ = EventField::id;  // the top-level field being read
   std::vector<Frame> frames_;          // open containers of metadata
   std::vector<WrittenKey> keys_;

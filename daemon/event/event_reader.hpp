@@ -43,7 +43,7 @@ struct ReadField {
 
 struct ReadLimits {
   std::size_t max_metadata_bytes = 8192;
-  std::size_t max_depth = 32;  // nesting of the whole line; the event object is level 1
+  std::size_t max_depth = 32;                     // nesting of the whole line; the event object is level 1
   const ForbiddenKeys* forbidden_keys = nullptr;  // null: ForbiddenKeys::defaults()
 };
 

@@ -2,8 +2,8 @@
 // repeated keys, nesting, and the content digest an idempotency key stands for.
 #include "event/event_reader.hpp"
 
-#include <boost/json.hpp>
 #include <doctest/doctest.h>
+#include <boost/json.hpp>
 #include <string>
 
 using namespace auditfwd;
@@ -43,7 +43,8 @@ TEST_CASE("numbers are delivered as the exact text the client sent") {
 }
 
 TEST_CASE("a number no 64-bit float can hold is refused, naming its path") {
-  for (const char* line : {R"({"action":"a.b","metadata":{"n":1e309}})", R"({"action":"a.b","metadata":{"n":-1e999}})"}) {
+  for (const char* line :
+       {R"({"action":"a.b","metadata":{"n":1e309}})", R"({"action":"a.b","metadata":{"n":-1e999}})"}) {
     const auto refused = refusal(line);
     CHECK(refused.code == errc::invalid_event);
     CHECK(refused.detail.find("metadata.n ") == 0);
@@ -118,11 +119,13 @@ TEST_CASE("UUIDs are lower-cased everywhere") {
 TEST_CASE("the content digest: the same line means the same content, whatever the receipt time") {
   const std::string id = R"("id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab")";
   const auto first = validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":1}})", {}, peer, now_micros());
-  const auto later = validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":1}})", {}, SenderStamp{SenderIdentity{{1000, 5, 99}, "other", "", "", "", ""}, HostIdentity{"h", "", ""}},
-                                    now_micros() + std::chrono::seconds(3));
+  const auto later =
+      validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":1}})", {},
+                     SenderStamp{SenderIdentity{{1000, 5, 99}, "other", "", "", "", ""}, HostIdentity{"h", "", ""}},
+                     now_micros() + std::chrono::seconds(3));
   const auto other = validate_event("{" + id + R"(,"action":"a.b","metadata":{"n":2}})", {}, peer, now_micros());
-  const auto dated = validate_event("{" + id + R"(,"action":"a.b","occurred_at":"2026-01-01T00:00:00Z","metadata":{"n":1}})",
-                                    {}, peer, now_micros());
+  const auto dated = validate_event(
+      "{" + id + R"(,"action":"a.b","occurred_at":"2026-01-01T00:00:00Z","metadata":{"n":1}})", {}, peer, now_micros());
   REQUIRE((first && later && other && dated));
   CHECK(first->sender_uid == 1000);
   CHECK(first->content_digest == later->content_digest);

@@ -4,14 +4,14 @@
 #include "common/uuid.hpp"
 #include "event/event_reader.hpp"
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
 #include <algorithm>
 #include <array>
 #include <boost/asio/ip/address.hpp>
 #include <boost/json.hpp>
 #include <cctype>
-#include <fmt/format.h>
 #include <memory>
-#include <openssl/evp.h>
 #include <optional>
 #include <stdexcept>
 
@@ -70,7 +70,8 @@ ContentDigest content_digest(std::initializer_list<std::string_view> parts) {
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   unsigned char full[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  if (!context || !EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr)) throw std::runtime_error("SHA-256 unavailable");
+  if (!context || !EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr))
+    throw std::runtime_error("SHA-256 unavailable");
   for (auto part : parts) EVP_DigestUpdate(context.get(), part.data(), part.size());
   EVP_DigestFinal_ex(context.get(), full, &size);
   ContentDigest digest;
@@ -106,11 +107,10 @@ bool is_valid_action(std::string_view action) noexcept {
   return !segment_start && segments >= 2;
 }
 
-boost::system::result<Event, Rejection> validate_event(std::string_view line,
-                                                       const ValidationLimits& limits,
-                                                       const SenderStamp& sender,
-                                                       sys_micros received_at) {
-  auto read = read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth, limits.forbidden_keys});
+boost::system::result<Event, Rejection> validate_event(std::string_view line, const ValidationLimits& limits,
+                                                       const SenderStamp& sender, sys_micros received_at) {
+  auto read =
+      read_event_line(line, ReadLimits{limits.max_metadata_bytes, limits.max_nesting_depth, limits.forbidden_keys});
   if (!read) return read.error();
   const ReadLine& input = *read;
   using Kind = ReadField::Kind;
@@ -156,8 +156,8 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
     event.occurred_at = received_at_text(received_at);
   }
 
-  for (auto field : {EventField::actor_id, EventField::target_id, EventField::organization_id,
-                     EventField::effective_user_id}) {
+  for (auto field :
+       {EventField::actor_id, EventField::target_id, EventField::organization_id, EventField::effective_user_id}) {
     const auto* value = given(field);
     if (value && (value->kind != Kind::string || !is_uuid(value->text)))
       return reject(errc::invalid_event, fmt::format("{} must be a UUID or null", event_field_name(field)));
@@ -184,7 +184,8 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   const auto* metadata = given(EventField::metadata);
   if (metadata && metadata->kind != Kind::object) return reject(errc::invalid_event, "metadata must be a JSON object");
   if (input.forbidden_key_path)
-    return reject(errc::forbidden_key, fmt::format("{} is a secret-bearing key and is not accepted", *input.forbidden_key_path));
+    return reject(errc::forbidden_key,
+                  fmt::format("{} is a secret-bearing key and is not accepted", *input.forbidden_key_path));
 
   // The stamped event in DESIGN.md's order: first what the client sent (with
   // its defaults), then what the daemon adds. The first part, less a
@@ -204,18 +205,24 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   const auto occurred_end = out.size();
   auto string_or_null = [&](EventField field) {
     writer.key(event_field_name(field));
-    if (const auto* value = given(field)) writer.string(value->text);
-    else writer.raw("null");
+    if (const auto* value = given(field))
+      writer.string(value->text);
+    else
+      writer.raw("null");
   };
   auto uuid_or_null = [&](EventField field) {
     writer.key(event_field_name(field));
-    if (const auto* value = given(field)) writer.string(lower(value->text));
-    else writer.raw("null");
+    if (const auto* value = given(field))
+      writer.string(lower(value->text));
+    else
+      writer.raw("null");
   };
   uuid_or_null(EventField::actor_id);
   writer.key("actor_type");
-  if (const auto* actor_type = given(EventField::actor_type)) writer.string(actor_type->text);
-  else writer.raw("\"user\"");
+  if (const auto* actor_type = given(EventField::actor_type))
+    writer.string(actor_type->text);
+  else
+    writer.raw("\"user\"");
   uuid_or_null(EventField::target_id);
   string_or_null(EventField::target_type);
   uuid_or_null(EventField::organization_id);
@@ -227,10 +234,10 @@ boost::system::result<Event, Rejection> validate_event(std::string_view line,
   const auto content_end = out.size();
   if (event.client_supplied_id) {
     const std::string_view text(out);
-    event.content_digest = content_digest({text.substr(0, occurred_begin),
-                                           occurred ? text.substr(occurred_begin, occurred_end - occurred_begin)
-                                                    : std::string_view(),
-                                           text.substr(occurred_end, content_end - occurred_end)});
+    event.content_digest =
+        content_digest({text.substr(0, occurred_begin),
+                        occurred ? text.substr(occurred_begin, occurred_end - occurred_begin) : std::string_view(),
+                        text.substr(occurred_end, content_end - occurred_end)});
   }
   writer.key("received_at");
   writer.string(received_at_text(received_at));

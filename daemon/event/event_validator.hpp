@@ -15,7 +15,7 @@ namespace auditfwd {
 
 struct ValidationLimits {
   std::size_t max_metadata_bytes = 8192;
-  std::size_t max_nesting_depth = 32;  // levels of the whole line; the event object is level 1
+  std::size_t max_nesting_depth = 32;             // levels of the whole line; the event object is level 1
   const ForbiddenKeys* forbidden_keys = nullptr;  // null: DESIGN.md's list only (ForbiddenKeys::defaults())
 };
 
@@ -29,10 +29,8 @@ struct Rejection {
 // event carries its id (assigned UUIDv7 when absent), defaults, `received_at`,
 // and `source` and `host` as `sender` holds them (its connection's, resolved
 // from the kernel and the system); a client can set none of these.
-boost::system::result<Event, Rejection> validate_event(std::string_view line,
-                                                       const ValidationLimits& limits,
-                                                       const SenderStamp& sender,
-                                                       sys_micros received_at);
+boost::system::result<Event, Rejection> validate_event(std::string_view line, const ValidationLimits& limits,
+                                                       const SenderStamp& sender, sys_micros received_at);
 
 // True for keys DESIGN.md's list forbids anywhere in metadata (compared after
 // normalize_key: NFKC case folding, without '-', '_', spaces and controls).
@@ -45,6 +43,5 @@ bool is_valid_action(std::string_view action) noexcept;
 
 namespace auditfwd {
 // Lets result<Event, Rejection>::value() throw when misused.
-[[noreturn]] void throw_exception_from_error(const Rejection& rejection,
-                                             const boost::source_location& location);
+[[noreturn]] void throw_exception_from_error(const Rejection& rejection, const boost::source_location& location);
 }  // namespace auditfwd

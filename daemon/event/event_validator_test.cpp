@@ -1,8 +1,8 @@
 // Unit tests for the event rules of DESIGN.md.
 #include "event/event_validator.hpp"
 
-#include <boost/json.hpp>
 #include <doctest/doctest.h>
+#include <boost/json.hpp>
 #include <string>
 
 using namespace auditfwd;
@@ -81,8 +81,9 @@ TEST_CASE("field rules name the field") {
   CHECK(detail_of(R"({"action":"a.b","outcome":"maybe"})", errc::invalid_event).find("outcome") != std::string::npos);
   CHECK(detail_of(R"({"action":"a.b","occurred_at":"yesterday"})", errc::invalid_event).find("occurred_at") !=
         std::string::npos);
-  CHECK(detail_of(R"({"action":"a.b","occurred_at":"2026-02-30T10:00:00Z"})", errc::invalid_event).find("occurred_at") !=
-        std::string::npos);
+  CHECK(
+      detail_of(R"({"action":"a.b","occurred_at":"2026-02-30T10:00:00Z"})", errc::invalid_event).find("occurred_at") !=
+      std::string::npos);
   CHECK(check(R"({"action":"a.b","occurred_at":"2026-02-28T10:00:00.5+02:00"})").has_value());
   CHECK(detail_of(R"({"action":"a.b","id":"nope"})", errc::invalid_event).find("id") != std::string::npos);
   CHECK(detail_of(R"({"action":"a.b","actor_id":"123"})", errc::invalid_event).find("actor_id") != std::string::npos);
@@ -96,8 +97,8 @@ TEST_CASE("field rules name the field") {
         std::string::npos);
   CHECK(code_of(R"({"action":"a.b","ip_address":"fe80::1%lo"})") == errc::invalid_event);
   CHECK(code_of(R"({"action":"a.b","ip_address":"fe80::1%1"})") == errc::invalid_event);
-  for (const char* time : {"2026-11-26T12:34:60Z", "0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
-                           "2026-11-26T19:25:30.1234567890Z"})
+  for (const char* time :
+       {"2026-11-26T12:34:60Z", "0000-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2026-11-26T19:25:30.1234567890Z"})
     CHECK(detail_of(std::string(R"({"action":"a.b","occurred_at":")") + time + R"("})", errc::invalid_event)
               .find("occurred_at") != std::string::npos);
   CHECK(check(R"({"action":"a.b","occurred_at":"2016-12-31T23:59:60Z"})").has_value());
@@ -113,12 +114,15 @@ TEST_CASE("the sender stamp writes unknown names as null and any bytes as valid 
   const SenderStamp unknown{SenderIdentity{{7, 8, 9}, "", "", "", "", ""}, HostIdentity{"", "", ""}};
   const auto stamped = boost::json::parse("{\"x\":1" + std::string(unknown.json()) + "}").as_object();
   CHECK(stamped.at("source").as_object().at("uid") == 7);
-  for (const char* name : {"user", "group", "exe", "comm", "unit"}) CHECK(stamped.at("source").as_object().at(name).is_null());
-  for (const char* name : {"hostname", "machine_id", "boot_id"}) CHECK(stamped.at("host").as_object().at(name).is_null());
+  for (const char* name : {"user", "group", "exe", "comm", "unit"})
+    CHECK(stamped.at("source").as_object().at(name).is_null());
+  for (const char* name : {"hostname", "machine_id", "boot_id"})
+    CHECK(stamped.at("host").as_object().at(name).is_null());
   CHECK(unknown.credentials().pid == 9);
 
   // A path is bytes, not UTF-8; a name may hold quotes and controls.
-  const SenderStamp odd{SenderIdentity{{0, 0, 1}, "a\"b", "g", "/tmp/\xff\xfe\xc3\xa9x", "t\nab", ""}, HostIdentity{"", "", ""}};
+  const SenderStamp odd{SenderIdentity{{0, 0, 1}, "a\"b", "g", "/tmp/\xff\xfe\xc3\xa9x", "t\nab", ""},
+                        HostIdentity{"", "", ""}};
   const auto parsed = boost::json::parse("{\"x\":1" + std::string(odd.json()) + "}").as_object();
   CHECK(parsed.at("source").as_object().at("user") == "a\"b");
   CHECK(parsed.at("source").as_object().at("exe") == "/tmp/\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9x");
@@ -149,9 +153,9 @@ TEST_CASE("forbidden metadata keys at any depth, any case") {
   CHECK(code_of(R"({"action":"a.b","metadata":{"deep":{"list":[{"API_KEY":"x"}]}}})") == errc::forbidden_key);
   CHECK(detail_of(R"({"action":"a.b","metadata":{"deep":{"list":[{"API_KEY":"x"}]}}})", errc::forbidden_key) ==
         "metadata.deep.list[0].API_KEY is a secret-bearing key and is not accepted");
-  for (const char* key : {"password_hash", "password_confirmation", "totp_code", "totp_secret", "backup_code",
-                          "session_token", "bearer_token", "token", "access_token", "refresh_token", "oauth_secret",
-                          "client_secret", "secret"})
+  for (const char* key :
+       {"password_hash", "password_confirmation", "totp_code", "totp_secret", "backup_code", "session_token",
+        "bearer_token", "token", "access_token", "refresh_token", "oauth_secret", "client_secret", "secret"})
     CHECK(is_forbidden_metadata_key(key));
   CHECK_FALSE(is_forbidden_metadata_key("token_count"));
   CHECK(check(R"({"action":"a.b","metadata":{"token_count":3}})").has_value());
@@ -165,8 +169,8 @@ TEST_CASE("forbidden keys are matched after NFKC case folding, without separator
     CHECK_MESSAGE(code_of(line) == errc::forbidden_key, line);
   }
   const ForbiddenKeys extra({"ssn"});
-  auto with_extra = validate_event(R"({"action":"a.b","metadata":{"SSN":"x"}})", ValidationLimits{8192, 32, &extra}, peer,
-                                   now_micros());
+  auto with_extra = validate_event(R"({"action":"a.b","metadata":{"SSN":"x"}})", ValidationLimits{8192, 32, &extra},
+                                   peer, now_micros());
   REQUIRE_FALSE(with_extra.has_value());
   CHECK(with_extra.error().code == errc::forbidden_key);
   CHECK(check(R"({"action":"a.b","metadata":{"SSN":"x"}})").has_value());

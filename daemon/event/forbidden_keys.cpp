@@ -1,21 +1,22 @@
 // Secret-bearing metadata keys, matched after NFKC case folding (DESIGN.md's event table).
 #include "event/forbidden_keys.hpp"
 
+#include <utf8proc.h>
 #include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <memory>
-#include <utf8proc.h>
 
 namespace auditfwd {
 namespace {
 
 // DESIGN.md's list, as written there; compared normalized ("api_key" → "apikey").
 constexpr std::array<std::string_view, 22> design_keys = {
-    "password",      "password_hash", "password_confirmation", "passwd",        "totp_code",   "totp_secret",
-    "backup_code",   "session_token", "bearer_token",          "api_key",       "token",       "access_token",
-    "refresh_token", "oauth_secret",  "client_secret",         "secret",        "private_key", "authorization",
-    "credential",    "credentials",   "cookie",                "set_cookie"};
+    "password",    "password_hash", "password_confirmation", "passwd",       "totp_code",
+    "totp_secret", "backup_code",   "session_token",         "bearer_token", "api_key",
+    "token",       "access_token",  "refresh_token",         "oauth_secret", "client_secret",
+    "secret",      "private_key",   "authorization",         "credential",   "credentials",
+    "cookie",      "set_cookie"};
 
 // After folding: the separators DESIGN.md names, and the C0 controls and DEL
 // that UTF8PROC_STRIPCC leaves as spaces or that the ASCII path meets.
@@ -45,11 +46,10 @@ std::string normalize_key(std::string_view key) {
   std::string out;
   if (!is_ascii(key)) {
     utf8proc_uint8_t* mapped = nullptr;
-    const auto size = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(key.data()),
-                                   static_cast<utf8proc_ssize_t>(key.size()), &mapped,
-                                   static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
-                                                                  UTF8PROC_CASEFOLD | UTF8PROC_IGNORE |
-                                                                  UTF8PROC_STRIPCC | UTF8PROC_LUMP));
+    const auto size = utf8proc_map(
+        reinterpret_cast<const utf8proc_uint8_t*>(key.data()), static_cast<utf8proc_ssize_t>(key.size()), &mapped,
+        static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |
+                                       UTF8PROC_IGNORE | UTF8PROC_STRIPCC | UTF8PROC_LUMP));
     const std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owner(mapped, &std::free);
     if (size >= 0) {
       for (utf8proc_ssize_t i = 0; i < size; ++i)

@@ -3,8 +3,8 @@
 
 #include "config/config_error.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <vector>
 
 namespace auditfwd {
@@ -28,8 +28,9 @@ TlsClientOptions read_tls_files(ConfigReader& reader, const Endpoint& endpoint) 
     for (const char* key : {"tls_ca_file", "tls_cert_file", "tls_key_file"})
       if (reader.contains(key)) reader.fail(key, "is only valid with a tls:// address");
   }
-  for (const auto& [key, value] : {std::pair{"tls_ca_file", &files.ca_file}, std::pair{"tls_cert_file", &files.cert_file},
-                                   std::pair{"tls_key_file", &files.key_file}})
+  for (const auto& [key, value] :
+       {std::pair{"tls_ca_file", &files.ca_file}, std::pair{"tls_cert_file", &files.cert_file},
+        std::pair{"tls_key_file", &files.key_file}})
     if (*value && (*value)->empty()) reader.fail(key, "must not be empty");
   if (files.cert_file.has_value() != files.key_file.has_value())
     reader.fail(files.cert_file ? "tls_key_file" : "tls_cert_file",

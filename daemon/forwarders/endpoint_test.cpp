@@ -1,8 +1,8 @@
 // Address and TLS key rules: every refusal names the key the user has to fix.
 #include "forwarders/endpoint.hpp"
 
-#include <boost/json/parse.hpp>
 #include <doctest/doctest.h>
+#include <boost/json/parse.hpp>
 
 using namespace auditfwd;
 
@@ -25,7 +25,8 @@ std::string config_error(const char* json, std::initializer_list<Transport> allo
 TEST_CASE("config errors name the key") {
   CHECK(config_error(R"({"address":"tcp://h:1"})", {Transport::tcp}).empty());
   CHECK(config_error(R"({})", {Transport::tcp}) == "auditfwd.toml: forwarders[0].address: is required");
-  CHECK(config_error(R"({"address":"tcp://h"})", {Transport::tcp}).starts_with("auditfwd.toml: forwarders[0].address: "));
+  CHECK(
+      config_error(R"({"address":"tcp://h"})", {Transport::tcp}).starts_with("auditfwd.toml: forwarders[0].address: "));
   CHECK(config_error(R"({"address":"udp://h:514"})", {Transport::tcp, Transport::tls})
             .find("forwarders[0].address: udp:// is not supported") != std::string::npos);
   CHECK(config_error(R"({"address":"tcp://h:1","tls_ca_file":"/ca.pem"})", {Transport::tcp})

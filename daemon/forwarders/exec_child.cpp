@@ -1,16 +1,16 @@
 // posix_spawn with dup2/closefrom file actions: no fd of the daemon leaks into the child.
 #include "forwarders/exec_child.hpp"
 
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
-#include <fmt/format.h>
 #include <map>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 extern char** environ;
 
@@ -79,7 +79,8 @@ SpawnResult spawn_child(const boost::asio::any_io_executor& executor, const std:
   for (int number : {SIGPIPE, SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGCHLD}) sigaddset(&defaults, number);
   posix_spawnattr_setsigmask(&setup.attributes, &no_signals);
   posix_spawnattr_setsigdefault(&setup.attributes, &defaults);  // SIGPIPE is ignored in the daemon, not in the child
-  posix_spawnattr_setpgroup(&setup.attributes, 0);  // a terminal's Ctrl-C reaches the daemon, which stops the child in order
+  posix_spawnattr_setpgroup(&setup.attributes,
+                            0);  // a terminal's Ctrl-C reaches the daemon, which stops the child in order
   posix_spawnattr_setflags(&setup.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
   std::map<std::string, std::string> merged;
@@ -100,8 +101,9 @@ SpawnResult spawn_child(const boost::asio::any_io_executor& executor, const std:
 
   pid_t pid = -1;
   const bool use_path = argv[0].find('/') == std::string::npos;
-  const int error = use_path ? ::posix_spawnp(&pid, args[0], &setup.actions, &setup.attributes, args.data(), envp.data())
-                             : ::posix_spawn(&pid, args[0], &setup.actions, &setup.attributes, args.data(), envp.data());
+  const int error = use_path
+                        ? ::posix_spawnp(&pid, args[0], &setup.actions, &setup.attributes, args.data(), envp.data())
+                        : ::posix_spawn(&pid, args[0], &setup.actions, &setup.attributes, args.data(), envp.data());
   if (error != 0) return fail("spawn", error);
 
   ChildPipes child{pid, boost::asio::writable_pipe(executor, stdin_write.release()),
@@ -112,7 +114,8 @@ SpawnResult spawn_child(const boost::asio::any_io_executor& executor, const std:
 
 std::string describe_wait_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  if (WIFSIGNALED(status))
+    return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
   return fmt::format("stopped (wait status {})", status);
 }
 

@@ -1,15 +1,15 @@
 // Starting and retiring the exec forwarder's child process: pipes, spawn, escalation to SIGKILL, reaping.
 #pragma once
 
+#include <spdlog/logger.h>
+#include <sys/types.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/asio/writable_pipe.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <spdlog/logger.h>
 #include <string>
-#include <sys/types.h>
 #include <utility>
 #include <vector>
 

@@ -2,13 +2,16 @@
 #include "forwarders/exec_forwarder.hpp"
 #include "forwarders/forwarder_options.hpp"
 
-#include "config/config_reader.hpp"
 #include "common/async_mutex.hpp"
+#include "config/config_reader.hpp"
 #include "forwarders/exec_child.hpp"
 #include "forwarders/exec_reply.hpp"
-#include "net/reconnect_backoff.hpp"
 #include "forwarders/secret_redactor.hpp"
+#include "net/reconnect_backoff.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -17,9 +20,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
-#include <sys/wait.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -38,8 +38,10 @@ asio::awaitable<void> log_stderr(asio::readable_pipe errors, std::shared_ptr<spd
   for (;;) {
     auto [error, size] = co_await asio::async_read_until(errors, asio::dynamic_buffer(buffer, max_stderr_line), '\n',
                                                          asio::as_tuple(asio::use_awaitable));
-    if (error == asio::error::not_found) size = buffer.size();  // an over-long line: log it in pieces
-    else if (error) break;
+    if (error == asio::error::not_found)
+      size = buffer.size();  // an over-long line: log it in pieces
+    else if (error)
+      break;
     std::string_view line(buffer.data(), size);
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     log->info("child {} stderr: {}", pid, redactor.redact(line));
@@ -65,8 +67,13 @@ class ExecForwarder final : public Forwarder {
  public:
   ExecForwarder(asio::any_io_executor executor, std::vector<std::string> command,
                 std::vector<std::pair<std::string, std::string>> env, std::shared_ptr<spdlog::logger> log)
-      : executor_(std::move(executor)), command_(std::move(command)), env_(std::move(env)),
-        redactor_(secret_values(env_)), log_(std::move(log)), mutex_(executor_), reaper_(log_) {}
+      : executor_(std::move(executor)),
+        command_(std::move(command)),
+        env_(std::move(env)),
+        redactor_(secret_values(env_)),
+        log_(std::move(log)),
+        mutex_(executor_),
+        reaper_(log_) {}
 
   ~ExecForwarder() override { stop(); }
 
@@ -87,7 +94,8 @@ class ExecForwarder final : public Forwarder {
     // taken for the next batch's, so this child's stream is unusable.
     if (lock && child_) {
       retire_child(false, "no answer in time; replacing it");
-      fail("the child did not answer within the forwarder's timeout");  // a child that always hangs is not restarted in a loop
+      fail("the child did not answer within the forwarder's timeout");  // a child that always hangs is not restarted in
+                                                                        // a loop
     }
     for (auto& outcome : outcomes)
       if (outcome.kind == DeliveryOutcome::Kind::retry && outcome.reason == "no answer from the child")
@@ -166,7 +174,8 @@ class ExecForwarder final : public Forwarder {
     asio::steady_timer pause(executor_);
     for (int i = 0; i < 40 && !status; ++i) {  // up to 200ms for its exit status, for the log and the job errors
       int raw = 0;
-      if (::waitpid(pid, &raw, WNOHANG) == pid) status = raw;
+      if (::waitpid(pid, &raw, WNOHANG) == pid)
+        status = raw;
       else {
         pause.expires_after(std::chrono::milliseconds(5));
         co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -204,8 +213,9 @@ class ExecForwarder final : public Forwarder {
       auto [error, size] = co_await asio::async_read_until(
           child_->output, asio::dynamic_buffer(replies_, max_reply_bytes), '\n', asio::as_tuple(asio::use_awaitable));
       if (error == asio::error::not_found)
-        co_return ReadResult{ReadResult::End::malformed,
-                             fmt::format("malformed reply from the child: a line longer than {} bytes", max_reply_bytes)};
+        co_return ReadResult{
+            ReadResult::End::malformed,
+            fmt::format("malformed reply from the child: a line longer than {} bytes", max_reply_bytes)};
       if (error) co_return ReadResult{ReadResult::End::closed, error.message()};
       auto reply = parse_exec_reply(std::string_view(replies_).substr(0, size));
       replies_.erase(0, size);

@@ -3,8 +3,8 @@
 
 #include "common/printable_text.hpp"
 
-#include <boost/json/parse.hpp>
 #include <fmt/format.h>
+#include <boost/json/parse.hpp>
 
 namespace auditfwd {
 

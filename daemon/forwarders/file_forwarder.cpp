@@ -7,15 +7,15 @@
 #include "forwarders/blocking_io.hpp"
 #include "forwarders/line_writer.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <filesystem>
 #include <mutex>
 #include <string>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace auditfwd {
 namespace {
@@ -51,7 +51,8 @@ class FileForwarder final : public Forwarder {
       // lines wherever it points.
       fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
       if (fd_ < 0 && errno == ELOOP)
-        return DeliveryOutcome::permanent("open " + path_ + ": it is a symbolic link; the file forwarder does not follow one");
+        return DeliveryOutcome::permanent("open " + path_ +
+                                          ": it is a symbolic link; the file forwarder does not follow one");
       if (fd_ < 0) return DeliveryOutcome::retry("open " + path_ + ": " + std::strerror(errno));
       if (auto refused = foreign_owner(); !refused.empty()) {
         close_file();
@@ -63,7 +64,7 @@ class FileForwarder final : public Forwarder {
     // limit) or a failed sync is undone back to the end of the last whole
     // line, so the file never keeps a torn line and a retry writes the batch
     // again from its start.
-    struct stat before{};
+    struct stat before {};
     if (::fstat(fd_, &before) != 0) {
       const std::string error = std::strerror(errno);
       close_file();
@@ -86,7 +87,7 @@ class FileForwarder final : public Forwarder {
   // A file another user created in advance could be read, truncated or faked
   // by them: write only to a file the daemon's own user owns. Empty when it does.
   std::string foreign_owner() const {
-    struct stat status{};
+    struct stat status {};
     if (::fstat(fd_, &status) != 0) return "stat " + path_ + ": " + std::strerror(errno);
     if (status.st_uid == ::geteuid()) return {};
     return "open " + path_ + ": the file is owned by uid " + std::to_string(status.st_uid) +
@@ -137,7 +138,8 @@ class FileForwarder final : public Forwarder {
 std::unique_ptr<Forwarder> make_file_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto [path, fsync] = read_forwarder_options(config, [](ConfigReader& reader) {
     auto path = reader.required_string("path");
-    if (reader.contains("path") && reader.holds_string("path") && path.empty()) reader.report("path", "must not be empty");
+    if (reader.contains("path") && reader.holds_string("path") && path.empty())
+      reader.report("path", "must not be empty");
     const bool fsync = reader.boolean("fsync", true);
     reader.finish();
     return std::pair{std::move(path), fsync};

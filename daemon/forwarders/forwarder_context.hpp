@@ -3,9 +3,9 @@
 
 #include "net/net_services.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
-#include <spdlog/logger.h>
 #include <string>
 
 namespace auditfwd {

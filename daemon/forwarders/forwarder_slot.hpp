@@ -4,8 +4,8 @@
 #include "config/config.hpp"
 #include "forwarders/forwarder.hpp"
 
-#include <memory>
 #include <spdlog/logger.h>
+#include <memory>
 
 namespace auditfwd {
 

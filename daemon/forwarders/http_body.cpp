@@ -1,8 +1,8 @@
 // Body formats and gzip (zlib's deflate with a gzip wrapper) for the `http` forwarder.
 #include "forwarders/http_body.hpp"
 
-#include <stdexcept>
 #include <zlib.h>
+#include <stdexcept>
 
 namespace auditfwd {
 

@@ -2,8 +2,8 @@
 #include "forwarders/http_body.hpp"
 
 #include <doctest/doctest.h>
-#include <vector>
 #include <zlib.h>
+#include <vector>
 
 using namespace auditfwd;
 

@@ -6,12 +6,12 @@
 
 #include "config/config_reader.hpp"
 
+#include <fmt/format.h>
+#include <openssl/evp.h>
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
-#include <openssl/evp.h>
 #include <sstream>
 
 namespace auditfwd {
@@ -19,8 +19,19 @@ namespace {
 
 // Headers the forwarder owns: a configured value would break framing, auth or signing.
 constexpr std::string_view reserved_headers[] = {
-    "host", "content-length", "content-type", "content-encoding", "transfer-encoding", "connection",
-    "keep-alive", "te", "trailer", "upgrade", "idempotency-key", "x-auditfwd-timestamp", "x-auditfwd-signature",
+    "host",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "idempotency-key",
+    "x-auditfwd-timestamp",
+    "x-auditfwd-signature",
 };
 
 bool is_token_char(char c) {
@@ -30,14 +41,16 @@ bool is_token_char(char c) {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
 }
 
 std::string base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  const int written =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
   out.resize(static_cast<std::size_t>(written));
   return out;
 }

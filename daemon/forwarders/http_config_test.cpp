@@ -1,12 +1,12 @@
 // Config validation of the `http` forwarder: defaults, URL parts, and errors that name the key.
-#include "config/config_error.hpp"
 #include "forwarders/http_config.hpp"
+#include "config/config_error.hpp"
 
+#include <doctest/doctest.h>
+#include <unistd.h>
 #include <boost/json/parse.hpp>
 #include <cstdio>
-#include <doctest/doctest.h>
 #include <fstream>
-#include <unistd.h>
 #include <string>
 
 using namespace auditfwd;
@@ -57,8 +57,7 @@ TEST_CASE("defaults and URL parts") {
 }
 
 TEST_CASE("authorization values") {
-  CHECK(parse_http_settings(config_with(R"({"url":"http://h","bearer_token":"t0k"})")).authorization ==
-        "Bearer t0k");
+  CHECK(parse_http_settings(config_with(R"({"url":"http://h","bearer_token":"t0k"})")).authorization == "Bearer t0k");
   // base64("alice:s3cret")
   CHECK(parse_http_settings(config_with(R"({"url":"http://h","basic_user":"alice","basic_password":"s3cret"})"))
             .authorization == "Basic YWxpY2U6czNjcmV0");

@@ -17,8 +17,8 @@ namespace {
 namespace asio = boost::asio;
 
 HttpOrigin origin_of(const HttpSettings& settings) {
-  return {settings.https, settings.host, settings.port, settings.host_header, settings.tls_verify,
-          settings.connect_timeout};
+  return {settings.https,       settings.host,       settings.port,
+          settings.host_header, settings.tls_verify, settings.connect_timeout};
 }
 
 class HttpForwarder final : public Forwarder {
@@ -52,7 +52,8 @@ class HttpForwarder final : public Forwarder {
       outcomes.push_back(std::move(outcome));
       if (back_off && i + 1 < events.size()) {
         // Unreachable, overloaded or asking us to wait: the rest of the batch waits too.
-        auto rest = DeliveryOutcome::retry("not attempted after: " + outcomes.back().reason, outcomes.back().retry_after);
+        auto rest =
+            DeliveryOutcome::retry("not attempted after: " + outcomes.back().reason, outcomes.back().retry_after);
         outcomes.insert(outcomes.end(), events.size() - i - 1, rest);
         break;
       }
@@ -79,7 +80,8 @@ class HttpForwarder final : public Forwarder {
     if (!settings_.hmac_secrets.empty()) {
       // Signed over the bytes on the wire (after gzip), so a receiver checks before decoding.
       const auto timestamp = std::to_string(
-          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+          std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count());
       request.headers.emplace_back("X-Auditfwd-Timestamp", timestamp);
       request.headers.emplace_back("X-Auditfwd-Signature",
                                    signature_header(settings_.hmac_secrets, idempotency_key, timestamp, body));
@@ -109,7 +111,8 @@ std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config, co
   std::shared_ptr<asio::ssl::context> tls_context;
   if (settings.https)
     tls_context = load_tls_client_context(
-        config, context.net, {settings.tls_verify, settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file});
+        config, context.net,
+        {settings.tls_verify, settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file});
   return std::make_unique<HttpForwarder>(std::move(settings), std::move(tls_context), context.executor, context.log);
 }
 

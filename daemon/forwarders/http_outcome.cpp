@@ -3,9 +3,9 @@
 
 #include "common/printable_text.hpp"
 
+#include <fmt/format.h>
 #include <charconv>
 #include <ctime>
-#include <fmt/format.h>
 
 namespace auditfwd {
 namespace {
@@ -48,7 +48,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   }
   const auto date = parse_http_date(value);
   if (!date) return std::nullopt;
-  const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::from_time_t(*date) - now);
+  const auto delay =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::from_time_t(*date) - now);
   if (delay.count() < 0) return std::chrono::milliseconds{0};
   return std::min<std::chrono::milliseconds>(delay, max_retry_after);
 }

@@ -58,8 +58,8 @@ TEST_CASE("a retried response carries Retry-After; a permanent one the status an
 
 TEST_CASE("a secret echoed in the body or the phrase is redacted before the body is cut") {
   const SecretRedactor redactor({"tok-123456"});
-  const auto echoed = classify_response(401, "Bad tok-123456", R"({"error":"token tok-123456 is not valid"})", {},
-                                        rfc_date, redactor);
+  const auto echoed =
+      classify_response(401, "Bad tok-123456", R"({"error":"token tok-123456 is not valid"})", {}, rfc_date, redactor);
   CHECK(echoed.kind == DeliveryOutcome::Kind::permanent);
   CHECK(echoed.reason == R"(HTTP 401 Bad [REDACTED]: {"error":"token [REDACTED] is not valid"})");
   // The secret across the 200-byte cut: no start of it survives.

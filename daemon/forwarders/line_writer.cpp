@@ -1,11 +1,11 @@
 // JSON-lines output with writev: one system call per batch when the kernel takes it all.
 #include "forwarders/line_writer.hpp"
 
+#include <sys/uio.h>
 #include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
-#include <sys/uio.h>
 #include <vector>
 
 namespace auditfwd {

@@ -1,10 +1,10 @@
 // Unit tests for the decorator that keeps a forwarder's secrets out of its outcome reasons.
 #include "forwarders/redacting_forwarder.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <doctest/doctest.h>
 #include <stdexcept>
 
 using namespace auditfwd;

@@ -11,9 +11,9 @@
 #include "forwarders/tcp_forwarder.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <functional>
 #include <map>
-#include <spdlog/spdlog.h>
 
 namespace auditfwd {
 namespace {
@@ -22,12 +22,8 @@ using Factory = std::function<std::unique_ptr<Forwarder>(const ForwarderConfig&,
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
-      {"exec", make_exec_forwarder},
-      {"file", make_file_forwarder},
-      {"http", make_http_forwarder},
-      {"stdout", make_stdout_forwarder},
-      {"syslog", make_syslog_forwarder},
-      {"tcp", make_tcp_forwarder},
+      {"exec", make_exec_forwarder},     {"file", make_file_forwarder},     {"http", make_http_forwarder},
+      {"stdout", make_stdout_forwarder}, {"syslog", make_syslog_forwarder}, {"tcp", make_tcp_forwarder},
   };
   return table;
 }
@@ -37,9 +33,9 @@ const std::map<std::string, Factory>& factories() {
 std::unique_ptr<Forwarder> make_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   const auto it = factories().find(config.type);
   if (it == factories().end())
-    throw ConfigError(config.file, config.path + ".type",
-                      fmt::format("unknown forwarder type \"{}\" (known: {})", config.type,
-                                  fmt::join(forwarder_types(), ", ")));
+    throw ConfigError(
+        config.file, config.path + ".type",
+        fmt::format("unknown forwarder type \"{}\" (known: {})", config.type, fmt::join(forwarder_types(), ", ")));
   return with_redacted_reasons(it->second(config, context));
 }
 

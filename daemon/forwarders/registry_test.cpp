@@ -3,14 +3,14 @@
 
 #include "config/config_error.hpp"
 
+#include <doctest/doctest.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <doctest/doctest.h>
 #include <filesystem>
 #include <fstream>
-#include <spdlog/sinks/ringbuffer_sink.h>
-#include <spdlog/spdlog.h>
 #include <sstream>
 
 namespace auditfwd {
@@ -43,11 +43,13 @@ TEST_CASE("a file forwarder writes on the context's blocking executor, never on 
   std::filesystem::remove(path);
   asio::io_context io, blocking;
   NetServices net;
-  auto forwarder = make_forwarder(forwarder_config("file", {{"path", path}, {"fsync", false}}),
-                                  ForwarderContext{io.get_executor(), blocking.get_executor(), spdlog::default_logger(), net});
+  auto forwarder =
+      make_forwarder(forwarder_config("file", {{"path", path}, {"fsync", false}}),
+                     ForwarderContext{io.get_executor(), blocking.get_executor(), spdlog::default_logger(), net});
   const auto events = one_event();
   std::optional<BatchOutcome> outcome;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { outcome = co_await forwarder->deliver(events); }, asio::detached);
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { outcome = co_await forwarder->deliver(events); }, asio::detached);
   io.run_for(100ms);
   CHECK_FALSE(outcome.has_value());  // waiting for the blocking executor, which nobody runs yet
   CHECK_FALSE(std::filesystem::exists(path));
@@ -74,7 +76,8 @@ TEST_CASE("a tcp forwarder logs on the context's logger") {
                                   ForwarderContext{io.get_executor(), io.get_executor(), log, net});
   const auto events = one_event();
   std::optional<BatchOutcome> outcome;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { outcome = co_await forwarder->deliver(events); }, asio::detached);
+  asio::co_spawn(
+      io, [&]() -> asio::awaitable<void> { outcome = co_await forwarder->deliver(events); }, asio::detached);
   io.run();
   REQUIRE(outcome.has_value());
   CHECK(outcome->front().kind == DeliveryOutcome::Kind::retry);
@@ -93,8 +96,8 @@ TEST_CASE("forwarders with the same TLS files share one context; a bad file name
   unverified.verify = false;
   CHECK(net.tls_client_context(unverified) != first);
   try {
-    (void)make_forwarder(forwarder_config("tcp", {{"address", "tls://localhost:6514"}, {"tls_ca_file", "/nonexistent.pem"}}),
-                         context);
+    (void)make_forwarder(
+        forwarder_config("tcp", {{"address", "tls://localhost:6514"}, {"tls_ca_file", "/nonexistent.pem"}}), context);
     FAIL("a missing tls_ca_file was accepted");
   } catch (const ConfigError& e) {
     CHECK(std::string(e.what()) == "test.toml: forwarders[0].tls_ca_file: \"/nonexistent.pem\" is not a readable file");

@@ -27,8 +27,9 @@ SecretRedactor::SecretRedactor(const std::vector<std::string>& secrets) {
       secrets_.push_back(slashes);
     }
   }
-  std::sort(secrets_.begin(), secrets_.end(),
-            [](const std::string& a, const std::string& b) { return a.size() != b.size() ? a.size() > b.size() : a < b; });
+  std::sort(secrets_.begin(), secrets_.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
   secrets_.erase(std::unique(secrets_.begin(), secrets_.end()), secrets_.end());
 }
 
@@ -52,8 +53,8 @@ std::string SecretRedactor::redact(std::string_view text) const {
 }
 
 bool names_a_secret(std::string_view name) {
-  static constexpr std::array<std::string_view, 10> hints = {"auth", "token",      "secret",    "passw",  "passwd",
-                                                             "key",  "cookie",     "credential", "signature", "session"};
+  static constexpr std::array<std::string_view, 10> hints = {"auth", "token",  "secret",     "passw",     "passwd",
+                                                             "key",  "cookie", "credential", "signature", "session"};
   const auto normalized = normalize_key(name);
   return std::any_of(hints.begin(), hints.end(),
                      [&](std::string_view hint) { return normalized.find(hint) != std::string::npos; });

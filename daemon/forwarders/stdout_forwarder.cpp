@@ -6,8 +6,8 @@
 #include "forwarders/blocking_io.hpp"
 #include "forwarders/line_writer.hpp"
 
-#include <mutex>
 #include <unistd.h>
+#include <mutex>
 
 namespace auditfwd {
 namespace {
@@ -23,8 +23,8 @@ class StdoutForwarder final : public Forwarder {
       std::lock_guard lock(mutex_);
       return write_event_lines(STDOUT_FILENO, events);
     });
-    co_return same_outcome(events.size(), error.empty() ? DeliveryOutcome::success()
-                                                        : DeliveryOutcome::retry("write stdout: " + error));
+    co_return same_outcome(
+        events.size(), error.empty() ? DeliveryOutcome::success() : DeliveryOutcome::retry("write stdout: " + error));
   }
 
  private:

@@ -1,19 +1,19 @@
 // Pure formatting, no I/O: the parts of RFC 5424 a receiver would reject us for are enforced here.
 #include "forwarders/syslog_format.hpp"
 
+#include <fmt/format.h>
 #include <array>
 #include <cctype>
-#include <fmt/format.h>
 #include <utility>
 
 namespace auditfwd {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, int>, 23> facilities{{
-    {"kern", 0},     {"user", 1},     {"mail", 2},      {"daemon", 3},  {"auth", 4},     {"syslog", 5},
-    {"lpr", 6},      {"news", 7},     {"uucp", 8},      {"cron", 9},    {"authpriv", 10}, {"ftp", 11},
-    {"ntp", 12},     {"security", 13}, {"console", 14}, {"clock", 15},  {"local0", 16},  {"local1", 17},
-    {"local2", 18},  {"local3", 19},  {"local4", 20},   {"local5", 21}, {"local6", 22},
+    {"kern", 0},    {"user", 1},      {"mail", 2},     {"daemon", 3},  {"auth", 4},      {"syslog", 5},
+    {"lpr", 6},     {"news", 7},      {"uucp", 8},     {"cron", 9},    {"authpriv", 10}, {"ftp", 11},
+    {"ntp", 12},    {"security", 13}, {"console", 14}, {"clock", 15},  {"local0", 16},   {"local1", 17},
+    {"local2", 18}, {"local3", 19},   {"local4", 20},  {"local5", 21}, {"local6", 22},
 }};
 
 }  // namespace

@@ -41,8 +41,8 @@ std::string syslog_timestamp(std::string_view rfc3339);
 
 // Who is speaking, fixed per forwarder.
 struct SyslogOrigin {
-  int facility = 10;                 // authpriv
-  std::string hostname = "-";        // already a valid header field
+  int facility = 10;                  // authpriv
+  std::string hostname = "-";         // already a valid header field
   std::string app_name = "auditfwd";  // already a valid header field
   std::string procid = "-";
 };

@@ -8,11 +8,11 @@
 #include "net/datagram_sender.hpp"
 #include "net/stream_connector.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
-#include <optional>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <algorithm>
+#include <optional>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -41,10 +41,12 @@ class SyslogForwarder final : public Forwarder {
       BatchOutcome outcomes;
       outcomes.reserve(messages.size());
       for (auto& result : co_await datagrams_->send(messages)) {
-        if (result.status == DatagramResult::Status::sent) outcomes.push_back(DeliveryOutcome::success());
+        if (result.status == DatagramResult::Status::sent)
+          outcomes.push_back(DeliveryOutcome::success());
         else if (result.status == DatagramResult::Status::too_large)  // tcp:// or tls:// carry any size
           outcomes.push_back(DeliveryOutcome::permanent(result.reason + "; use tcp:// or tls://"));
-        else outcomes.push_back(DeliveryOutcome::retry(std::move(result.reason)));
+        else
+          outcomes.push_back(DeliveryOutcome::retry(std::move(result.reason)));
       }
       co_return outcomes;
     }

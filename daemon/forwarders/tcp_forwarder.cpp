@@ -50,8 +50,8 @@ std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config, con
   });
   auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
   // No key of its own bounds the lookup: the delivery's timeout does.
-  return std::make_unique<TcpForwarder>(context.executor, std::move(endpoint), std::move(tls_context),
-                                        config.timeout, context.log);
+  return std::make_unique<TcpForwarder>(context.executor, std::move(endpoint), std::move(tls_context), config.timeout,
+                                        context.log);
 }
 
 }  // namespace auditfwd

@@ -1,12 +1,12 @@
 // Timeout by a watchdog timer awaited beside the delivery; the loser is cancelled.
 #include "forwarders/timed_delivery.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/error.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;

@@ -3,10 +3,10 @@
 
 #include "forwarders/forwarder.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <span>
-#include <spdlog/logger.h>
 
 namespace auditfwd {
 

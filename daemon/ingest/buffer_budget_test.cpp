@@ -15,8 +15,8 @@ TEST_CASE("below the limit a connection may hold up to per_connection, never pas
   CHECK(budget.total() == 8'000);
   CHECK(budget.allowance(3'000) == 4'000);
   CHECK(budget.allowance(0) == 2'000);  // only the room left
-  budget.update(0, 1'500);               // 9 500
-  CHECK(budget.allowance(0) == 1'000);   // the floor, not less
+  budget.update(0, 1'500);              // 9 500
+  CHECK(budget.allowance(0) == 1'000);  // the floor, not less
 }
 
 TEST_CASE("at the limit every connection keeps its floor; room wakes the waiters once") {

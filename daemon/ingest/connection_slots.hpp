@@ -1,18 +1,18 @@
 // Who may take a connection slot: the global cap, a cap per uid, and slots only root may take.
 #pragma once
 
+#include <sys/types.h>
 #include <cstddef>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <unordered_map>
 
 namespace auditfwd {
 
 struct SlotLimits {
   std::size_t max_connections = 1024;
-  std::size_t max_per_uid = 256;        // root (uid 0) is exempt, as PostgreSQL's superusers are
-  std::size_t reserved_for_root = 4;   // the last slots of max_connections: root only
+  std::size_t max_per_uid = 256;      // root (uid 0) is exempt, as PostgreSQL's superusers are
+  std::size_t reserved_for_root = 4;  // the last slots of max_connections: root only
 };
 
 enum class SlotRefusal { max_connections, reserved_for_root, max_per_uid };

@@ -1,9 +1,9 @@
 // First matching rule decides; a rate is a token bucket per rule and sender uid.
 #include "ingest/ingest_policy.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <chrono>
-#include <fmt/format.h>
 
 namespace auditfwd {
 namespace {
@@ -77,14 +77,15 @@ std::optional<PolicyRefusal> IngestPolicy::admit(const SenderRules& sender, std:
   if (decides == sender.rules.end()) {
     std::string detail;
     if (sender.rules.empty()) {
-      detail = fmt::format("no [[ingest.allow]] rule matches the sender {}; action \"{}\" refused",
-                           sender.description, action);
+      detail = fmt::format("no [[ingest.allow]] rule matches the sender {}; action \"{}\" refused", sender.description,
+                           action);
     } else {
       std::vector<std::string> labels;
       for (const auto index : sender.rules) labels.push_back(rule_label(index));
-      detail = fmt::format("no [[ingest.allow]] rule grants action \"{}\" to {}; {} match{} this sender but not "
-                           "the action",
-                           action, sender.description, fmt::join(labels, ", "), labels.size() == 1 ? "es" : "");
+      detail = fmt::format(
+          "no [[ingest.allow]] rule grants action \"{}\" to {}; {} match{} this sender but not "
+          "the action",
+          action, sender.description, fmt::join(labels, ", "), labels.size() == 1 ? "es" : "");
     }
     return PolicyRefusal{{errc::not_permitted, std::move(detail)}, "ingest.allow"};
   }
@@ -96,7 +97,8 @@ std::optional<PolicyRefusal> IngestPolicy::admit(const SenderRules& sender, std:
   auto bucket = buckets_.find({index, sender.uid});
   if (bucket == buckets_.end()) {
     if (buckets_.size() >= next_prune_) {
-      for (auto it = buckets_.begin(); it != buckets_.end();) it = it->second.full(now) ? buckets_.erase(it) : std::next(it);
+      for (auto it = buckets_.begin(); it != buckets_.end();)
+        it = it->second.full(now) ? buckets_.erase(it) : std::next(it);
       next_prune_ = std::max(buckets_before_pruning, 2 * buckets_.size());
     }
     bucket = buckets_.try_emplace({index, sender.uid}, *rule.max_events_per_second, rule.burst, now).first;

@@ -22,7 +22,7 @@ namespace auditfwd {
 struct SenderRules {
   uid_t uid = 0;
   std::vector<std::size_t> rules;  // indices into the policy's rules
-  std::string description;          // "uid 1000 (alice), gid 1000 (alice), exe …, unit …": for details
+  std::string description;         // "uid 1000 (alice), gid 1000 (alice), exe …, unit …": for details
 };
 
 // Why an event was refused: the reply, and the key its log line is counted under.

@@ -111,8 +111,8 @@ TEST_CASE("the refusal names the sender, the action and the rules that matched t
   CHECK(refused->rejection.detail ==
         "no [[ingest.allow]] rule grants action \"admin.delete\" to uid 33 (www-data), gid 33 (www-data), exe "
         "/usr/bin/php, unit none; ingest.allow[0] (\"web app\") matches this sender but not the action");
-  const auto stranger = policy.admit(policy.rules_for(sender(1000, "alice", 100, "users", "/usr/bin/app", "x.scope")),
-                                     "user.login", t0);
+  const auto stranger =
+      policy.admit(policy.rules_for(sender(1000, "alice", 100, "users", "/usr/bin/app", "x.scope")), "user.login", t0);
   REQUIRE(stranger);
   CHECK(stranger->rejection.detail ==
         "no [[ingest.allow]] rule matches the sender uid 1000 (alice), gid 100 (users), exe /usr/bin/app, unit "
@@ -178,7 +178,8 @@ TEST_CASE("refilled buckets are forgotten once many are kept") {
   limited.any_sender = true;
   limited.max_events_per_second = 100;
   IngestPolicy policy({limited});
-  for (uid_t uid = 1; uid <= 4096; ++uid) CHECK(policy.admit(policy.rules_for(sender(uid, "")), "a.b", t0) == std::nullopt);
+  for (uid_t uid = 1; uid <= 4096; ++uid)
+    CHECK(policy.admit(policy.rules_for(sender(uid, "")), "a.b", t0) == std::nullopt);
   CHECK(policy.bucket_count() == 4096);
   // One second later every bucket is full again: the next new one prunes them.
   CHECK(policy.admit(policy.rules_for(sender(5000, "")), "a.b", t0 + 1s) == std::nullopt);

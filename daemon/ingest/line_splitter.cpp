@@ -18,8 +18,10 @@ void LineSplitter::emit(std::string_view line, std::vector<SplitLine>& out) {
 
 void LineSplitter::clear_partial() {
   constexpr std::size_t kept_capacity = 4096;
-  if (partial_.capacity() > kept_capacity) std::string().swap(partial_);
-  else partial_.clear();
+  if (partial_.capacity() > kept_capacity)
+    std::string().swap(partial_);
+  else
+    partial_.clear();
 }
 
 void LineSplitter::feed(std::string_view data, std::vector<SplitLine>& out) {

@@ -1,13 +1,13 @@
 // Resolving a connection's sender (names, executable, unit) and the host, once each.
 #include "ingest/peer_identity.hpp"
 
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
 #include <array>
 #include <cerrno>
 #include <climits>
 #include <fstream>
-#include <grp.h>
-#include <pwd.h>
-#include <unistd.h>
 #include <vector>
 
 namespace auditfwd {

@@ -10,10 +10,9 @@
 
 namespace auditfwd {
 
-// Completes `credentials` (SO_PEERCRED, see peer_credentials in session.hpp) with the user and group names (NSS) and, from
-// `proc`/PID, the executable's path, the process name and its systemd unit.
-// What cannot be read (the process already exited, a uid without a name, no
-// systemd) stays empty. Blocking file reads, a few microseconds each: called
+// Completes `credentials` (SO_PEERCRED, see peer_credentials in session.hpp) with the user and group names (NSS) and,
+// from `proc`/PID, the executable's path, the process name and its systemd unit. What cannot be read (the process
+// already exited, a uid without a name, no systemd) stays empty. Blocking file reads, a few microseconds each: called
 // once per connection, when it is accepted, so `exe` is the program that
 // connected (until the pid is reused, which needs the client to exit first).
 SenderIdentity resolve_sender(const PeerCredentials& credentials, const std::string& proc = "/proc");

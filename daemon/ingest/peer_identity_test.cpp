@@ -1,14 +1,14 @@
 // Unit tests for resolving a sender and the host: this test process stands in for a client.
 #include "ingest/peer_identity.hpp"
 
-#include <array>
-#include <climits>
 #include <doctest/doctest.h>
-#include <filesystem>
-#include <fstream>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
+#include <array>
+#include <climits>
+#include <filesystem>
+#include <fstream>
 
 using namespace auditfwd;
 

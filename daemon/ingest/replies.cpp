@@ -1,9 +1,9 @@
 // Formatting reply lines without a JSON document per line.
 #include "ingest/replies.hpp"
 
+#include <fmt/format.h>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
-#include <fmt/format.h>
 #include <iterator>
 
 namespace auditfwd {
@@ -70,7 +70,9 @@ void ReplyBuilder::append_results(std::string& out, const ResultTable& results, 
     out += quoted_ids_[s];
     switch (r.status) {
       case ForwarderResult::Status::ok: out += ":{\"status\":\"ok\"}"; break;
-      case ForwarderResult::Status::enqueued: fmt::format_to(to, ":{{\"status\":\"enqueued\",\"job\":{}}}", r.job); break;
+      case ForwarderResult::Status::enqueued:
+        fmt::format_to(to, ":{{\"status\":\"enqueued\",\"job\":{}}}", r.job);
+        break;
       case ForwarderResult::Status::error:
       case ForwarderResult::Status::none:
         fmt::format_to(to, ":{{\"status\":\"error\",\"error\":{},\"reason\":{}}}",

@@ -3,6 +3,8 @@
 
 #include "ingest/peer_identity.hpp"
 
+#include <fmt/format.h>
+#include <sys/socket.h>
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -11,8 +13,6 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstring>
-#include <fmt/format.h>
-#include <sys/socket.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -117,8 +117,7 @@ asio::awaitable<void> Session::run() {
 }
 
 void Session::update_held() {
-  const std::size_t now_held =
-      buffer_size_ + splitter_.buffered_bytes() + dispatching_bytes_ + queued_reply_bytes_;
+  const std::size_t now_held = buffer_size_ + splitter_.buffered_bytes() + dispatching_bytes_ + queued_reply_bytes_;
   budget_.update(held_, now_held);
   held_ = now_held;
 }
@@ -161,8 +160,8 @@ asio::awaitable<bool> Session::wait_for_room() {
     const std::size_t allowance = budget_.allowance(held_);
     // Lines already read go on once their replies fit, or once no reply is left
     // to wait for (a read buffer larger than a floor-sized allowance must not stall).
-    const bool room = unread_bytes() > 0 ? held_ < allowance || queued_reply_bytes_ == 0
-                                         : held_ + smallest_read_bytes <= allowance;
+    const bool room =
+        unread_bytes() > 0 ? held_ < allowance || queued_reply_bytes_ == 0 : held_ + smallest_read_bytes <= allowance;
     if (disk_room && room) break;
     // Held back by the budget as a whole, not by this connection's own cap: wake when it frees room.
     if (disk_room && allowance < budget_.per_connection() && !waiting_for_budget_) {
@@ -261,8 +260,8 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
     // sender learns nothing of the ids in use, and a resend costs a token.
     if (line && !policy_.open()) {
       if (auto refusal = policy_.admit(sender_rules_, line->action, policy_now)) {
-        refusals_.note(refusal->reason, fmt::format("refused an event from pid {}: {}", peer_.pid,
-                                                     refusal->rejection.detail));
+        refusals_.note(refusal->reason,
+                       fmt::format("refused an event from pid {}: {}", peer_.pid, refusal->rejection.detail));
         lines.emplace_back(std::move(refusal->rejection));
         continue;
       }
@@ -337,8 +336,8 @@ asio::awaitable<void> Session::watch_deadlines() {
       const auto idle_deadline = last_activity_ + config_.idle_timeout;
       if (!busy && now >= idle_deadline) {
         close_now("ingest.idle_timeout",
-                  fmt::format("closed a connection from pid {} uid {}: nothing read or written for {} ms",
-                              peer_.pid, peer_.uid, config_.idle_timeout.count()));
+                  fmt::format("closed a connection from pid {} uid {}: nothing read or written for {} ms", peer_.pid,
+                              peer_.uid, config_.idle_timeout.count()));
         continue;
       }
       next = busy ? now + config_.idle_timeout : idle_deadline;
@@ -349,8 +348,8 @@ asio::awaitable<void> Session::watch_deadlines() {
         const auto line_deadline = *line_started_ + config_.partial_line_timeout;
         if (now >= line_deadline) {
           refusals_.note("ingest.partial_line_timeout",
-                       fmt::format("closing a connection from pid {} uid {}: a line unfinished for {} ms",
-                                   peer_.pid, peer_.uid, config_.partial_line_timeout.count()));
+                         fmt::format("closing a connection from pid {} uid {}: a line unfinished for {} ms", peer_.pid,
+                                     peer_.uid, config_.partial_line_timeout.count()));
           stopping_ = true;  // answer the lines already read, then close
           stop_reading();
           chunk_answered_.notify();

@@ -8,9 +8,10 @@
 #include "ingest/buffer_budget.hpp"
 #include "ingest/ingest_policy.hpp"
 #include "ingest/line_splitter.hpp"
-#include "ingest/replies.hpp"
 #include "ingest/refusal_log.hpp"
+#include "ingest/replies.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -18,7 +19,6 @@
 #include <deque>
 #include <memory>
 #include <optional>
-#include <spdlog/logger.h>
 
 namespace auditfwd {
 
@@ -92,12 +92,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<spdlog::logger> log_;
   LineSplitter splitter_;
   PeerCredentials peer_;
-  SenderIdentity identity_;  // peer_ resolved once, when the connection was accepted
-  SenderStamp sender_;       // identity_ with the host: what each event is stamped with
-  SenderRules sender_rules_;  // the [[ingest.allow]] rules that match identity_
+  SenderIdentity identity_;             // peer_ resolved once, when the connection was accepted
+  SenderStamp sender_;                  // identity_ with the host: what each event is stamped with
+  SenderRules sender_rules_;            // the [[ingest.allow]] rules that match identity_
   const ForbiddenKeys forbidden_keys_;  // normalized once per connection, not per read
-  bool stopping_ = false;  // no new reads; what was read is answered
-  bool closing_ = false;   // the client is gone or was dropped: nothing more is read or dispatched
+  bool stopping_ = false;               // no new reads; what was read is answered
+  bool closing_ = false;                // the client is gone or was dropped: nothing more is read or dispatched
   bool reading_ = false;
   boost::asio::cancellation_signal cancel_read_;  // the pending read only
 
@@ -125,7 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool awaiting_disk_ = false;
   clock::time_point last_activity_;
   std::optional<clock::time_point> line_started_;  // while a line is unfinished and the client is read
-  WakeSignal deadlines_changed_;  // wakes the watchdog
+  WakeSignal deadlines_changed_;                   // wakes the watchdog
 };
 
 // The kernel's view of the connecting process (SO_PEERCRED).

@@ -1,6 +1,9 @@
 // Unit tests for Session over a socketpair: replies in order, the end of input, stop(), the idle deadline.
 #include "ingest/session.hpp"
 
+#include <doctest/doctest.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/connect_pair.hpp>
@@ -9,10 +12,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
-#include <doctest/doctest.h>
-#include <spdlog/spdlog.h>
 #include <thread>
-#include <unistd.h>
 
 using namespace auditfwd;
 namespace asio = boost::asio;
@@ -58,11 +58,10 @@ struct SessionRig {
     asio::local::connect_pair(server, client);
     session = std::make_shared<Session>(std::move(server), PeerCredentials{::getuid(), ::getgid(), ::getpid()}, config,
                                         *dispatcher, *replies, policy, budget, refusals, spdlog::default_logger());
-    asio::co_spawn(session_executor, session->run(),
-                   [this](std::exception_ptr error) {
-                     CHECK_FALSE(error);
-                     ended = true;
-                   });
+    asio::co_spawn(session_executor, session->run(), [this](std::exception_ptr error) {
+      CHECK_FALSE(error);
+      ended = true;
+    });
     runner = std::thread([this] { io.run_for(20s); });
   }
   ~SessionRig() {

@@ -3,6 +3,12 @@
 
 #include "ingest/session.hpp"
 
+#include <fmt/format.h>
+#include <malloc.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -10,12 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <filesystem>
-#include <fmt/format.h>
-#include <malloc.h>
-#include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <systemd/sd-daemon.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -189,8 +189,8 @@ asio::awaitable<void> UnixServer::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, replies_, policy_,
-                                             budget_, refusals_, log_);
+    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, replies_, policy_, budget_,
+                                             refusals_, log_);
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(session);
@@ -238,7 +238,8 @@ asio::awaitable<void> UnixServer::stop(std::chrono::milliseconds grace) {
     std::lock_guard lock(sessions_mutex_);
     for (const auto& session : sessions_) session->stop();
   }
-  if (!co_await session_tasks_.wait_until(std::chrono::steady_clock::now() + grace)) log_->warn("{} connection(s) still busy after the grace period", active_sessions());
+  if (!co_await session_tasks_.wait_until(std::chrono::steady_clock::now() + grace))
+    log_->warn("{} connection(s) still busy after the grace period", active_sessions());
   std::error_code remove_error;
   if (owns_socket_file_) std::filesystem::remove(config_.socket, remove_error);
   owns_socket_file_ = false;

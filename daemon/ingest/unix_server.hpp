@@ -65,8 +65,8 @@ class UnixServer {
   std::atomic<bool> stopping_{false};
   mutable std::mutex sessions_mutex_;
   std::set<std::shared_ptr<Session>> sessions_;
-  ConnectionSlots slots_;                   // under sessions_mutex_
-  std::size_t closed_since_trim_ = 0;       // under sessions_mutex_
+  ConnectionSlots slots_;              // under sessions_mutex_
+  std::size_t closed_since_trim_ = 0;  // under sessions_mutex_
   std::shared_ptr<spdlog::logger> log_;
   BufferBudget budget_;
   IngestPolicy policy_;

@@ -1,16 +1,16 @@
 // Unit tests for UnixServer: accepting on its socket file, and stop() ending the sessions it runs.
 #include "ingest/unix_server.hpp"
 
+#include <doctest/doctest.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
-#include <doctest/doctest.h>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 #include <thread>
-#include <unistd.h>
 
 using namespace auditfwd;
 namespace asio = boost::asio;

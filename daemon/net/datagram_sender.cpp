@@ -3,9 +3,9 @@
 
 #include "net/resolve.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -13,7 +13,9 @@ using udp = asio::ip::udp;
 
 DatagramSender::DatagramSender(asio::any_io_executor executor, Endpoint endpoint,
                                std::chrono::milliseconds resolve_timeout)
-    : executor_(std::move(executor)), endpoint_(std::move(endpoint)), resolve_timeout_(resolve_timeout),
+    : executor_(std::move(executor)),
+      endpoint_(std::move(endpoint)),
+      resolve_timeout_(resolve_timeout),
       mutex_(executor_) {}
 
 asio::awaitable<std::vector<DatagramResult>> DatagramSender::send(const std::vector<std::string>& messages) {
@@ -22,7 +24,8 @@ asio::awaitable<std::vector<DatagramResult>> DatagramSender::send(const std::vec
   results.reserve(messages.size());
   try {
     auto lock = co_await mutex_.lock();
-    if (!lock) co_return std::vector<DatagramResult>(messages.size(), {Status::failed, "cancelled while waiting to send"});
+    if (!lock)
+      co_return std::vector<DatagramResult>(messages.size(), {Status::failed, "cancelled while waiting to send"});
     if (reset_requested_.exchange(false)) close();
     if (!socket_) {
       if (auto error = co_await open(); !error.empty())
@@ -32,8 +35,8 @@ asio::awaitable<std::vector<DatagramResult>> DatagramSender::send(const std::vec
       auto [error, sent] = co_await socket_->async_send(asio::buffer(message), asio::as_tuple(asio::use_awaitable));
       if (error == asio::error::message_size) {
         // Waiting will not make it fit.
-        results.push_back({Status::too_large,
-                           fmt::format("a {}-byte message does not fit in a UDP datagram", message.size())});
+        results.push_back(
+            {Status::too_large, fmt::format("a {}-byte message does not fit in a UDP datagram", message.size())});
       } else if (error) {
         close();  // e.g. ECONNREFUSED reported by ICMP for an earlier datagram
         results.resize(messages.size(),

@@ -1,10 +1,10 @@
 // The UDP sender against a real loopback socket: one datagram per message, a too-large one skipped.
 #include "net/datagram_sender.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <doctest/doctest.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;

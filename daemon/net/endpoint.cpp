@@ -1,9 +1,9 @@
 // Parsing forwarder addresses: scheme, host and port all required, never a guessed default port.
 #include "net/endpoint.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <charconv>
-#include <fmt/format.h>
 
 namespace auditfwd {
 
@@ -28,10 +28,14 @@ EndpointParse parse_endpoint(std::string_view text) {
     return fail(fmt::format("\"{}\" is not an address of the form scheme://host:port", text));
   const auto scheme = text.substr(0, scheme_end);
   Endpoint endpoint;
-  if (scheme == "udp") endpoint.transport = Transport::udp;
-  else if (scheme == "tcp") endpoint.transport = Transport::tcp;
-  else if (scheme == "tls") endpoint.transport = Transport::tls;
-  else return fail(fmt::format("unknown scheme \"{}\" (expected udp://, tcp:// or tls://)", scheme));
+  if (scheme == "udp")
+    endpoint.transport = Transport::udp;
+  else if (scheme == "tcp")
+    endpoint.transport = Transport::tcp;
+  else if (scheme == "tls")
+    endpoint.transport = Transport::tls;
+  else
+    return fail(fmt::format("unknown scheme \"{}\" (expected udp://, tcp:// or tls://)", scheme));
 
   auto rest = text.substr(scheme_end + 3);
   std::string_view host, port;

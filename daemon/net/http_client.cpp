@@ -5,6 +5,8 @@
 #include "net/resolve.hpp"
 #include "net/tls_client.hpp"
 
+#include <fmt/format.h>
+#include <strings.h>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -14,9 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <fmt/format.h>
 #include <mutex>
-#include <strings.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -41,8 +41,10 @@ constexpr std::size_t max_idle_connections = 16;
 struct Connection {
   Connection(const asio::any_io_executor& executor, ssl::context* tls_context, std::uint64_t pool_generation)
       : generation(pool_generation) {
-    if (tls_context) tls.emplace(executor, *tls_context);
-    else plain.emplace(executor);
+    if (tls_context)
+      tls.emplace(executor, *tls_context);
+    else
+      plain.emplace(executor);
   }
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
@@ -75,7 +77,8 @@ HttpResponse to_response(Response& response, bool body_truncated) {
   out.status = response.result_int();
   out.reason = std::string(response.reason());
   if (out.reason.empty()) out.reason = std::string(http::obsolete_reason(response.result()));
-  for (const auto& field : response) out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  for (const auto& field : response)
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   out.body = std::move(response.body());
   out.body_truncated = body_truncated;
   return out;
@@ -90,9 +93,13 @@ std::optional<std::string_view> HttpResponse::header(std::string_view name) cons
 }
 
 struct HttpClient::Impl {
-  Impl(asio::any_io_executor io, HttpOrigin o, std::shared_ptr<ssl::context> context, std::shared_ptr<spdlog::logger> logger)
-      : executor(std::move(io)), origin(std::move(o)), tls_context(origin.https ? std::move(context) : nullptr),
-        log(std::move(logger)), where(fmt::format("{}:{}", origin.host, origin.port)) {}
+  Impl(asio::any_io_executor io, HttpOrigin o, std::shared_ptr<ssl::context> context,
+       std::shared_ptr<spdlog::logger> logger)
+      : executor(std::move(io)),
+        origin(std::move(o)),
+        tls_context(origin.https ? std::move(context) : nullptr),
+        log(std::move(logger)),
+        where(fmt::format("{}:{}", origin.host, origin.port)) {}
 
   asio::any_io_executor executor;
   const HttpOrigin origin;
@@ -126,12 +133,15 @@ struct HttpClient::Impl {
       const bool reused = connection != nullptr;
       if (!connection) {
         connection = std::make_unique<Connection>(executor, tls_context.get(), generation.load());
-        if (auto reason = co_await open(*connection); !reason.empty()) co_return HttpResult{std::nullopt, std::move(reason)};
+        if (auto reason = co_await open(*connection); !reason.empty())
+          co_return HttpResult{std::nullopt, std::move(reason)};
       }
       // (Not a ?: with two co_awaits: GCC 12 miscompiles that and frees the result twice.)
       Exchange result;
-      if (connection->tls) result = co_await exchange(*connection->tls, *connection, request);
-      else result = co_await exchange(*connection->plain, *connection, request);
+      if (connection->tls)
+        result = co_await exchange(*connection->tls, *connection, request);
+      else
+        result = co_await exchange(*connection->plain, *connection, request);
       if (result.error) {
         if (co_await cancelled()) co_return HttpResult{std::nullopt, "cancelled"};
         if (reused && attempt == 0 && !result.got_response_bytes) {
@@ -202,9 +212,10 @@ struct HttpClient::Impl {
     if (connection.tls) {
       auto& tls = *connection.tls;
       if (!origin.tls_verify && !warned_insecure.exchange(true))
-        log->warn("tls_verify = false: the certificate of {} is NOT verified; anyone on the path can read and alter "
-                  "these audit events",
-                  where);
+        log->warn(
+            "tls_verify = false: the certificate of {} is NOT verified; anyone on the path can read and alter "
+            "these audit events",
+            where);
       if (auto problem = prepare_tls_connection(tls.native_handle(), origin.host, origin.tls_verify); !problem.empty())
         co_return fmt::format("TLS {}: {}", where, problem);
       tcp_stream.expires_after(origin.connect_timeout);

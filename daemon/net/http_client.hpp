@@ -1,13 +1,13 @@
 // An HTTP/1.1 client for one origin with a keep-alive pool: what every HTTP-based forwarder sends through.
 #pragma once
 
+#include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <spdlog/logger.h>
 #include <string>
 #include <string_view>
 #include <utility>

@@ -1,6 +1,7 @@
 // The lookup runs beside a timer; whichever ends first wins, and the loser's result is dropped.
 #include "net/resolve.hpp"
 
+#include <fmt/format.h>
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_executor.hpp>
@@ -8,7 +9,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
 #include <memory>
 #include <mutex>
 

@@ -1,10 +1,10 @@
 // Resolution within a deadline: literals need no lookup, names come back as addresses, failures read plainly.
 #include "net/resolve.hpp"
 
+#include <doctest/doctest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <doctest/doctest.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -46,8 +46,8 @@ TEST_CASE("a resolve failure names the host and the reason") {
         "resolve logs.example: no answer within 1500ms");
   CHECK(describe_resolve_failure("logs.example", asio::error::operation_aborted, 1500ms) ==
         "resolve logs.example: cancelled");
-  CHECK(describe_resolve_failure("logs.example", asio::error::host_not_found, 1500ms).starts_with(
-      "resolve logs.example: "));
+  CHECK(describe_resolve_failure("logs.example", asio::error::host_not_found, 1500ms)
+            .starts_with("resolve logs.example: "));
 }
 
 }  // namespace auditfwd

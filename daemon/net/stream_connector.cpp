@@ -6,21 +6,21 @@
 #include "net/resolve.hpp"
 #include "net/tls_client.hpp"
 
-#include <atomic>
-#include <boost/asio/as_tuple.hpp>
-#include <array>
-#include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 #include <fmt/format.h>
-#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <optional>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -31,8 +31,12 @@ using namespace asio::experimental::awaitable_operators;
 struct StreamConnector::Impl {
   Impl(asio::any_io_executor ex, Endpoint ep, std::shared_ptr<ssl::context> context,
        std::chrono::milliseconds resolve_limit, std::shared_ptr<spdlog::logger> logger)
-      : executor(std::move(ex)), endpoint(std::move(ep)), tls_context(std::move(context)),
-        resolve_timeout(resolve_limit), log(std::move(logger)), mutex(executor) {}
+      : executor(std::move(ex)),
+        endpoint(std::move(ep)),
+        tls_context(std::move(context)),
+        resolve_timeout(resolve_limit),
+        log(std::move(logger)),
+        mutex(executor) {}
 
   asio::any_io_executor executor;
   const Endpoint endpoint;
@@ -115,8 +119,8 @@ struct StreamConnector::Impl {
     SSL* handle = stream.native_handle();
     if (auto problem = prepare_tls_connection(handle, endpoint.host, /*verify=*/true); !problem.empty())
       co_return fmt::format("TLS {}: {}", target, problem);
-    auto [handshake_error] = co_await stream.async_handshake(ssl::stream_base::client,
-                                                             asio::as_tuple(asio::use_awaitable));
+    auto [handshake_error] =
+        co_await stream.async_handshake(ssl::stream_base::client, asio::as_tuple(asio::use_awaitable));
     if (handshake_error)
       co_return fmt::format("TLS handshake with {}: {}", target, tls_handshake_failure(handle, handshake_error));
     if (SSL_version(handle) == TLS1_3_VERSION) {
@@ -140,7 +144,9 @@ struct StreamConnector::Impl {
       if (const auto error = std::get<0>(std::get<0>(first)); error)
         co_return fmt::format("TLS connection to {} refused by the server after the handshake: {}{}", endpoint.text(),
                               error.message(),
-                              SSL_CTX_get0_certificate(tls_context->native_handle()) ? "" : " (does it require a client certificate? set tls_cert_file and tls_key_file)");
+                              SSL_CTX_get0_certificate(tls_context->native_handle())
+                                  ? ""
+                                  : " (does it require a client certificate? set tls_cert_file and tls_key_file)");
     }
     co_return std::string{};
   }

@@ -3,13 +3,13 @@
 
 #include "net/endpoint.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <chrono>
 #include <memory>
-#include <spdlog/logger.h>
 #include <string>
 #include <vector>
 

@@ -1,12 +1,12 @@
 // TLS client policy: context loading checked at config time, host checks, and handshake failures with their reason.
 #include "net/tls_client.hpp"
 
-#include <boost/asio/ip/address.hpp>
-#include <filesystem>
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <boost/asio/ip/address.hpp>
+#include <filesystem>
 
 namespace auditfwd {
 namespace ssl = boost::asio::ssl;
@@ -58,8 +58,9 @@ bool readable_file(const std::string& path) {
 }  // namespace
 
 std::shared_ptr<ssl::context> make_tls_client_context(const TlsClientOptions& options) {
-  for (const auto& [key, path] : {std::pair{"tls_ca_file", &options.ca_file}, std::pair{"tls_cert_file", &options.cert_file},
-                                  std::pair{"tls_key_file", &options.key_file}})
+  for (const auto& [key, path] :
+       {std::pair{"tls_ca_file", &options.ca_file}, std::pair{"tls_cert_file", &options.cert_file},
+        std::pair{"tls_key_file", &options.key_file}})
     if (*path && !readable_file(**path)) throw TlsSetupError(key, fmt::format("\"{}\" is not a readable file", **path));
   if (options.cert_file.has_value() != options.key_file.has_value())
     throw TlsSetupError(options.cert_file ? "tls_key_file" : "tls_cert_file",
@@ -75,7 +76,9 @@ std::shared_ptr<ssl::context> make_tls_client_context(const TlsClientOptions& op
     if (ec) throw TlsSetupError("tls_ca_file", "cannot load CA certificates (PEM): " + ec.message());
   } else if (options.verify) {
     context->set_default_verify_paths(ec);
-    if (ec) throw TlsSetupError("tls_ca_file", "the system CA store cannot be loaded (" + ec.message() + "); set tls_ca_file");
+    if (ec)
+      throw TlsSetupError("tls_ca_file",
+                          "the system CA store cannot be loaded (" + ec.message() + "); set tls_ca_file");
   }
   if (options.cert_file) {
     context->use_certificate_chain_file(*options.cert_file, ec);
@@ -121,7 +124,8 @@ std::string tls_handshake_failure(SSL* ssl, const boost::system::error_code& err
   if (const auto* record = static_cast<VerifyRecord*>(SSL_get_ex_data(ssl, record_index()));
       record && record->error != X509_V_OK)
     return describe_certificate_failure(record->error, record->depth, record->subject);
-  if (const long verdict = SSL_get_verify_result(ssl); verdict != X509_V_OK && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE)
+  if (const long verdict = SSL_get_verify_result(ssl);
+      verdict != X509_V_OK && SSL_get_verify_mode(ssl) != SSL_VERIFY_NONE)
     return describe_certificate_failure(verdict, 0, {});
   return error.message();
 }

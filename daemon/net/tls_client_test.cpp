@@ -1,12 +1,12 @@
 // The TLS client policy: what a context enforces, what a connection checks, how a failure reads.
 #include "net/tls_client.hpp"
 
-#include <cstdio>
 #include <doctest/doctest.h>
-#include <filesystem>
-#include <fstream>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 
 namespace auditfwd {
 namespace {

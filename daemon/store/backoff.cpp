@@ -10,8 +10,7 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, 
   using namespace std::chrono;
   attempt = std::max(attempt, 1);
   switch (policy.backoff) {
-    case BackoffKind::fixed:
-      return policy.backoff_min;
+    case BackoffKind::fixed: return policy.backoff_min;
     case BackoffKind::exponential: {
       const double base = static_cast<double>(policy.backoff_min.count()) * std::pow(2.0, std::min(attempt - 1, 60));
       const double cap = static_cast<double>(policy.backoff_max.value_or(hours{1}).count());

@@ -15,18 +15,20 @@ BatchLedger::BatchLedger(SQLite::Database& db, JobTable& jobs, ForwarderDirector
       forwarders_(forwarders),
       log_(std::move(log)),
       keep_completed_rows_(keep_completed_rows),
-      insert_(db, "INSERT INTO batches (id, forwarder, first_job, last_job, events, max_attempts, inserted_at, "
-                  "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+      insert_(db,
+              "INSERT INTO batches (id, forwarder, first_job, last_job, events, max_attempts, inserted_at, "
+              "payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
       // The rowid order from the cursor on, not an index: one page per
       // commit at low rates instead of two.
-      next_(db, "SELECT id, max_attempts, payload, first_job, last_job FROM batches "
-                "WHERE id > ?2 AND forwarder = ?1 ORDER BY id LIMIT 1"),
+      next_(db,
+            "SELECT id, max_attempts, payload, first_job, last_job FROM batches "
+            "WHERE id > ?2 AND forwarder = ?1 ORDER BY id LIMIT 1"),
       delete_(db, "DELETE FROM batches WHERE id = ?1") {
   next_batch_id_ = db.execAndGet("SELECT coalesce(max(id), 0) + 1 FROM batches").getInt64();
 }
 
-std::int64_t BatchLedger::add(const std::string& forwarder_id, ForwarderJobs& forwarder, bool handed,
-                              int max_attempts, std::int64_t job_id, const std::string& payload) {
+std::int64_t BatchLedger::add(const std::string& forwarder_id, ForwarderJobs& forwarder, bool handed, int max_attempts,
+                              std::int64_t job_id, const std::string& payload) {
   auto& batch = open_batch(forwarder_id, forwarder, handed, max_attempts);
   batch.writer.add(job_id, payload);
   return batch.id;
@@ -107,7 +109,8 @@ bool BatchLedger::load_next_batch(const std::string& forwarder, ForwarderJobs& s
     state.claim_cursor = batch_id;
     // Written early for this claim (see write_open), but handed over: its
     // jobs reach the workers after the commit, not through a claim.
-    if (std::any_of(open_.begin(), open_.end(), [&](const OpenBatch& open) { return open.id == batch_id && open.handed; }))
+    if (std::any_of(open_.begin(), open_.end(),
+                    [&](const OpenBatch& open) { return open.id == batch_id && open.handed; }))
       continue;
     std::vector<BatchJob> batch;
     try {
@@ -226,7 +229,8 @@ void BatchLedger::record_progress_at_stop() {
         continue;
       }
       // The jobs that left it go too: they live on as rows of the jobs table.
-      const auto left = jobs_.ids_in_range(live.forwarder, range.getColumn(0).getInt64(), range.getColumn(1).getInt64());
+      const auto left =
+          jobs_.ids_in_range(live.forwarder, range.getColumn(0).getInt64(), range.getColumn(1).getInt64());
       range.reset();
       std::sort(live.completed.begin(), live.completed.end());
       drop_jobs_from_batch(db_, batch_id, [&](std::int64_t job_id) {
@@ -238,9 +242,10 @@ void BatchLedger::record_progress_at_stop() {
     transaction.commit();
     if (rewritten > 0) log_->info("recorded what completed in {} batch(es) still in delivery at shutdown", rewritten);
   } catch (const std::exception& e) {
-    log_->error("could not record the deliveries of batches in flight at shutdown (the next start delivers them "
-                "again): {}",
-                e.what());
+    log_->error(
+        "could not record the deliveries of batches in flight at shutdown (the next start delivers them "
+        "again): {}",
+        e.what());
   }
   live_.clear();
 }

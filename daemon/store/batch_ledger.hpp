@@ -9,8 +9,8 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
-#include <memory>
 #include <spdlog/logger.h>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -28,8 +28,8 @@ namespace auditfwd {
 // delivers their remaining jobs again (at least once). Writer thread only.
 class BatchLedger {
  public:
-  BatchLedger(SQLite::Database& db, JobTable& jobs, ForwarderDirectory& forwarders,
-              std::shared_ptr<spdlog::logger> log, bool keep_completed_rows);
+  BatchLedger(SQLite::Database& db, JobTable& jobs, ForwarderDirectory& forwarders, std::shared_ptr<spdlog::logger> log,
+              bool keep_completed_rows);
 
   // --- the running transaction's new jobs ---
   // Adds job `job_id` with its event to the transaction's open batch of
@@ -109,7 +109,7 @@ class BatchLedger {
   SQLite::Statement insert_, next_, delete_;
 
   std::int64_t next_batch_id_ = 1;
-  std::vector<OpenBatch> open_;                 // the running transaction's batches
+  std::vector<OpenBatch> open_;                  // the running transaction's batches
   std::vector<EventBatchWriter> spare_writers_;  // their buffers, kept for the next transactions
   std::vector<char> blob_buffer_;                // the compressed blob being inserted
   std::unordered_map<std::int64_t, LiveBatch> live_;

@@ -40,8 +40,8 @@ struct Writer {
   }
   void finish(const ClaimedJob& job, JobState state) {
     transaction([&] {
-      JobFinish f{job.id, state, job.attempt, 60'000, state == JobState::completed ? "" : "failed", job.batch_id,
-                  job.payload};
+      JobFinish f{job.id,       state,      job.attempt, 60'000, state == JobState::completed ? "" : "failed",
+                  job.batch_id, job.payload};
       CHECK(ledger.finish(f, 1'000, "now") != nullptr);
     });
   }
@@ -68,7 +68,7 @@ TEST_CASE("BatchLedger: a commit's jobs are one batch; after a crash, jobs that 
     CHECK(jobs[0].max_attempts == 5);
     w.finish(jobs[1], JobState::retryable);  // job 2 leaves for a row of the jobs table
     w.finish(jobs[0], JobState::completed);  // job 1 completes with nothing recorded
-  }  // a crash: nothing recorded at stop
+  }                                          // a crash: nothing recorded at stop
   Writer restarted(temp.config.path);
   // Job 1 is delivered again (at least once); job 2 lives on as a row.
   CHECK(ids_of(restarted.claim()) == std::vector<std::int64_t>{1, 3});

@@ -29,7 +29,8 @@ std::size_t drop_jobs_from_batch(SQLite::Database& db, std::int64_t batch_id,
   const auto events = kept.jobs();
   const auto first = kept.first_job_id(), last = kept.last_job_id();
   const auto rewritten = kept.finish();
-  SQLite::Statement update(db, "UPDATE batches SET payload = ?2, events = ?3, first_job = ?4, last_job = ?5 WHERE id = ?1");
+  SQLite::Statement update(db,
+                           "UPDATE batches SET payload = ?2, events = ?3, first_job = ?4, last_job = ?5 WHERE id = ?1");
   update.bind(1, static_cast<int64_t>(batch_id));
   update.bind(2, rewritten.data(), static_cast<int>(rewritten.size()));
   update.bind(3, static_cast<int64_t>(events));

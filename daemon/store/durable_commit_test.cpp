@@ -1,13 +1,13 @@
 // Unit tests for DurableCommit: waiting before and after the sync, never inline.
 #include "store/durable_commit.hpp"
 
-#include <boost/asio/io_context.hpp>
+#include <doctest/doctest.h>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <doctest/doctest.h>
 #include <thread>
 
 using namespace auditfwd;

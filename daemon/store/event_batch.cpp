@@ -2,8 +2,8 @@
 // (stamped events of one commit share most of their text).
 #include "store/event_batch.hpp"
 
-#include <memory>
 #include <zstd.h>
+#include <memory>
 
 namespace auditfwd {
 namespace {
@@ -56,7 +56,8 @@ void put_fixed(char* out, std::uint64_t value, std::size_t bytes) {
 std::uint64_t get_fixed(std::string_view& in, std::size_t bytes) {
   if (in.size() < bytes) throw CorruptBatch("batch blob ends inside its header");
   std::uint64_t value = 0;
-  for (std::size_t k = 0; k < bytes; ++k) value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[k])) << (8 * k);
+  for (std::size_t k = 0; k < bytes; ++k)
+    value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[k])) << (8 * k);
   in.remove_prefix(bytes);
   return value;
 }
@@ -83,8 +84,8 @@ std::size_t EventBatchWriter::finish_into(std::vector<char>& out) {
   if (out.size() < bound) out.resize(bound);
   out[0] = blob_magic;
   out[1] = blob_version;
-  const auto size =
-      ZSTD_compressCCtx(contexts().compress.get(), out.data() + 2, out.size() - 2, raw_.data(), raw_.size(), compression_level);
+  const auto size = ZSTD_compressCCtx(contexts().compress.get(), out.data() + 2, out.size() - 2, raw_.data(),
+                                      raw_.size(), compression_level);
   if (ZSTD_isError(size)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(size));
   clear();
   return 2 + size;

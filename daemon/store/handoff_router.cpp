@@ -33,8 +33,10 @@ void HandoffRouter::push_all() {
     jobs.clear();
     std::size_t kept = 0;
     for (auto& [handoff, job] : handed_) {
-      if (handoff == target) jobs.push_back(std::move(job));
-      else handed_[kept++] = {handoff, std::move(job)};
+      if (handoff == target)
+        jobs.push_back(std::move(job));
+      else
+        handed_[kept++] = {handoff, std::move(job)};
     }
     handed_.resize(kept);
     target->push(jobs);

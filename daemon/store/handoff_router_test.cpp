@@ -32,7 +32,7 @@ TEST_CASE("HandoffRouter: jobs are handed over while there is room, after the co
     REQUIRE(handoff == r.handoff.get());
     r.router.hand(handoff, ClaimedJob{id, 1, 3, "{}", 1});
   }
-  CHECK(r.taken().empty());  // not before the commit
+  CHECK(r.taken().empty());                    // not before the commit
   CHECK(r.router.reserve(r.a, 0) == nullptr);  // full: this job waits for a claim…
   r.router.push_all();
   const auto jobs = r.taken();

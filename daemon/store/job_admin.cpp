@@ -44,8 +44,9 @@ SQLite::Database open_existing(const std::string& path) {
 
 // Tells a running daemon that pending jobs changed behind its back (it recounts).
 void bump_admin_generation(SQLite::Database& db) {
-  db.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('admin_generation', "
-          "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'admin_generation'), 0) + 1 AS TEXT))");
+  db.exec(
+      "INSERT OR REPLACE INTO meta (key, value) VALUES ('admin_generation', "
+      "CAST(coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'admin_generation'), 0) + 1 AS TEXT))");
 }
 
 // A WHERE term that repeats the WHERE clause of the partial index holding
@@ -72,8 +73,9 @@ namespace {
 // them come before any later batch's.
 std::vector<JobRow> jobs_of_batches(SQLite::Database& db, const std::optional<std::string>& forwarder,
                                     std::size_t limit) {
-  SQLite::Statement batches(db, "SELECT id, forwarder, first_job, last_job, max_attempts, inserted_at, payload "
-                                "FROM batches WHERE ?1 IS NULL OR forwarder = ?1 ORDER BY first_job");
+  SQLite::Statement batches(db,
+                            "SELECT id, forwarder, first_job, last_job, max_attempts, inserted_at, payload "
+                            "FROM batches WHERE ?1 IS NULL OR forwarder = ?1 ORDER BY first_job");
   if (forwarder) batches.bind(1, *forwarder);
   SQLite::Statement left(db, "SELECT id FROM jobs WHERE id BETWEEN ?2 AND ?3 AND forwarder = ?1 ORDER BY id");
   std::vector<JobRow> rows;
@@ -92,8 +94,8 @@ std::vector<JobRow> jobs_of_batches(SQLite::Database& db, const std::optional<st
     while (left.executeStep()) left_ids.push_back(left.getColumn(0).getInt64());
     left.reset();
     const auto blob = batches.getColumn(6);
-    for (auto& job : decode_event_batch(std::string_view(static_cast<const char*>(blob.getBlob()),
-                                                         static_cast<std::size_t>(blob.getBytes())))) {
+    for (auto& job : decode_event_batch(
+             std::string_view(static_cast<const char*>(blob.getBlob()), static_cast<std::size_t>(blob.getBytes())))) {
       if (std::binary_search(left_ids.begin(), left_ids.end(), job.job_id)) continue;
       JobRow row;
       row.id = job.job_id;
@@ -121,7 +123,8 @@ std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState
   SQLite::Statement query(db,
                           "SELECT id, forwarder, event_id, state, attempt, max_attempts, inserted_at, scheduled_at, "
                           "finished_at, coalesce(errors, '[]') FROM jobs "
-                          "WHERE " + (state ? partial_index_term(*state) + "state = ?1" : std::string("?1 IS NULL")) +
+                          "WHERE " +
+                              (state ? partial_index_term(*state) + "state = ?1" : std::string("?1 IS NULL")) +
                               " AND (?2 IS NULL OR forwarder = ?2) ORDER BY id LIMIT ?3");
   if (state) query.bind(1, std::string(to_string(*state)));
   if (forwarder) query.bind(2, *forwarder);
@@ -143,9 +146,10 @@ std::vector<JobRow> list_jobs(const std::string& db_path, std::optional<JobState
 
 std::size_t retry_jobs(const std::string& db_path, const std::vector<std::int64_t>& ids) {
   auto db = open_existing(db_path);
-  SQLite::Statement update(db, "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
-                               "max_attempts = max(max_attempts, attempt + 1) "
-                               "WHERE id = ?1 AND state IN ('discarded','cancelled','retryable')");
+  SQLite::Statement update(db,
+                           "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
+                           "max_attempts = max(max_attempts, attempt + 1) "
+                           "WHERE id = ?1 AND state IN ('discarded','cancelled','retryable')");
   std::size_t changed = 0;
   for (std::size_t start = 0; start < ids.size(); start += admin_chunk) {
     SQLite::Transaction transaction(db);
@@ -178,10 +182,12 @@ static std::size_t run_in_chunks(SQLite::Database& db, SQLite::Statement& statem
 
 std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::optional<std::string> forwarder) {
   auto db = open_existing(db_path);
-  SQLite::Statement update(db, "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
-                               "max_attempts = max(max_attempts, attempt + 1) WHERE id IN (SELECT id FROM jobs "
-                               "WHERE " + partial_index_term(state) + "state = ?1 AND (?3 IS NULL OR forwarder = ?3) LIMIT " +
-                                   std::to_string(admin_chunk) + ")");
+  SQLite::Statement update(db,
+                           "UPDATE jobs SET state = 'available', scheduled_at = ?2, finished_at = NULL, "
+                           "max_attempts = max(max_attempts, attempt + 1) WHERE id IN (SELECT id FROM jobs "
+                           "WHERE " +
+                               partial_index_term(state) + "state = ?1 AND (?3 IS NULL OR forwarder = ?3) LIMIT " +
+                               std::to_string(admin_chunk) + ")");
   update.bind(1, std::string(to_string(state)));
   update.bind(2, static_cast<int64_t>(unix_millis_now()));
   if (forwarder) update.bind(3, *forwarder);
@@ -207,8 +213,10 @@ StoreStats store_stats(const std::string& db_path) {
     auto available = std::find_if(stats.jobs_by_state.begin(), stats.jobs_by_state.end(), [&](const auto& entry) {
       return std::get<0>(entry) == forwarder && std::get<1>(entry) == "available";
     });
-    if (available != stats.jobs_by_state.end()) std::get<2>(*available) += in_batches;
-    else stats.jobs_by_state.emplace_back(forwarder, "available", in_batches);
+    if (available != stats.jobs_by_state.end())
+      std::get<2>(*available) += in_batches;
+    else
+      stats.jobs_by_state.emplace_back(forwarder, "available", in_batches);
   }
   std::sort(stats.jobs_by_state.begin(), stats.jobs_by_state.end());
   SQLite::Statement counters(db, "SELECT value FROM meta WHERE key = 'counters'");
@@ -222,10 +230,13 @@ std::size_t export_jobs(const std::string& db_path, JobState state, std::optiona
     throw std::invalid_argument("only completed, discarded or cancelled jobs can be exported");
   auto db = open_existing(db_path);
   // Keyset pages: each its own short read, never one snapshot held for the whole export.
-  SQLite::Statement page(db, "SELECT id, forwarder, event_id, state, attempt, max_attempts, inserted_at, scheduled_at, "
-                             "finished_at, coalesce(errors, '[]'), payload FROM jobs WHERE " +
-                                 partial_index_term(state) + "state = ?1 AND (?2 IS NULL OR forwarder = ?2) "
-                                 "AND id > ?3 ORDER BY id LIMIT " + std::to_string(admin_chunk));
+  SQLite::Statement page(db,
+                         "SELECT id, forwarder, event_id, state, attempt, max_attempts, inserted_at, scheduled_at, "
+                         "finished_at, coalesce(errors, '[]'), payload FROM jobs WHERE " +
+                             partial_index_term(state) +
+                             "state = ?1 AND (?2 IS NULL OR forwarder = ?2) "
+                             "AND id > ?3 ORDER BY id LIMIT " +
+                             std::to_string(admin_chunk));
   page.bind(1, std::string(to_string(state)));
   if (forwarder) page.bind(2, *forwarder);
   std::int64_t after = INT64_MIN;
@@ -248,8 +259,10 @@ std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional
   if (state != JobState::completed && state != JobState::discarded && state != JobState::cancelled)
     throw std::invalid_argument("only completed, discarded or cancelled jobs can be purged");
   auto db = open_existing(db_path);
-  SQLite::Statement pick(db, "SELECT id, batch_id FROM jobs WHERE " + partial_index_term(state) + "state = ?1 "
-                             "AND (?2 IS NULL OR forwarder = ?2) LIMIT " + std::to_string(admin_chunk));
+  SQLite::Statement pick(db, "SELECT id, batch_id FROM jobs WHERE " + partial_index_term(state) +
+                                 "state = ?1 "
+                                 "AND (?2 IS NULL OR forwarder = ?2) LIMIT " +
+                                 std::to_string(admin_chunk));
   pick.bind(1, std::string(to_string(state)));
   if (forwarder) pick.bind(2, *forwarder);
   SQLite::Statement remove(db, "DELETE FROM jobs WHERE id = ?1");

@@ -5,8 +5,8 @@
 #include "support/temp_store.hpp"
 
 #include <doctest/doctest.h>
-#include <filesystem>
 #include <unistd.h>
+#include <filesystem>
 
 using namespace auditfwd;
 
@@ -17,8 +17,9 @@ struct TempDatabase : testing::TempStore {
 
   void insert(int count, const char* state, const char* forwarder = "f") {
     auto db = open_store_database(path, false);
-    SQLite::Statement insert(db, "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, "
-                                 "inserted_at, scheduled_at, finished_at) VALUES (?1, 'e', ?2, 3, 3, '{}', 0, 0, 0)");
+    SQLite::Statement insert(db,
+                             "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, "
+                             "inserted_at, scheduled_at, finished_at) VALUES (?1, 'e', ?2, 3, 3, '{}', 0, 0, 0)");
     db.exec("BEGIN");
     for (int i = 0; i < count; ++i) {
       insert.bind(1, forwarder);

@@ -44,9 +44,9 @@ void JobRequests::enqueue(std::vector<EnqueueItem>& items, std::vector<EnqueueOu
       if (!handoff) continue;
       ++delta.executing;
       // The last job of an item takes its payload; earlier ones copy it.
-      parts_.router.hand(handoff, ClaimedJob{id, 1, job.max_attempts,
-                                             j + 1 == item.jobs.size() ? std::move(item.payload) : item.payload,
-                                             batch_id});
+      parts_.router.hand(handoff,
+                         ClaimedJob{id, 1, job.max_attempts,
+                                    j + 1 == item.jobs.size() ? std::move(item.payload) : item.payload, batch_id});
     }
   }
 }
@@ -79,8 +79,10 @@ void JobRequests::finish(const std::vector<JobFinish>& finishes) {
       const auto* forwarder = parts_.batches.finish(f, now, now_text);
       if (!forwarder) continue;
       delta.executing -= 1;
-      if (f.state == JobState::retryable) HandoffRouter::retry_scheduled(parts_.forwarders[*forwarder], f.scheduled_at_ms);
-      else delta.pending -= 1;
+      if (f.state == JobState::retryable)
+        HandoffRouter::retry_scheduled(parts_.forwarders[*forwarder], f.scheduled_at_ms);
+      else
+        delta.pending -= 1;
       continue;
     }
     if (f.state == JobState::completed && !keep_completed_rows) {

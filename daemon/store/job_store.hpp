@@ -65,22 +65,21 @@ class JobStore {
   template <typename Token>
   auto async_enqueue(std::vector<EnqueueItem> items, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)>(
-        [this](auto handler, std::vector<EnqueueItem> items) {
-          submit_enqueue(std::move(items), std::move(handler));
-        },
+        [this](auto handler, std::vector<EnqueueItem> items) { submit_enqueue(std::move(items), std::move(handler)); },
         token, std::move(items));
   }
 
   // Signature void(error_code, std::vector<SeenStatus>, std::shared_ptr<DurableCommit>):
-  // per key, what store.idempotency_window remembers of its id; store_error when unknown. The commit that remembered an id may not be on
-  // disk yet (another session's, still waiting for its fdatasync): with
-  // durability "fsync", when an id was found, a duplicate may be reported only
-  // once the third argument completes. Null otherwise.
+  // per key, what store.idempotency_window remembers of its id; store_error when unknown. The commit that remembered an
+  // id may not be on disk yet (another session's, still waiting for its fdatasync): with durability "fsync", when an id
+  // was found, a duplicate may be reported only once the third argument completes. Null otherwise.
   template <typename Token>
   auto async_find_seen(std::vector<IdempotencyKey> keys, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<SeenStatus>,
                                                    std::shared_ptr<DurableCommit>)>(
-        [this](auto handler, std::vector<IdempotencyKey> keys) { submit_find_seen(std::move(keys), std::move(handler)); },
+        [this](auto handler, std::vector<IdempotencyKey> keys) {
+          submit_find_seen(std::move(keys), std::move(handler));
+        },
         token, std::move(keys));
   }
 

@@ -7,15 +7,15 @@
 #include "support/temp_store.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/use_future.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <doctest/doctest.h>
 #include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -322,9 +322,10 @@ TEST_CASE("jobs left executing by a crash are rescued at open") {
   {
     auto db = open_store_database(temp.config.path, false);
     // e1, e2: claimed (attempt recorded); e3: handed to a worker, no attempt recorded yet.
-    db.exec("INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, scheduled_at, "
-            "attempted_at) VALUES ('a', 'e1', 'executing', 1, 3, '{}', 0, 0, 5), "
-            "('a', 'e2', 'executing', 3, 3, '{}', 0, 0, 5), ('a', 'e3', 'executing', 0, 1, '{}', 0, 0, NULL)");
+    db.exec(
+        "INSERT INTO jobs (forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, scheduled_at, "
+        "attempted_at) VALUES ('a', 'e1', 'executing', 1, 3, '{}', 0, 0, 5), "
+        "('a', 'e2', 'executing', 3, 3, '{}', 0, 0, 5), ('a', 'e3', 'executing', 0, 1, '{}', 0, 0, NULL)");
   }
   JobStore store(temp.config);
   CHECK(temp.state_of(1) == "available");
@@ -386,7 +387,7 @@ TEST_CASE("handoff: fresh jobs go to the workers executing once the table has no
   CHECK(taken[0].payload == payload_of("e2"));
   CHECK(taken[1].id == e3a);
   CHECK(taken[1].payload == payload_of("e3"));  // copied for "b", moved for "a"
-  CHECK(store.counters().pending_jobs == 5);     // e1 executing, e2, e3a executing, e3b, e4
+  CHECK(store.counters().pending_jobs == 5);    // e1 executing, e2, e3a executing, e3b, e4
 
   // e4 waits in the table, so the next job must too, though there is room now.
   auto after = enqueue(store, {item("e5", {"a"})});
@@ -431,7 +432,8 @@ TEST_CASE("job ids are never reused, even after the newest job was deleted and t
   reopened.stop();
 }
 
-TEST_CASE("durability fsync: concurrent enqueues are all answered ok, made durable by the syncers, and survive a reopen") {
+TEST_CASE(
+    "durability fsync: concurrent enqueues are all answered ok, made durable by the syncers, and survive a reopen") {
   TempStore temp;
   temp.config.durability_fsync = true;
   std::vector<std::int64_t> ids;
@@ -554,7 +556,7 @@ TEST_CASE("completed batch jobs are recorded without a commit, at the writer's n
   CHECK(failed.size() == 1);
   std::vector<JobFinish> completed{ended(claimed[0], JobState::completed)};
   CHECK(store.finish_without_commit(completed));
-  enqueue(store, {item("e3", {"b"})});  // the next turn
+  enqueue(store, {item("e3", {"b"})});        // the next turn
   CHECK(store.counters().pending_jobs == 2);  // e2 (still in delivery) and e3
   store.stop();
   CHECK(temp.state_of(claimed[0].id) == "<gone>");
@@ -661,7 +663,7 @@ TEST_CASE("store.dead_retention prunes a dead letter only once its batch is gone
   REQUIRE(jobs.size() == 2);
   finish_all(store, {ended(jobs[0], JobState::discarded, 0, "HTTP 400")});
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // two maintenance ticks
-  CHECK(temp.state_of(jobs[0].id) == "discarded");  // its batch holds e2 still: pruning it would revive it
+  CHECK(temp.state_of(jobs[0].id) == "discarded");               // its batch holds e2 still: pruning it would revive it
   finish_all(store, {ended(jobs[1], JobState::completed)});
   bool pruned = false;
   for (int tick = 0; tick < 50 && !pruned; ++tick) {

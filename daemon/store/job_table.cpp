@@ -42,34 +42,41 @@ const std::string finished(finished_jobs_clause);
 
 JobTable::JobTable(SQLite::Database& db)
     : db_(db),
-      remember_id_(db, "INSERT INTO seen_ids (id, seen_at, uid, digest) VALUES (?1, ?2, ?3, ?4) "
-                       "ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, uid = excluded.uid, "
-                       "digest = excluded.digest WHERE seen_ids.seen_at < ?5"),
+      remember_id_(db,
+                   "INSERT INTO seen_ids (id, seen_at, uid, digest) VALUES (?1, ?2, ?3, ?4) "
+                   "ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at, uid = excluded.uid, "
+                   "digest = excluded.digest WHERE seen_ids.seen_at < ?5"),
       find_seen_(db, "SELECT uid, digest FROM seen_ids WHERE id = ?1 AND seen_at >= ?2"),
       // One statement claims a batch: the due jobs, oldest first, up to a count
       // and (past the first job) a running payload size in bytes.
-      claim_due_(db, "UPDATE OR FAIL jobs SET state = 'executing', attempt = attempt + 1, attempted_at = ?2 "
-                     "WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER w AS n, "
-                     "sum(length(CAST(payload AS BLOB))) OVER w AS running FROM (SELECT id, scheduled_at, payload "
-                     "FROM jobs WHERE forwarder = ?1 AND " + waiting + " AND scheduled_at <= ?2 "
+      claim_due_(db,
+                 "UPDATE OR FAIL jobs SET state = 'executing', attempt = attempt + 1, attempted_at = ?2 "
+                 "WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER w AS n, "
+                 "sum(length(CAST(payload AS BLOB))) OVER w AS running FROM (SELECT id, scheduled_at, payload "
+                 "FROM jobs WHERE forwarder = ?1 AND " +
+                     waiting +
+                     " AND scheduled_at <= ?2 "
                      "ORDER BY scheduled_at, id LIMIT ?3) WINDOW w AS (ORDER BY scheduled_at, id)) "
                      "WHERE n = 1 OR running <= ?4) "
                      "RETURNING id, attempt, max_attempts, payload"),
       next_scheduled_(db, "SELECT min(scheduled_at) FROM jobs WHERE forwarder = ?1 AND " + waiting),
       // Outcomes record the attempt too: a job claimed from a stored batch
       // has its first attempt written here, not when it was claimed.
-      mark_completed_(db, "UPDATE OR FAIL jobs SET state = 'completed', finished_at = ?2, attempt = max(attempt, ?3), "
-                          "attempted_at = coalesce(attempted_at, ?2) WHERE id = ?1 AND state = 'executing'"),
-      mark_failed_(db, "UPDATE OR FAIL jobs SET state = ?2, scheduled_at = ?3, finished_at = ?4, "
-                       "attempt = max(attempt, ?5), attempted_at = coalesce(attempted_at, ?8), "
-                       "errors = json_insert(CASE WHEN json_valid(errors) THEN errors ELSE '[]' END, '$[#]', "
-                       "json_object('attempt', ?5, 'at', ?6, 'error', ?7)) "
-                       "WHERE id = ?1 AND state = 'executing' RETURNING forwarder"),
+      mark_completed_(db,
+                      "UPDATE OR FAIL jobs SET state = 'completed', finished_at = ?2, attempt = max(attempt, ?3), "
+                      "attempted_at = coalesce(attempted_at, ?2) WHERE id = ?1 AND state = 'executing'"),
+      mark_failed_(db,
+                   "UPDATE OR FAIL jobs SET state = ?2, scheduled_at = ?3, finished_at = ?4, "
+                   "attempt = max(attempt, ?5), attempted_at = coalesce(attempted_at, ?8), "
+                   "errors = json_insert(CASE WHEN json_valid(errors) THEN errors ELSE '[]' END, '$[#]', "
+                   "json_object('attempt', ?5, 'at', ?6, 'error', ?7)) "
+                   "WHERE id = ?1 AND state = 'executing' RETURNING forwarder"),
       delete_jobs_(db, "DELETE FROM jobs WHERE state = 'executing' AND id IN (" + placeholders(delete_chunk) + ")"),
       delete_job_(db, "DELETE FROM jobs WHERE state = 'executing' AND id = ?1"),
-      insert_left_job_(db, "INSERT OR FAIL INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, "
-                           "errors, inserted_at, scheduled_at, attempted_at, finished_at, batch_id) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11, ?12)"),
+      insert_left_job_(db,
+                       "INSERT OR FAIL INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, "
+                       "errors, inserted_at, scheduled_at, attempted_at, finished_at, batch_id) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?11, ?12)"),
       ids_in_range_(db, "SELECT id FROM jobs WHERE id BETWEEN ?2 AND ?3 AND forwarder = ?1 ORDER BY id"),
       admin_generation_(db, "SELECT coalesce((SELECT value FROM meta WHERE key = 'admin_generation'), '')") {}
 
@@ -139,8 +146,10 @@ std::optional<std::string> JobTable::mark_failed(const JobFinish& f, std::int64_
   mark_failed_.bind(1, static_cast<int64_t>(f.id));
   mark_failed_.bind(2, std::string(to_string(f.state)));
   mark_failed_.bind(3, static_cast<int64_t>(terminal ? now_ms : f.scheduled_at_ms));
-  if (terminal) mark_failed_.bind(4, static_cast<int64_t>(now_ms));
-  else mark_failed_.bind(4);
+  if (terminal)
+    mark_failed_.bind(4, static_cast<int64_t>(now_ms));
+  else
+    mark_failed_.bind(4);
   mark_failed_.bind(5, f.attempt);
   mark_failed_.bind(6, now_text);
   mark_failed_.bind(7, f.error);
@@ -177,12 +186,16 @@ void JobTable::insert_left_job(const JobFinish& f, const std::string& forwarder,
   insert_left_job_.bind(5, f.attempt);
   insert_left_job_.bind(6, max_attempts);
   insert_left_job_.bindNoCopy(7, f.payload);
-  if (f.state == JobState::completed) insert_left_job_.bind(8);
-  else insert_left_job_.bind(8, error_list(f.attempt, now_text, f.error));
+  if (f.state == JobState::completed)
+    insert_left_job_.bind(8);
+  else
+    insert_left_job_.bind(8, error_list(f.attempt, now_text, f.error));
   insert_left_job_.bind(9, static_cast<int64_t>(now_ms));
   insert_left_job_.bind(10, static_cast<int64_t>(terminal ? now_ms : f.scheduled_at_ms));
-  if (terminal) insert_left_job_.bind(11, static_cast<int64_t>(now_ms));
-  else insert_left_job_.bind(11);
+  if (terminal)
+    insert_left_job_.bind(11, static_cast<int64_t>(now_ms));
+  else
+    insert_left_job_.bind(11);
   insert_left_job_.bind(12, static_cast<int64_t>(f.batch_id));
   insert_left_job_.exec();
 }
@@ -217,7 +230,8 @@ void JobTable::prune(const PruneCutoffs& cutoffs, std::chrono::steady_clock::tim
   // Finished rows through jobs_finished: its clause first, then the state
   // wanted. A row whose batch is still stored stays until that batch goes:
   // without it, the job would be served from the batch again.
-  const std::string batch_gone = " AND (batch_id IS NULL OR NOT EXISTS (SELECT 1 FROM batches WHERE batches.id = jobs.batch_id))";
+  const std::string batch_gone =
+      " AND (batch_id IS NULL OR NOT EXISTS (SELECT 1 FROM batches WHERE batches.id = jobs.batch_id))";
   const Rule rules[] = {
       {"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE " + finished +
            " AND state = 'completed' AND finished_at < ?1" + batch_gone + " LIMIT 1000)",
@@ -243,21 +257,24 @@ RescueCounts JobTable::rescue_interrupted(std::int64_t now_ms, const std::string
   RescueCounts counts;
   // Jobs handed to a worker whose attempt was never recorded: back in line,
   // no attempt spent (one cut short in delivery goes uncounted this once).
-  SQLite::Statement unstarted(db_, "UPDATE jobs SET state = 'available', scheduled_at = ?1 "
-                                   "WHERE state = 'executing' AND attempted_at IS NULL");
+  SQLite::Statement unstarted(db_,
+                              "UPDATE jobs SET state = 'available', scheduled_at = ?1 "
+                              "WHERE state = 'executing' AND attempted_at IS NULL");
   unstarted.bind(1, static_cast<int64_t>(now_ms));
   counts.requeued = unstarted.exec();
-  SQLite::Statement discard(db_, "UPDATE jobs SET state = 'discarded', finished_at = ?1, "
-                                 "errors = json_insert(coalesce(errors, '[]'), '$[#]', json_object('attempt', attempt, "
-                                 "'at', ?2, 'error', 'interrupted: the daemon stopped during the last allowed attempt')) "
-                                 "WHERE state = 'executing' AND attempt >= max_attempts");
+  SQLite::Statement discard(db_,
+                            "UPDATE jobs SET state = 'discarded', finished_at = ?1, "
+                            "errors = json_insert(coalesce(errors, '[]'), '$[#]', json_object('attempt', attempt, "
+                            "'at', ?2, 'error', 'interrupted: the daemon stopped during the last allowed attempt')) "
+                            "WHERE state = 'executing' AND attempt >= max_attempts");
   discard.bind(1, static_cast<int64_t>(now_ms));
   discard.bind(2, now_text);
   counts.discarded = discard.exec();
-  SQLite::Statement rescue(db_, "UPDATE jobs SET state = 'available', scheduled_at = ?1, "
-                                "errors = json_insert(coalesce(errors, '[]'), '$[#]', json_object('attempt', attempt, "
-                                "'at', ?2, 'error', 'interrupted: the daemon stopped during this attempt')) "
-                                "WHERE state = 'executing'");
+  SQLite::Statement rescue(db_,
+                           "UPDATE jobs SET state = 'available', scheduled_at = ?1, "
+                           "errors = json_insert(coalesce(errors, '[]'), '$[#]', json_object('attempt', attempt, "
+                           "'at', ?2, 'error', 'interrupted: the daemon stopped during this attempt')) "
+                           "WHERE state = 'executing'");
   rescue.bind(1, static_cast<int64_t>(now_ms));
   rescue.bind(2, now_text);
   counts.rescued = rescue.exec();

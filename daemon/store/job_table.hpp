@@ -25,8 +25,8 @@ struct StatementReset {
 // Rows older than these (unix ms) are pruned.
 struct PruneCutoffs {
   std::int64_t completed_before;
-  std::int64_t dead_before;       // discarded and cancelled
-  std::int64_t seen_ids_before;   // the idempotency window's start
+  std::int64_t dead_before;      // discarded and cancelled
+  std::int64_t seen_ids_before;  // the idempotency window's start
 };
 
 // What the start-up rescue did to jobs a crash left `executing`.
@@ -90,8 +90,8 @@ class JobTable {
 
  private:
   SQLite::Database& db_;
-  SQLite::Statement remember_id_, find_seen_, claim_due_, next_scheduled_, mark_completed_, mark_failed_,
-      delete_jobs_, delete_job_, insert_left_job_, ids_in_range_, admin_generation_;
+  SQLite::Statement remember_id_, find_seen_, claim_due_, next_scheduled_, mark_completed_, mark_failed_, delete_jobs_,
+      delete_job_, insert_left_job_, ids_in_range_, admin_generation_;
 };
 
 }  // namespace auditfwd

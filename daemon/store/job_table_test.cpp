@@ -17,8 +17,9 @@ struct Table : testing::TempStore {
   // A row as the jobs CLI or a failed batch job leaves it.
   void insert(std::int64_t id, const std::string& forwarder, const std::string& state, std::int64_t scheduled_at,
               const std::string& payload = "{}") {
-    SQLite::Statement insert(db, "INSERT INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, "
-                                 "inserted_at, scheduled_at) VALUES (?1, ?2, 'e', ?3, 0, 5, ?4, 0, ?5)");
+    SQLite::Statement insert(db,
+                             "INSERT INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, "
+                             "inserted_at, scheduled_at) VALUES (?1, ?2, 'e', ?3, 0, 5, ?4, 0, ?5)");
     insert.bind(1, static_cast<int64_t>(id));
     insert.bind(2, forwarder);
     insert.bind(3, state);
@@ -48,8 +49,8 @@ TEST_CASE("JobTable: an id is a duplicate for its sender and content, a conflict
   Table t;
   t.table.remember_id(remembered("x", 1000, 7), 5'000, 0);
   CHECK(t.table.find_seen({"x", 1000, ContentDigest{7}}, 0) == SeenStatus::duplicate);
-  CHECK(t.table.find_seen({"x", 0, ContentDigest{7}}, 0) == SeenStatus::conflict);     // another uid
-  CHECK(t.table.find_seen({"x", 1000, ContentDigest{8}}, 0) == SeenStatus::conflict);  // other content
+  CHECK(t.table.find_seen({"x", 0, ContentDigest{7}}, 0) == SeenStatus::conflict);       // another uid
+  CHECK(t.table.find_seen({"x", 1000, ContentDigest{8}}, 0) == SeenStatus::conflict);    // other content
   CHECK(t.table.find_seen({"x", 1000, ContentDigest{7}}, 5'001) == SeenStatus::unseen);  // window starts later
   CHECK(t.table.find_seen({"y", 1000, ContentDigest{7}}, 0) == SeenStatus::unseen);
   // A live row is kept; an expired one is taken over by its next sender.
@@ -88,7 +89,8 @@ TEST_CASE("JobTable: outcomes change rows in delivery only, and each failure is 
   CHECK(t.state_of(1) == "retryable");
   JobFinish dead{2, JobState::discarded, 5, 0, "HTTP 400", 0, {}};
   CHECK(t.table.mark_failed(dead, 1'000, "t1").has_value());
-  CHECK_FALSE(t.table.mark_failed(JobFinish{301, JobState::cancelled, 1, 0, "x", 0, {}}, 1'000, "t1"));  // not executing
+  CHECK_FALSE(
+      t.table.mark_failed(JobFinish{301, JobState::cancelled, 1, 0, "x", 0, {}}, 1'000, "t1"));  // not executing
   CHECK(t.table.mark_completed(3, 1'000, 1) == 1);
   CHECK(t.table.mark_completed(3, 1'000, 1) == 0);  // already ended
   SQLite::Statement errors(t.db, "SELECT json_array_length(errors), errors ->> '$[0].error' FROM jobs WHERE id = 2");
@@ -104,10 +106,17 @@ TEST_CASE("JobTable: outcomes change rows in delivery only, and each failure is 
 
 TEST_CASE("JobTable: a job leaving its batch becomes a row with its event id and first error") {
   Table t;
-  JobFinish failed{42, JobState::retryable, 1, 60'000, "refused", 7, R"({"id":"ev-1","action":"a.b","outcome":"success","occurred_at":"2026-11-29T10:00:00Z"})"};
+  JobFinish failed{42,
+                   JobState::retryable,
+                   1,
+                   60'000,
+                   "refused",
+                   7,
+                   R"({"id":"ev-1","action":"a.b","outcome":"success","occurred_at":"2026-11-29T10:00:00Z"})"};
   t.table.insert_left_job(failed, "a", 20, 1'000, "2026-11-29T10:00:00Z");
-  SQLite::Statement row(t.db, "SELECT event_id, state, attempt, max_attempts, scheduled_at, errors ->> '$[0].error' "
-                              "FROM jobs WHERE id = 42");
+  SQLite::Statement row(t.db,
+                        "SELECT event_id, state, attempt, max_attempts, scheduled_at, errors ->> '$[0].error' "
+                        "FROM jobs WHERE id = 42");
   REQUIRE(row.executeStep());
   CHECK(row.getColumn(0).getString() == "ev-1");
   CHECK(row.getColumn(1).getString() == "retryable");
@@ -121,10 +130,11 @@ TEST_CASE("JobTable: a job leaving its batch becomes a row with its event id and
 
 TEST_CASE("JobTable: pruning deletes only what its cutoffs expire") {
   Table t;
-  t.db.exec("INSERT INTO jobs (id, forwarder, event_id, state, max_attempts, payload, inserted_at, scheduled_at, "
-            "finished_at) VALUES (1, 'a', 'e', 'completed', 5, '{}', 0, 0, 100), "
-            "(2, 'a', 'e', 'completed', 5, '{}', 0, 0, 900), (3, 'a', 'e', 'discarded', 5, '{}', 0, 0, 100), "
-            "(4, 'a', 'e', 'cancelled', 5, '{}', 0, 0, 900), (5, 'a', 'e', 'available', 5, '{}', 0, 0, NULL)");
+  t.db.exec(
+      "INSERT INTO jobs (id, forwarder, event_id, state, max_attempts, payload, inserted_at, scheduled_at, "
+      "finished_at) VALUES (1, 'a', 'e', 'completed', 5, '{}', 0, 0, 100), "
+      "(2, 'a', 'e', 'completed', 5, '{}', 0, 0, 900), (3, 'a', 'e', 'discarded', 5, '{}', 0, 0, 100), "
+      "(4, 'a', 'e', 'cancelled', 5, '{}', 0, 0, 900), (5, 'a', 'e', 'available', 5, '{}', 0, 0, NULL)");
   t.table.remember_id(remembered("old", 1, 1), 100, 0);
   t.table.remember_id(remembered("new", 1, 1), 900, 0);
   t.table.prune({500, 500, 500}, std::chrono::steady_clock::now() + std::chrono::seconds(10));
@@ -139,9 +149,10 @@ TEST_CASE("JobTable: pruning deletes only what its cutoffs expire") {
 
 TEST_CASE("JobTable: the rescue requeues unstarted jobs, retries cut-short attempts, discards a cut-short last one") {
   Table t;
-  t.db.exec("INSERT INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, "
-            "scheduled_at, attempted_at) VALUES (1, 'a', 'e', 'executing', 0, 3, '{}', 0, 0, NULL), "
-            "(2, 'a', 'e', 'executing', 1, 3, '{}', 0, 0, 5), (3, 'a', 'e', 'executing', 3, 3, '{}', 0, 0, 5)");
+  t.db.exec(
+      "INSERT INTO jobs (id, forwarder, event_id, state, attempt, max_attempts, payload, inserted_at, "
+      "scheduled_at, attempted_at) VALUES (1, 'a', 'e', 'executing', 0, 3, '{}', 0, 0, NULL), "
+      "(2, 'a', 'e', 'executing', 1, 3, '{}', 0, 0, 5), (3, 'a', 'e', 'executing', 3, 3, '{}', 0, 0, 5)");
   const auto counts = t.table.rescue_interrupted(1'000, "now");
   CHECK(counts.requeued == 1);
   CHECK(counts.rescued == 1);

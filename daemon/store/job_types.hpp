@@ -5,12 +5,12 @@
 #include "common/error.hpp"
 #include "event/event.hpp"
 
+#include <sys/types.h>
 #include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 namespace auditfwd {
 

@@ -2,14 +2,14 @@
 #include "store/schema.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
-#include <filesystem>
 #include <sqlite3.h>
-#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
 
 namespace auditfwd {
 namespace {
@@ -22,15 +22,15 @@ namespace {
 void restrict_store_files(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw std::runtime_error("open " + path + ": " + std::strerror(errno));
-  struct stat status{};
-  const bool restricted = ::fstat(fd, &status) == 0 && ((status.st_mode & 0007) == 0 ||
-                                                         ::fchmod(fd, status.st_mode & 0770) == 0);
+  struct stat status {};
+  const bool restricted =
+      ::fstat(fd, &status) == 0 && ((status.st_mode & 0007) == 0 || ::fchmod(fd, status.st_mode & 0770) == 0);
   const int saved = errno;
   ::close(fd);
   if (!restricted) throw std::runtime_error("chmod " + path + ": " + std::strerror(saved));
   for (const char* suffix : {"-wal", "-shm"}) {
     const std::string companion = path + suffix;
-    struct stat companion_status{};
+    struct stat companion_status {};
     if (::lstat(companion.c_str(), &companion_status) == 0 && S_ISREG(companion_status.st_mode) &&
         (companion_status.st_mode & 0007) != 0 && ::chmod(companion.c_str(), companion_status.st_mode & 0770) != 0)
       throw std::runtime_error("chmod " + companion + ": " + std::strerror(errno));
@@ -86,11 +86,13 @@ SQLite::Database open_store_database(const std::string& path, bool durability_fs
     );
     -- Due work per forwarder; partial so finished rows cost nothing here.
     CREATE INDEX IF NOT EXISTS jobs_due ON jobs (forwarder, scheduled_at)
-      WHERE )sql" + std::string(waiting_jobs_clause) + R"sql(;
+      WHERE )sql" + std::string(waiting_jobs_clause) +
+                      R"sql(;
     DROP INDEX IF EXISTS jobs_executing;
     -- Pruning and the dead-letter view; new jobs never enter it.
     CREATE INDEX IF NOT EXISTS jobs_finished ON jobs (state, finished_at)
-      WHERE )sql" + std::string(finished_jobs_clause) + R"sql(;
+      WHERE )sql" + std::string(finished_jobs_clause) +
+                      R"sql(;
     -- Client-supplied ids within store.idempotency_window, with the uid that
     -- sent each and a digest of its content (an id means one event, from one sender).
     CREATE TABLE IF NOT EXISTS seen_ids (

@@ -4,8 +4,8 @@
 #include "common/time_format.hpp"
 
 #include <SQLiteCpp/Statement.h>
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 namespace auditfwd {
 
@@ -34,8 +34,9 @@ void StoreLimits::apply(const StoreDelta& committed, bool ok, bool changed_rows)
     counters_.used_bytes = static_cast<std::uint64_t>(used_bytes_);
   }
   if (committed.store_full > 0)
-    log_->warn("store_full: {} event(s) refused for async delivery (pending jobs {}, limit {}; used bytes {}, limit {})",
-               committed.store_full, pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
+    log_->warn(
+        "store_full: {} event(s) refused for async delivery (pending jobs {}, limit {}; used bytes {}, limit {})",
+        committed.store_full, pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
 }
 
 void StoreLimits::count_commit_failure() {
@@ -63,8 +64,9 @@ void StoreLimits::update_full_flag() {
                         (config_.max_bytes != 0 && used_bytes_ >= static_cast<std::int64_t>(config_.max_bytes));
   if (now_full == full_.exchange(now_full)) return;
   if (now_full)
-    log_->warn("job store full (pending jobs {} / {}, bytes {} / {}): async results are store_full, auto falls back to sync",
-               pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
+    log_->warn(
+        "job store full (pending jobs {} / {}, bytes {} / {}): async results are store_full, auto falls back to sync",
+        pending_jobs_, config_.max_pending_jobs, used_bytes_, config_.max_bytes);
   else
     log_->info("job store below its limits again (pending jobs {}, bytes {})", pending_jobs_, used_bytes_);
 }

@@ -4,11 +4,11 @@
 #include "config/config.hpp"
 
 #include <SQLiteCpp/Database.h>
+#include <spdlog/logger.h>
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <spdlog/logger.h>
 #include <string>
 
 namespace auditfwd {

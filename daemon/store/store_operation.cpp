@@ -54,7 +54,9 @@ class FindSeenOperation final : public StoreOperation {
     seen_.assign(keys_.size(), SeenStatus::unseen);
     error_ = errc::store_error;
   }
-  void complete() override { complete_on_own_executor(std::move(handler_), error_, std::move(seen_), std::move(durable)); }
+  void complete() override {
+    complete_on_own_executor(std::move(handler_), error_, std::move(seen_), std::move(durable));
+  }
 
  private:
   std::vector<IdempotencyKey> keys_;

@@ -6,10 +6,10 @@
 #include "store/schema.hpp"
 
 #include <SQLiteCpp/Exception.h>
-#include <algorithm>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
+#include <algorithm>
 
 namespace auditfwd {
 namespace {
@@ -24,10 +24,8 @@ bool is_environment_error(int code) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-      return true;
-    default:
-      return false;
+    case SQLITE_LOCKED: return true;
+    default: return false;
   }
 }
 
@@ -355,8 +353,7 @@ void StoreWriter::maintain() {
     const auto now = unix_millis_now();
     in_transaction([&] {
       const auto dead_before = config_.dead_retention ? now - config_.dead_retention->count() : INT64_MIN;
-      table_.prune({now - config_.completed_retention.count(), dead_before,
-                    now - config_.idempotency_window.count()},
+      table_.prune({now - config_.completed_retention.count(), dead_before, now - config_.idempotency_window.count()},
                    std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
     });
     limits_.measure_used_bytes(db_);

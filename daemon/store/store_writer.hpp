@@ -15,13 +15,13 @@
 
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
+#include <spdlog/logger.h>
 #include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <spdlog/logger.h>
 #include <string>
 #include <thread>
 #include <vector>

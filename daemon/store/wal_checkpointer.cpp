@@ -3,10 +3,10 @@
 
 #include "store/schema.hpp"
 
-#include <chrono>
-#include <optional>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <chrono>
+#include <optional>
 
 namespace auditfwd {
 
@@ -63,7 +63,8 @@ void WalCheckpointer::after_commit(int frames) {
   if (wake_checkpointer) wake_.notify_one();
   if (!finish_here) return;
   int wal_frames = 0, copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(writer_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
+  const int rc =
+      sqlite3_wal_checkpoint_v2(writer_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY)
     log_->warn("WAL checkpoint failed ({}); the WAL keeps growing until one succeeds", sqlite3_errstr(rc));
   std::lock_guard lock(mutex_);

@@ -2,10 +2,10 @@
 #pragma once
 
 #include <SQLiteCpp/Database.h>
+#include <spdlog/logger.h>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <spdlog/logger.h>
 #include <string>
 #include <thread>
 

@@ -5,8 +5,8 @@
 #include "support/temp_store.hpp"
 
 #include <doctest/doctest.h>
-#include <filesystem>
 #include <spdlog/spdlog.h>
+#include <filesystem>
 #include <thread>
 
 using namespace auditfwd;

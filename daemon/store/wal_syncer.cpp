@@ -1,16 +1,16 @@
 // fdatasync of the WAL on threads of its own: the writer never waits for the disk.
 #include "store/wal_syncer.hpp"
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <fcntl.h>
-#include <filesystem>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
-#include <stdexcept>
 #include <unistd.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
 
 namespace auditfwd {
 
@@ -81,9 +81,10 @@ void WalSyncer::submit(std::shared_ptr<DurableCommit> commit) {
 void WalSyncer::sync(std::size_t slot) {
   if (::fdatasync(wal_fds_[slot]) == 0) return;
   const int error = errno;
-  log_->critical("fdatasync of the job store's WAL failed ({}); stopping without answering the events it held "
-                 "(exit 74): restart to recover from what reached the disk",
-                 std::strerror(error));
+  log_->critical(
+      "fdatasync of the job store's WAL failed ({}); stopping without answering the events it held "
+      "(exit 74): restart to recover from what reached the disk",
+      std::strerror(error));
   spdlog::default_logger()->flush();
   log_->flush();
   std::_Exit(74);  // EX_IOERR

@@ -3,12 +3,12 @@
 
 #include "store/durable_commit.hpp"
 
+#include <spdlog/logger.h>
+#include <sqlite3.h>
 #include <array>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <spdlog/logger.h>
-#include <sqlite3.h>
 #include <thread>
 #include <vector>
 

@@ -4,10 +4,10 @@
 #include "store/schema.hpp"
 #include "support/temp_store.hpp"
 
-#include <boost/asio/bind_executor.hpp>
-#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/io_context.hpp>
 
 using namespace auditfwd;
 namespace asio = boost::asio;

@@ -6,12 +6,12 @@
 #include "forwarders/timed_delivery.hpp"
 #include "store/backoff.hpp"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 namespace auditfwd {
 namespace asio = boost::asio;
@@ -27,8 +27,8 @@ struct WorkerPool::Lane {
         claim_size(claim_size),
         // Two deliveries' worth per worker: enough to keep them busy between
         // commits, little enough to bound memory.
-        handoff(std::make_shared<JobHandoff>(std::max<std::size_t>(64, 2 * claim_size * static_cast<std::size_t>(
-                                                                          std::max(1, s.config.concurrency))))),
+        handoff(std::make_shared<JobHandoff>(
+            std::max<std::size_t>(64, 2 * claim_size * static_cast<std::size_t>(std::max(1, s.config.concurrency))))),
         strand(asio::make_strand(io)),
         wake(strand, static_cast<std::size_t>(std::max(1, s.config.concurrency))) {}
   ForwarderSlot& slot;
@@ -129,8 +129,8 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
     if (now - last_table_claim < config_.poll_interval) lane.handoff->take(jobs, claim_size, limits.max_bytes);
     if (jobs.empty()) {
       last_table_claim = now;
-      auto [claim_error, claimed] =
-          co_await store_.async_claim(slot.config.id, claim_size, limits.max_bytes, asio::as_tuple(asio::use_awaitable));
+      auto [claim_error, claimed] = co_await store_.async_claim(slot.config.id, claim_size, limits.max_bytes,
+                                                                asio::as_tuple(asio::use_awaitable));
       jobs = std::move(claimed);
       if (jobs.empty()) lane.handoff->take(jobs, claim_size, limits.max_bytes);
       if (jobs.empty()) {
@@ -148,8 +148,13 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
         events.push_back(Event::from_json(std::move(job.payload)));
         deliverable.push_back(std::move(job));
       } catch (const std::exception& e) {
-        finishes.push_back({job.id, JobState::cancelled, job.attempt, 0, std::string("corrupt payload: ") + e.what(),
-                            job.batch_id, {}});
+        finishes.push_back({job.id,
+                            JobState::cancelled,
+                            job.attempt,
+                            0,
+                            std::string("corrupt payload: ") + e.what(),
+                            job.batch_id,
+                            {}});
       }
     }
     if (!events.empty()) {
@@ -201,7 +206,8 @@ asio::awaitable<void> WorkerPool::fill_batch(Lane& lane, std::vector<ClaimedJob>
   std::size_t bytes = 0;
   for (const auto& job : jobs) bytes += job.payload.size();
   while (jobs.size() < claim_size && !stopping_ && (limits.max_bytes == 0 || bytes < limits.max_bytes)) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     co_await idle(lane, left);
     const std::size_t bytes_left = limits.max_bytes == 0 ? 0 : limits.max_bytes - bytes;

@@ -5,10 +5,10 @@
 #include "dispatch/dispatcher.hpp"
 #include "support/temp_store.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include <doctest/doctest.h>

@@ -3,10 +3,10 @@
 
 #include "config/config.hpp"
 
+#include <unistd.h>
 #include <atomic>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 namespace auditfwd::testing {
 
