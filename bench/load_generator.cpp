@@ -196,12 +196,11 @@ int run_load(const Options& options) {
   std::vector<std::thread> threads;
   const auto start = Clock::now();
   std::size_t first_index = 0;
-  for (int c = 0; c < options.clients; ++c) {
-    const std::size_t share =
-        options.events / options.clients + (static_cast<std::size_t>(c) < options.events % options.clients);
-    threads.emplace_back([&, c, share, first_index] {
-      results[static_cast<std::size_t>(c)] = run_client(options, c, share, first_index, start);
-    });
+  const auto clients = static_cast<std::size_t>(options.clients);
+  for (std::size_t c = 0; c < clients; ++c) {
+    const std::size_t share = options.events / clients + (c < options.events % clients ? 1u : 0u);
+    threads.emplace_back(
+        [&, c, share, first_index] { results[c] = run_client(options, c, share, first_index, start); });
     first_index += share;
   }
   for (auto& thread : threads) thread.join();

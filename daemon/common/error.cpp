@@ -6,6 +6,10 @@
 namespace auditfwd {
 namespace {
 
+// Boost's error_category has a protected non-virtual destructor by design: a
+// category is a static object never deleted through a base pointer.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnon-virtual-dtor"
 class category final : public boost::system::error_category {
  public:
   const char* name() const noexcept override { return "auditfwd"; }
@@ -30,6 +34,7 @@ class category final : public boost::system::error_category {
     return "unknown auditfwd error";
   }
 };
+#pragma GCC diagnostic pop
 
 }  // namespace
 

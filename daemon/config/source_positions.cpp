@@ -56,7 +56,7 @@ class JsonScanner {
   // Past a string token starting at at_ (its opening quote); returns the token.
   std::string_view string_token() {
     const auto start = at_++;
-    while (at_ < text_.size() && text_[at_] != '"') at_ += text_[at_] == '\\' ? 2 : 1;
+    while (at_ < text_.size() && text_[at_] != '"') at_ += text_[at_] == '\\' ? std::size_t{2} : std::size_t{1};
     ++at_;  // the closing quote
     if (at_ > text_.size()) at_ = text_.size();
     return text_.substr(start, at_ - start);

@@ -44,7 +44,8 @@ struct Dispatcher::Screening {
     bool conflicts_unless_remembered = false;  // same id as an earlier line of the chunk, other content
   };
 
-  Screening(IdRegistry& ids, const std::vector<ParsedLine>& lines) : ids(ids), lines(lines), of(lines.size()) {}
+  Screening(IdRegistry& registry, const std::vector<ParsedLine>& parsed)
+      : ids(registry), lines(parsed), of(parsed.size()) {}
   Screening(const Screening&) = delete;
   Screening& operator=(const Screening&) = delete;
   ~Screening() { release(); }

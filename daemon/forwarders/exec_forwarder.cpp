@@ -269,23 +269,23 @@ class ExecForwarder final : public Forwarder {
 
 std::unique_ptr<Forwarder> make_exec_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto [command, env] = read_forwarder_options(config, [](ConfigReader& reader) {
-    auto command = reader.string_list("command");
+    auto program_and_args = reader.string_list("command");
     if (!reader.contains("command"))
       reader.report("command", "is required (a list: program and arguments)");
-    else if (reader.holds_list("command") && (command.empty() || command.front().empty()))
+    else if (reader.holds_list("command") && (program_and_args.empty() || program_and_args.front().empty()))
       reader.report("command", "must name a program");
-    std::vector<std::pair<std::string, std::string>> env;
+    std::vector<std::pair<std::string, std::string>> environment;
     for (const auto& [key, value] : reader.table("env")) {
       if (!value.is_string()) {
         reader.report("env." + std::string(key), "must be a string");
       } else if (key.empty() || key.find('=') != std::string_view::npos) {
         reader.report("env." + std::string(key), "is not a valid environment variable name");
       } else {
-        env.emplace_back(std::string(key), std::string(value.get_string()));
+        environment.emplace_back(std::string(key), std::string(value.get_string()));
       }
     }
     reader.finish();
-    return std::pair{std::move(command), std::move(env)};
+    return std::pair{std::move(program_and_args), std::move(environment)};
   });
   return std::make_unique<ExecForwarder>(context.executor, std::move(command), std::move(env), context.log);
 }

@@ -137,12 +137,12 @@ class FileForwarder final : public Forwarder {
 
 std::unique_ptr<Forwarder> make_file_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto [path, fsync] = read_forwarder_options(config, [](ConfigReader& reader) {
-    auto path = reader.required_string("path");
-    if (reader.contains("path") && reader.holds_string("path") && path.empty())
+    auto file_path = reader.required_string("path");
+    if (reader.contains("path") && reader.holds_string("path") && file_path.empty())
       reader.report("path", "must not be empty");
-    const bool fsync = reader.boolean("fsync", true);
+    const bool sync_each_batch = reader.boolean("fsync", true);
     reader.finish();
-    return std::pair{std::move(path), fsync};
+    return std::pair{std::move(file_path), sync_each_batch};
   });
   return std::make_unique<FileForwarder>(std::move(path), fsync, context.blocking);
 }

@@ -92,15 +92,15 @@ std::string local_hostname() {
 
 std::unique_ptr<Forwarder> make_syslog_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto [endpoint, tls, origin] = read_forwarder_options(config, [](ConfigReader& reader) {
-    auto endpoint = read_endpoint(reader, "address", {Transport::udp, Transport::tcp, Transport::tls});
-    auto tls = read_tls_files(reader, endpoint);
-    SyslogOrigin origin;
-    origin.facility = *syslog_facility_code(reader.choice("facility", syslog_facility_names(), "authpriv"));
-    origin.app_name = read_header_field(reader, "app_name", "auditfwd", 48);
-    origin.hostname = reader.contains("hostname") ? read_header_field(reader, "hostname", "", 255) : local_hostname();
-    origin.procid = std::to_string(::getpid());
+    auto address = read_endpoint(reader, "address", {Transport::udp, Transport::tcp, Transport::tls});
+    auto tls_files = read_tls_files(reader, address);
+    SyslogOrigin header;
+    header.facility = *syslog_facility_code(reader.choice("facility", syslog_facility_names(), "authpriv"));
+    header.app_name = read_header_field(reader, "app_name", "auditfwd", 48);
+    header.hostname = reader.contains("hostname") ? read_header_field(reader, "hostname", "", 255) : local_hostname();
+    header.procid = std::to_string(::getpid());
     reader.finish();
-    return std::tuple{std::move(endpoint), std::move(tls), std::move(origin)};
+    return std::tuple{std::move(address), std::move(tls_files), std::move(header)};
   });
   auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
   // No key of its own bounds the lookup: the delivery's timeout does.

@@ -43,10 +43,10 @@ class TcpForwarder final : public Forwarder {
 
 std::unique_ptr<Forwarder> make_tcp_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto [endpoint, tls] = read_forwarder_options(config, [](ConfigReader& reader) {
-    auto endpoint = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
-    auto tls = read_tls_files(reader, endpoint);
+    auto address = read_endpoint(reader, "address", {Transport::tcp, Transport::tls});
+    auto tls_files = read_tls_files(reader, address);
     reader.finish();
-    return std::pair{std::move(endpoint), std::move(tls)};
+    return std::pair{std::move(address), std::move(tls_files)};
   });
   auto tls_context = endpoint.transport == Transport::tls ? load_tls_client_context(config, context.net, tls) : nullptr;
   // No key of its own bounds the lookup: the delivery's timeout does.

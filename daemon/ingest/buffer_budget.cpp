@@ -20,8 +20,9 @@ void BufferBudget::update(std::size_t before, std::size_t after) {
       // Wake as many as the room can take at a floor each (at least one), oldest first:
       // waking every waiter for a few freed bytes would have them all read and overshoot.
       const std::size_t count = std::min(waiting_.size(), (limit_ - total_) / floor_ + 1);
-      wake.assign(std::make_move_iterator(waiting_.begin()), std::make_move_iterator(waiting_.begin() + count));
-      waiting_.erase(waiting_.begin(), waiting_.begin() + count);
+      const auto woken_end = waiting_.begin() + static_cast<std::ptrdiff_t>(count);
+      wake.assign(std::make_move_iterator(waiting_.begin()), std::make_move_iterator(woken_end));
+      waiting_.erase(waiting_.begin(), woken_end);
     }
   }
   for (auto& w : wake) w();

@@ -195,10 +195,10 @@ asio::awaitable<void> UnixServer::accept_loop() {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(session);
     }
-    session_tasks_.spawn(executor, session->run(), [this, session](std::exception_ptr error) {
-      if (error) {
+    session_tasks_.spawn(executor, session->run(), [this, session](std::exception_ptr failure) {
+      if (failure) {
         try {
-          std::rethrow_exception(error);
+          std::rethrow_exception(failure);
         } catch (const std::exception& e) {
           log_->error("session ended by an exception: {}", e.what());
         }

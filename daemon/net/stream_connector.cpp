@@ -85,7 +85,7 @@ struct StreamConnector::Impl {
       for (;;) {
         const auto n = ::recv(s->native_handle(), scratch, sizeof scratch, MSG_DONTWAIT);
         if (n == 0) return true;
-        if (n < 0) return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+        if (n < 0) return errno != EAGAIN && errno != EINTR;  // EWOULDBLOCK is EAGAIN on Linux
       }
     }
     return false;  // TLS: pending bytes are records (e.g. session tickets) for OpenSSL, not ours to read

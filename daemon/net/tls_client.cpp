@@ -97,7 +97,9 @@ std::string prepare_tls_connection(SSL* ssl, const std::string& host, bool verif
   boost::system::error_code not_ip;
   (void)boost::asio::ip::make_address(host, not_ip);
   const bool is_ip = !not_ip;
-  if (!is_ip && SSL_set_tlsext_host_name(ssl, host.c_str()) != 1) {
+  // SSL_set_tlsext_host_name is a macro with a C cast; this is the call it stands for.
+  if (!is_ip &&
+      SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str())) != 1) {
     ERR_clear_error();
     return "cannot set SNI";
   }

@@ -286,8 +286,8 @@ std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional
     const std::size_t picked = ids.size();
     // A job that left a batch still stored goes from that batch too, or it
     // would be pending there again once its row is gone.
-    for (const auto& [batch_id, ids] : left_batches)
-      drop_jobs_from_batch(db, batch_id, [&](std::int64_t job_id) { return ids.count(job_id) > 0; });
+    for (const auto& [batch_id, job_ids] : left_batches)
+      drop_jobs_from_batch(db, batch_id, [&](std::int64_t job_id) { return job_ids.count(job_id) > 0; });
     transaction.commit();
     purged += picked;
     if (picked < admin_chunk) return purged;

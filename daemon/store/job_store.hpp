@@ -65,7 +65,9 @@ class JobStore {
   template <typename Token>
   auto async_enqueue(std::vector<EnqueueItem> items, Token&& token) {
     return boost::asio::async_initiate<Token, void(std::vector<EnqueueOutcome>, std::shared_ptr<DurableCommit>)>(
-        [this](auto handler, std::vector<EnqueueItem> items) { submit_enqueue(std::move(items), std::move(handler)); },
+        [this](auto handler, std::vector<EnqueueItem> queued) {
+          submit_enqueue(std::move(queued), std::move(handler));
+        },
         token, std::move(items));
   }
 
@@ -77,8 +79,8 @@ class JobStore {
   auto async_find_seen(std::vector<IdempotencyKey> keys, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<SeenStatus>,
                                                    std::shared_ptr<DurableCommit>)>(
-        [this](auto handler, std::vector<IdempotencyKey> keys) {
-          submit_find_seen(std::move(keys), std::move(handler));
+        [this](auto handler, std::vector<IdempotencyKey> looked_up) {
+          submit_find_seen(std::move(looked_up), std::move(handler));
         },
         token, std::move(keys));
   }
@@ -89,8 +91,8 @@ class JobStore {
   template <typename Token>
   auto async_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::vector<ClaimedJob>)>(
-        [this](auto handler, std::string forwarder, std::size_t max_jobs, std::size_t max_bytes) {
-          submit_claim(std::move(forwarder), max_jobs, max_bytes, std::move(handler));
+        [this](auto handler, std::string claimed_for, std::size_t job_limit, std::size_t byte_limit) {
+          submit_claim(std::move(claimed_for), job_limit, byte_limit, std::move(handler));
         },
         token, std::move(forwarder), max_jobs, max_bytes);
   }
@@ -106,8 +108,8 @@ class JobStore {
   template <typename Token>
   auto async_finish(std::vector<JobFinish> finishes, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
-        [this](auto handler, std::vector<JobFinish> finishes) {
-          submit_finish(std::move(finishes), std::move(handler));
+        [this](auto handler, std::vector<JobFinish> outcomes) {
+          submit_finish(std::move(outcomes), std::move(handler));
         },
         token, std::move(finishes));
   }

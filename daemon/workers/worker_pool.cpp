@@ -22,13 +22,13 @@ constexpr std::chrono::milliseconds minimum_backoff{100};
 }  // namespace
 
 struct WorkerPool::Lane {
-  explicit Lane(asio::io_context& io, ForwarderSlot& s, std::size_t claim_size)
+  explicit Lane(asio::io_context& io, ForwarderSlot& s, std::size_t jobs_per_delivery)
       : slot(s),
-        claim_size(claim_size),
+        claim_size(jobs_per_delivery),
         // Two deliveries' worth per worker: enough to keep them busy between
         // commits, little enough to bound memory.
-        handoff(std::make_shared<JobHandoff>(
-            std::max<std::size_t>(64, 2 * claim_size * static_cast<std::size_t>(std::max(1, s.config.concurrency))))),
+        handoff(std::make_shared<JobHandoff>(std::max<std::size_t>(
+            64, 2 * jobs_per_delivery * static_cast<std::size_t>(std::max(1, s.config.concurrency))))),
         strand(asio::make_strand(io)),
         wake(strand, static_cast<std::size_t>(std::max(1, s.config.concurrency))) {}
   ForwarderSlot& slot;
