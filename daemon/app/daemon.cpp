@@ -40,14 +40,10 @@ void validate_forwarders(const Config& config) {
 
 namespace {
 
-std::vector<ForwarderSlot> build_slots(const Config& config, asio::io_context& io, asio::thread_pool& blocking,
-                                       NetServices& net) {
-  std::vector<ForwarderSlot> slots;
-  for (const auto& f : config.forwarders) {
-    ForwarderContext context{io.get_executor(), blocking.get_executor(), forwarder_logger(f.id), net};
-    ForwarderSlot slot{f, make_forwarder(f, context), context.log};  // one logger for the forwarder and its slot
-    slots.push_back(std::move(slot));
-  }
+std::vector<std::shared_ptr<ForwarderSlot>> build_slots(const Config& config, asio::io_context& io,
+                                                        asio::thread_pool& blocking, NetServices& net) {
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
+  for (const auto& f : config.forwarders) slots.push_back(build_slot(f, io, blocking, net));
   return slots;
 }
 
@@ -92,17 +88,20 @@ Daemon::Daemon(const Config& config, std::string config_path)
       config_path_(std::move(config_path)),
       log_(spdlog::default_logger()->clone("daemon")),
       io_(config_.workers.threads),
-      slots_(build_slots(config_, io_, blocking_, net_)),
       store_(open_store(config_.store, *log_)),
-      dispatcher_(slots_, store_.get()),
+      dispatcher_(watched_forwarder_set(io_, build_slots(config_, io_, blocking_, net_), initial_set_released_),
+                  store_.get()),
       server_(io_, config_.ingest, dispatcher_),
-      pool_(store_ ? std::make_unique<WorkerPool>(io_, slots_, *store_, config_.workers) : nullptr),
-      stop_(io_, server_, pool_.get(), config_.workers.shutdown_grace, log_),
+      pool_(store_ ? std::make_unique<WorkerPool>(io_, dispatcher_.forwarders()->slots, *store_, config_.workers)
+                   : nullptr),
+      reloader_(Reloader::Parts{io_, blocking_, net_, dispatcher_, server_, pool_.get(), reload_counters_}, config_,
+                config_path_, initial_set_released_),
+      stop_(io_, server_, pool_.get(), reloader_, config_.workers.shutdown_grace, log_),
       signals_(io_, SignalHandler::Handlers{[this](int number) {
                                               log_->info("received {}", number == SIGTERM ? "SIGTERM" : "SIGINT");
                                               stop_.begin();
                                             },
-                                            [this] { reload(); }}) {
+                                            [this] { reloader_.request(); }}) {
   log_host(*log_);
 }
 
@@ -121,10 +120,12 @@ int Daemon::run() {
     if (store_) store_->stop();
     return 1;
   }
+  reloader_.start();
   signals_.start();
 
   sd_notify(0, "READY=1");
-  log_->info("ready: {} forwarder(s), store {}", slots_.size(), store_ ? config_.store.path : std::string("disabled"));
+  log_->info("ready: {} forwarder(s), store {}", reloader_.forwarder_count(),
+             store_ ? config_.store.path : std::string("disabled"));
 
   std::vector<std::thread> threads;
   for (int i = 1; i < config_.workers.threads; ++i) threads.emplace_back([this] { io_.run(); });
@@ -135,22 +136,9 @@ int Daemon::run() {
   return 0;
 }
 
-void Daemon::reload() {
-  log_->info("SIGHUP: reopening output files");
-  for (auto& slot : slots_) slot.forwarder->reopen();
-  if (config_path_.empty()) return;
-  try {
-    const auto fresh = load_config_file(config_path_);
-    validate_forwarders(fresh);
-    log_->info("{} is valid; changes other than reopened files take effect at the next restart", config_path_);
-  } catch (const std::exception& e) {
-    log_->error("SIGHUP: the config on disk is invalid and was not applied: {}", e.what());
-  }
-}
-
 void Daemon::finish() {
   if (store_) store_->stop();  // releases jobs still executing back to available
-  for (auto& slot : slots_) slot.forwarder->stop();
+  reloader_.stop_forwarders();
   if (stop_.abandoned_work()) {
     // Coroutines still suspended when the grace ran out refer to the server,
     // dispatcher, forwarders and store: their frames go now, while all of

@@ -1,6 +1,8 @@
 // The composition root: builds every subsystem from a Config, wires them, runs until SIGTERM.
 #pragma once
 
+#include "app/reload.hpp"
+#include "app/reload_counters.hpp"
 #include "app/shutdown.hpp"
 #include "app/signals.hpp"
 #include "config/config.hpp"
@@ -33,11 +35,15 @@ class Daemon {
  public:
   // Builds everything; nothing runs yet. Throws ConfigError for a refused
   // configuration (a forwarder's keys, the dispatch rule), StartupError when
-  // the store cannot be opened. `config_path` is re-read on SIGHUP.
+  // the store cannot be opened. `config_path` is re-read on SIGHUP (empty:
+  // the embedded default, nothing to re-read).
   Daemon(const Config& config, std::string config_path);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
+
+  // Config reloads so far (SIGHUP): for the admin endpoint's metrics.
+  const ReloadCounters& reload_counters() const noexcept { return reload_counters_; }
 
   // Listens, tells systemd READY=1 and runs the I/O threads until a graceful
   // stop (SIGTERM/SIGINT). Returns the exit code: 0 after the stop, 1 when the
@@ -55,7 +61,6 @@ class Daemon {
     using boost::asio::io_context::io_context;
   };
 
-  void reload();
   // After the I/O threads returned: the store releases jobs still executing,
   // forwarders release their processes and connections, and the coroutines
   // abandoned at the end of the grace go while what they use is alive.
@@ -67,11 +72,13 @@ class Daemon {
   IoContext io_;
   boost::asio::thread_pool blocking_{2};  // file and stdout writes, so a slow disk never holds an I/O thread
   NetServices net_;
-  std::vector<ForwarderSlot> slots_;
-  std::unique_ptr<JobStore> store_;  // null when the store is disabled
+  std::unique_ptr<JobStore> store_;                    // null when the store is disabled
+  std::shared_ptr<SetReleased> initial_set_released_;  // set with the dispatcher's first forwarder set
   Dispatcher dispatcher_;
   UnixServer server_;
   std::unique_ptr<WorkerPool> pool_;  // null when the store is disabled
+  ReloadCounters reload_counters_;
+  Reloader reloader_;
   GracefulStop stop_;
   SignalHandler signals_;
 };

@@ -7,9 +7,9 @@
 namespace auditfwd {
 namespace asio = boost::asio;
 
-GracefulStop::GracefulStop(asio::io_context& io, UnixServer& server, WorkerPool* pool, std::chrono::milliseconds grace,
-                           std::shared_ptr<spdlog::logger> log)
-    : io_(io), server_(server), pool_(pool), grace_(grace), log_(std::move(log)) {}
+GracefulStop::GracefulStop(asio::io_context& io, UnixServer& server, WorkerPool* pool, Reloader& reloader,
+                           std::chrono::milliseconds grace, std::shared_ptr<spdlog::logger> log)
+    : io_(io), server_(server), pool_(pool), reloader_(reloader), grace_(grace), log_(std::move(log)) {}
 
 void GracefulStop::begin() {
   if (begun_.exchange(true)) return;
@@ -21,6 +21,7 @@ void GracefulStop::begin() {
 asio::awaitable<void> GracefulStop::sequence() {
   sd_notify(0, "STOPPING=1");
   log_->info("stopping: no new connections; answering what was read, then draining deliveries in flight");
+  co_await reloader_.stop(std::chrono::steady_clock::now() + grace_);
   co_await server_.stop(grace_);
   if (pool_) co_await pool_->drain(grace_);
   abandoned_work_ = server_.active_sessions() > 0 || (pool_ && pool_->running() > 0);

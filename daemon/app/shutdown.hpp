@@ -1,6 +1,7 @@
 // The graceful stop: no new connections, answer what was read, drain deliveries in flight, then end the I/O loop.
 #pragma once
 
+#include "app/reload.hpp"
 #include "ingest/unix_server.hpp"
 #include "workers/worker_pool.hpp"
 
@@ -13,14 +14,14 @@
 namespace auditfwd {
 
 // Runs the stop sequence once, on the io_context: tells systemd STOPPING=1,
-// stops the server (sessions answer the lines they read, within `grace`),
-// drains the worker pool (deliveries in flight are recorded, within `grace`),
-// then stops the io_context so that Daemon::run returns.
+// lets a reload in progress end (within `grace`), stops the server (sessions answer the lines they read, within
+// `grace`), drains the worker pool (deliveries in flight are recorded, within `grace`), then stops the io_context so
+// that Daemon::run returns.
 class GracefulStop {
  public:
   // `pool` is null when the store is disabled. All must outlive the sequence.
-  GracefulStop(boost::asio::io_context& io, UnixServer& server, WorkerPool* pool, std::chrono::milliseconds grace,
-               std::shared_ptr<spdlog::logger> log);
+  GracefulStop(boost::asio::io_context& io, UnixServer& server, WorkerPool* pool, Reloader& reloader,
+               std::chrono::milliseconds grace, std::shared_ptr<spdlog::logger> log);
 
   // Starts the sequence; a second call does nothing.
   void begin();
@@ -36,6 +37,7 @@ class GracefulStop {
   boost::asio::io_context& io_;
   UnixServer& server_;
   WorkerPool* pool_;
+  Reloader& reloader_;
   std::chrono::milliseconds grace_;
   std::shared_ptr<spdlog::logger> log_;
   std::atomic<bool> begun_{false};

@@ -39,6 +39,19 @@ class JobStore {
   // has room and no older due job of that forwarder waits in the table.
   void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff);
 
+  // After start() (a reload): new jobs of `forwarder` go to `handoff` from the
+  // writer's next turn on, or, with null, only to the table. Completes
+  // (signature void(error_code)) after the commit that handed the last jobs to
+  // the hand-off it replaced: from then on that one gets no more.
+  template <typename Token>
+  auto async_set_handoff(std::string forwarder, std::shared_ptr<JobHandoff> handoff, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, std::string forwarder, std::shared_ptr<JobHandoff> handoff) {
+          submit_set_handoff(std::move(forwarder), std::move(handoff), std::move(handler));
+        },
+        token, std::move(forwarder), std::move(handoff));
+  }
+
   // Starts the writer thread. `on_jobs_committed` runs on that thread after each
   // commit with the ids of forwarders that got new jobs; keep it quick.
   void start(std::function<void(const std::vector<std::string>&)> on_jobs_committed);
@@ -117,6 +130,7 @@ class JobStore {
   void submit_find_seen(std::vector<IdempotencyKey> keys, FindSeenHandler handler);
   void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes, ClaimHandler handler);
   void submit_finish(std::vector<JobFinish> finishes, FinishHandler handler);
+  void submit_set_handoff(std::string forwarder, std::shared_ptr<JobHandoff> handoff, FinishHandler handler);
 
   // Declared before the writer, which sets them while it opens the store
   // (initialized after it, they would overwrite what it found).
