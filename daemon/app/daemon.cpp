@@ -96,7 +96,17 @@ Daemon::Daemon(const Config& config, std::string config_path)
                    : nullptr),
       reloader_(Reloader::Parts{io_, blocking_, net_, dispatcher_, server_, pool_.get(), reload_counters_}, config_,
                 config_path_, initial_set_released_),
-      stop_(io_, server_, pool_.get(), reloader_, config_.workers.shutdown_grace, log_),
+      watchdog_(io_, WatchdogTiming::from_environment(),
+                Watchdog::Sources{[this] { return dispatcher_.events_accepted(); },
+                                  [this]() -> std::optional<std::uint64_t> {
+                                    if (!store_) return std::nullopt;
+                                    return store_->counters().pending_jobs;
+                                  },
+                                  [this]() -> std::optional<std::chrono::milliseconds> {
+                                    if (!store_) return std::nullopt;
+                                    return store_->stalled_for();
+                                  }}),
+      stop_(io_, server_, pool_.get(), reloader_, watchdog_, config_.workers.shutdown_grace, log_),
       signals_(io_, SignalHandler::Handlers{[this](int number) {
                                               log_->info("received {}", number == SIGTERM ? "SIGTERM" : "SIGINT");
                                               stop_.begin();
@@ -124,6 +134,7 @@ int Daemon::run() {
   signals_.start();
 
   sd_notify(0, "READY=1");
+  watchdog_.start();
   log_->info("ready: {} forwarder(s), store {}", reloader_.forwarder_count(),
              store_ ? config_.store.path : std::string("disabled"));
 

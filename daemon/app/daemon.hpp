@@ -5,6 +5,7 @@
 #include "app/reload_counters.hpp"
 #include "app/shutdown.hpp"
 #include "app/signals.hpp"
+#include "app/watchdog.hpp"
 #include "config/config.hpp"
 #include "dispatch/dispatcher.hpp"
 #include "forwarders/forwarder_slot.hpp"
@@ -45,7 +46,8 @@ class Daemon {
   // Config reloads so far (SIGHUP): for the admin endpoint's metrics.
   const ReloadCounters& reload_counters() const noexcept { return reload_counters_; }
 
-  // Listens, tells systemd READY=1 and runs the I/O threads until a graceful
+  // Listens, tells systemd READY=1 (then STATUS= and, under WatchdogSec=,
+  // WATCHDOG=1: app/watchdog.hpp) and runs the I/O threads until a graceful
   // stop (SIGTERM/SIGINT). Returns the exit code: 0 after the stop, 1 when the
   // socket cannot be bound.
   int run();
@@ -79,6 +81,7 @@ class Daemon {
   std::unique_ptr<WorkerPool> pool_;  // null when the store is disabled
   ReloadCounters reload_counters_;
   Reloader reloader_;
+  Watchdog watchdog_;
   GracefulStop stop_;
   SignalHandler signals_;
 };

@@ -8,8 +8,14 @@ namespace auditfwd {
 namespace asio = boost::asio;
 
 GracefulStop::GracefulStop(asio::io_context& io, UnixServer& server, WorkerPool* pool, Reloader& reloader,
-                           std::chrono::milliseconds grace, std::shared_ptr<spdlog::logger> log)
-    : io_(io), server_(server), pool_(pool), reloader_(reloader), grace_(grace), log_(std::move(log)) {}
+                           Watchdog& watchdog, std::chrono::milliseconds grace, std::shared_ptr<spdlog::logger> log)
+    : io_(io),
+      server_(server),
+      pool_(pool),
+      reloader_(reloader),
+      watchdog_(watchdog),
+      grace_(grace),
+      log_(std::move(log)) {}
 
 void GracefulStop::begin() {
   if (begun_.exchange(true)) return;
@@ -21,6 +27,7 @@ void GracefulStop::begin() {
 asio::awaitable<void> GracefulStop::sequence() {
   sd_notify(0, "STOPPING=1");
   log_->info("stopping: no new connections; answering what was read, then draining deliveries in flight");
+  co_await watchdog_.stop(std::chrono::steady_clock::now() + grace_);
   co_await reloader_.stop(std::chrono::steady_clock::now() + grace_);
   co_await server_.stop(grace_);
   if (pool_) co_await pool_->drain(grace_);

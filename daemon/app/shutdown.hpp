@@ -2,6 +2,7 @@
 #pragma once
 
 #include "app/reload.hpp"
+#include "app/watchdog.hpp"
 #include "ingest/unix_server.hpp"
 #include "workers/worker_pool.hpp"
 
@@ -14,14 +15,15 @@
 namespace auditfwd {
 
 // Runs the stop sequence once, on the io_context: tells systemd STOPPING=1,
-// lets a reload in progress end (within `grace`), stops the server (sessions answer the lines they read, within
-// `grace`), drains the worker pool (deliveries in flight are recorded, within `grace`), then stops the io_context so
-// that Daemon::run returns.
+// ends the watchdog's turns (no WATCHDOG=1 while stopping: systemd's
+// TimeoutStopSec= bounds the stop), lets a reload in progress end (within `grace`), stops the server (sessions answer
+// the lines they read, within `grace`), drains the worker pool (deliveries in flight are recorded, within `grace`),
+// then stops the io_context so that Daemon::run returns.
 class GracefulStop {
  public:
   // `pool` is null when the store is disabled. All must outlive the sequence.
   GracefulStop(boost::asio::io_context& io, UnixServer& server, WorkerPool* pool, Reloader& reloader,
-               std::chrono::milliseconds grace, std::shared_ptr<spdlog::logger> log);
+               Watchdog& watchdog, std::chrono::milliseconds grace, std::shared_ptr<spdlog::logger> log);
 
   // Starts the sequence; a second call does nothing.
   void begin();
@@ -38,6 +40,7 @@ class GracefulStop {
   UnixServer& server_;
   WorkerPool* pool_;
   Reloader& reloader_;
+  Watchdog& watchdog_;
   std::chrono::milliseconds grace_;
   std::shared_ptr<spdlog::logger> log_;
   std::atomic<bool> begun_{false};

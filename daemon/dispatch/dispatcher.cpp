@@ -313,6 +313,7 @@ void Dispatcher::decide(ChunkOutcome& chunk, const Screening& screening) {
       for (std::size_t s = 0; s < chunk.results.forwarders(); ++s)
         all_taken = all_taken && !chunk.results.at(i, s).failed();
       verdict = all_taken ? Verdict::accepted : Verdict::not_taken;
+      if (all_taken) accepted_.fetch_add(1, std::memory_order_relaxed);
       if (all_taken && !store_ && chunk.lines[i]->client_supplied_id) ids_.remember(*chunk.lines[i]);
     }
   }

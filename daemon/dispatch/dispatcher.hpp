@@ -7,7 +7,9 @@
 #include "event/event_validator.hpp"
 #include "store/job_store.hpp"
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +33,9 @@ class Dispatcher {
   void replace_forwarders(std::shared_ptr<const ForwarderSet> forwarders);
   // The set a chunk starting now gets.
   std::shared_ptr<const ForwarderSet> forwarders() const;
+
+  // Events accepted (every forwarder took them) since start. Thread-safe.
+  std::uint64_t events_accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
 
   // Per chunk: screen the ids (refused, duplicate), route each event to its
   // forwarders (inline or a job), deliver the inline ones, enqueue the jobs in
@@ -58,6 +63,7 @@ class Dispatcher {
   std::shared_ptr<const ForwarderSet> forwarders_;  // under forwarders_mutex_
   JobStore* store_;
   IdRegistry ids_;
+  std::atomic<std::uint64_t> accepted_{0};
 };
 
 }  // namespace auditfwd

@@ -59,6 +59,8 @@ void JobStore::submit_set_handoff(std::string forwarder, std::shared_ptr<JobHand
   writer_->submit(set_handoff_operation(std::move(forwarder), std::move(handoff), std::move(handler)));
 }
 
+std::chrono::milliseconds JobStore::stalled_for() const noexcept { return writer_->stalled_for(); }
+
 bool JobStore::finish_without_commit(std::vector<JobFinish>& finishes) {
   return writer_->defer_if_memory_only(finishes);
 }

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,6 +67,10 @@ class JobStore {
   bool healthy() const noexcept { return healthy_.load(); }
   bool full() const noexcept { return full_.load(); }
   StoreCounters counters() const;
+  // How long the writer thread, or an fdatasync of a commit, has made no
+  // progress (0 while it turns; it turns at least once a second when idle).
+  // What the systemd watchdog asks. Thread-safe.
+  std::chrono::milliseconds stalled_for() const noexcept;
 
   // Counts an async result refused as store_full before reaching the store
   // (the dispatcher saw full() already). Thread-safe.
