@@ -106,8 +106,12 @@ int main(int argc, char** argv) {
   retry->add_option("--forwarder", jobs_options.forwarder, "with --all-*: only this forwarder's jobs");
   retry->fallthrough();
   auto* purge = jobs->add_subcommand("purge", "delete finished jobs");
-  purge->add_option("--state", jobs_options.state, "completed|discarded|cancelled")->required();
-  purge->add_option("--forwarder", jobs_options.forwarder, "only this forwarder's jobs");
+  purge->add_option("--state", jobs_options.state,
+                    "completed|discarded|cancelled; required unless --forwarder names a forwarder no longer in the "
+                    "config");
+  purge->add_option(
+      "--forwarder", jobs_options.forwarder,
+      "only this forwarder's jobs; alone: every job of a forwarder removed from the config, in any state");
   purge->fallthrough();
 
   auto* exporter = jobs->add_subcommand("export", "write finished jobs with their events as NDJSON (before a purge)");
@@ -153,6 +157,7 @@ int main(int argc, char** argv) {
     if (*send) return auditfwd::send_command(socket_path.empty() ? config.ingest.socket : socket_path);
     if (*jobs) {
       jobs_options.db_path = config.store.path;
+      for (const auto& f : config.forwarders) jobs_options.configured_forwarders.push_back(f.id);
       if (*list) return auditfwd::jobs_list_command(jobs_options);
       if (*retry) return auditfwd::jobs_retry_command(jobs_options);
       if (*purge) return auditfwd::jobs_purge_command(jobs_options);

@@ -102,10 +102,28 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, bool jou
 void setup_logging(const LogConfig& log) {
   auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
   sink->set_formatter(make_log_formatter(log.format, stderr_is_journal()));
+  // The level is the sink's, which every channel (a clone of this logger)
+  // shares: set_log_level() then reaches them all at once.
+  sink->set_level(spdlog::level::from_str(log.level));
   auto logger = std::make_shared<spdlog::logger>("auditfwd", sink);
-  logger->set_level(spdlog::level::from_str(log.level));
+  logger->set_level(spdlog::level::trace);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+}  // namespace auditfwd
+
+namespace auditfwd {
+
+void set_log_level(const std::string& level) {
+  for (auto& sink : spdlog::default_logger()->sinks()) sink->set_level(spdlog::level::from_str(level));
+}
+
+std::string log_level() {
+  const auto& sinks = spdlog::default_logger()->sinks();
+  const auto level = sinks.empty() ? spdlog::default_logger()->level() : sinks.front()->level();
+  const auto name = spdlog::level::to_string_view(level);
+  return std::string(name.data(), name.size());
 }
 
 }  // namespace auditfwd

@@ -7,6 +7,7 @@
 #include <spdlog/formatter.h>
 #include <sys/types.h>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace auditfwd {
@@ -32,5 +33,11 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(LogFormat format, bool jou
 // Sets the default logger (stderr, named channels) to `log.level` and `log.format`,
 // prefixing priorities when stderr is journald's (stderr_is_journal()).
 void setup_logging(const LogConfig& log);
+
+// A reload's log.level ("trace" … "critical", "off"): from the next line on,
+// for every channel made from the default logger, before or after.
+void set_log_level(const std::string& level);
+// The level lines pass at now, by name.
+std::string log_level();
 
 }  // namespace auditfwd

@@ -2,6 +2,8 @@
 #include "app/logging.hpp"
 
 #include <doctest/doctest.h>
+#include <spdlog/sinks/sink.h>
+#include <spdlog/spdlog.h>
 #include <boost/json/parse.hpp>
 #include <string>
 
@@ -57,4 +59,18 @@ TEST_CASE("JOURNAL_STREAM must name the stream itself") {
   CHECK_FALSE(names_stream("64769", 64769, 0));
   CHECK_FALSE(names_stream("64769:1234x", 64769, 1234));
   CHECK_FALSE(names_stream(":1234", 0, 1234));
+}
+
+TEST_CASE("set_log_level reaches channels made before it, and the next line") {
+  auto previous = spdlog::default_logger();
+  setup_logging(LogConfig{"info", LogFormat::text});
+  auto channel = spdlog::default_logger()->clone("forwarder.x");
+  CHECK_FALSE(channel->sinks().front()->should_log(spdlog::level::debug));
+  set_log_level("debug");
+  CHECK(log_level() == "debug");
+  CHECK(channel->sinks().front()->should_log(spdlog::level::debug));
+  set_log_level("warn");  // as log.level spells it
+  CHECK(log_level() == "warning");
+  CHECK_FALSE(channel->sinks().front()->should_log(spdlog::level::info));
+  spdlog::set_default_logger(previous);
 }

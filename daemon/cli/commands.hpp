@@ -22,7 +22,8 @@ struct JobsOptions {
   std::vector<std::int64_t> ids;
   bool all_discarded = false;
   bool all_cancelled = false;
-  std::optional<std::string> output;  // export: a new file instead of stdout
+  std::optional<std::string> output;               // export: a new file instead of stdout
+  std::vector<std::string> configured_forwarders;  // the ids of the config's [[forwarders]]
 };
 
 int jobs_list_command(const JobsOptions& options);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
@@ -136,9 +137,23 @@ int jobs_export_command(const JobsOptions& options) {
 }
 
 int jobs_purge_command(const JobsOptions& options) {
+  if (!options.state && options.forwarder) {
+    // Every state, pending ones too: only for a forwarder the daemon no longer delivers.
+    const auto& configured = options.configured_forwarders;
+    if (std::find(configured.begin(), configured.end(), *options.forwarder) != configured.end()) {
+      std::cerr << "auditfwd jobs purge: forwarder " << *options.forwarder
+                << " is in the config: its pending jobs are still delivered. Remove it from the config and reload "
+                   "(SIGHUP) first, or purge finished jobs only with --state\n";
+      return 64;
+    }
+    std::cout << purge_forwarder_jobs(options.db_path, *options.forwarder) << " job(s) of forwarder "
+              << *options.forwarder << " purged\n";
+    return 0;
+  }
   const auto state = state_option(options);
   if (!state) {
-    std::cerr << "auditfwd jobs purge: --state is required (completed, discarded or cancelled)\n";
+    std::cerr << "auditfwd jobs purge: --state is required (completed, discarded or cancelled), or --forwarder "
+                 "alone for a forwarder removed from the config\n";
     return 64;
   }
   std::cout << purge_jobs(options.db_path, *state, options.forwarder) << " job(s) purged\n";

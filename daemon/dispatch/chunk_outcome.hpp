@@ -1,6 +1,7 @@
 // What the dispatcher decided for one chunk of lines: per line a verdict, per line and forwarder a result.
 #pragma once
 
+#include "dispatch/forwarder_set.hpp"
 #include "event/event_validator.hpp"
 #include "store/job_store.hpp"
 
@@ -55,14 +56,18 @@ enum class Verdict : unsigned char {
 // replies it reports may reach the client only once every commit is on disk
 // (see wait_until_durable).
 struct ChunkOutcome {
-  ChunkOutcome() : ChunkOutcome({}, 0) {}
-  ChunkOutcome(std::vector<ParsedLine> parsed, std::size_t forwarders)
+  ChunkOutcome() : ChunkOutcome({}, std::make_shared<const ForwarderSet>()) {}
+  ChunkOutcome(std::vector<ParsedLine> parsed, std::shared_ptr<const ForwarderSet> set)
       : lines(std::move(parsed)),
+        forwarders(std::move(set)),
         verdicts(lines.size(), Verdict::not_taken),
         rejections(lines.size()),
-        results(lines.size(), forwarders) {}
+        results(lines.size(), forwarders->slots.size()) {}
 
   std::vector<ParsedLine> lines;  // an event's text may have been handed to the store
+  // The forwarders the chunk was dispatched to: the results' columns. Held
+  // until the replies are built, so a reload never stops one mid-chunk.
+  std::shared_ptr<const ForwarderSet> forwarders;
   std::vector<Verdict> verdicts;
   std::vector<std::optional<Rejection>> rejections;  // for Verdict::refused
   ResultTable results;

@@ -67,12 +67,17 @@ struct Dispatcher::Routes {
   std::vector<std::size_t> item_line;
 };
 
-Dispatcher::Dispatcher(std::vector<ForwarderSlot>& slots, JobStore* store) : slots_(slots), store_(store) {}
+Dispatcher::Dispatcher(std::shared_ptr<const ForwarderSet> forwarders, JobStore* store)
+    : forwarders_(std::move(forwarders)), store_(store) {}
 
-std::vector<std::string> Dispatcher::forwarder_ids() const {
-  std::vector<std::string> ids;
-  for (const auto& slot : slots_) ids.push_back(slot.config.id);
-  return ids;
+void Dispatcher::replace_forwarders(std::shared_ptr<const ForwarderSet> forwarders) {
+  std::lock_guard lock(forwarders_mutex_);
+  forwarders_.swap(forwarders);  // the old set is let go outside the lock (its release hook may run)
+}
+
+std::shared_ptr<const ForwarderSet> Dispatcher::forwarders() const {
+  std::lock_guard lock(forwarders_mutex_);
+  return forwarders_;
 }
 
 asio::awaitable<void> wait_until_durable(const std::vector<std::shared_ptr<DurableCommit>>& commits) {
@@ -80,7 +85,7 @@ asio::awaitable<void> wait_until_durable(const std::vector<std::shared_ptr<Durab
 }
 
 asio::awaitable<ChunkOutcome> Dispatcher::dispatch(std::vector<ParsedLine> lines) {
-  ChunkOutcome chunk(std::move(lines), slots_.size());
+  ChunkOutcome chunk(std::move(lines), forwarders());
   Screening screening(ids_, chunk.lines);
   co_await screen_ids(chunk, screening);
   Routes routes = route(chunk, screening);
@@ -153,16 +158,17 @@ asio::awaitable<void> Dispatcher::screen_ids(ChunkOutcome& chunk, Screening& scr
 }
 
 Dispatcher::Routes Dispatcher::route(ChunkOutcome& chunk, const Screening& screening) {
+  const auto& slots = chunk.forwarders->slots;
   Routes routes;
-  routes.inline_lines.resize(slots_.size());
+  routes.inline_lines.resize(slots.size());
   for (std::size_t i = 0; i < chunk.lines.size(); ++i) {
     const auto& screened = screening.of[i];
     if (chunk.rejections[i] || screened.duplicate || screened.repeat_of) continue;
     const Event& event = *chunk.lines[i];
     EnqueueItem item;
     bool needed_after_enqueue = false;  // by an inline delivery, or an auto fallback
-    for (std::size_t s = 0; s < slots_.size(); ++s) {
-      const auto& config = slots_[s].config;
+    for (std::size_t s = 0; s < slots.size(); ++s) {
+      const auto& config = slots[s]->config;
       auto& result = chunk.results.at(i, s);
       bool async = false;
       switch (config.dispatch) {
@@ -211,16 +217,17 @@ Dispatcher::Routes Dispatcher::route(ChunkOutcome& chunk, const Screening& scree
 }
 
 asio::awaitable<void> Dispatcher::deliver_inline(ChunkOutcome& chunk, const LinesPerForwarder& lines_of) {
+  const auto& slots = chunk.forwarders->slots;
   auto deliver_one = [&](std::size_t s) -> asio::awaitable<void> {
     const auto& event_lines = lines_of[s];
     std::vector<Event> batch;
     batch.reserve(event_lines.size());
     for (auto i : event_lines) batch.push_back(*chunk.lines[i]);
-    auto outcomes = co_await deliver_within(*slots_[s].forwarder, batch, slots_[s].config.timeout, *slots_[s].log);
+    auto outcomes = co_await deliver_within(*slots[s]->forwarder, batch, slots[s]->config.timeout, *slots[s]->log);
     for (std::size_t k = 0; k < event_lines.size(); ++k) {
       chunk.results.at(event_lines[k], s) = from_outcome(outcomes[k]);
       if (!outcomes[k].ok())
-        slots_[s].log->warn("sync delivery of event {} failed: {}", batch[k].id, outcomes[k].reason);
+        slots[s]->log->warn("sync delivery of event {} failed: {}", batch[k].id, outcomes[k].reason);
     }
   };
   // Side by side on the caller's strand: a slow forwarder delays the reply by its own timeout, not by the sum.
@@ -242,12 +249,13 @@ asio::awaitable<void> Dispatcher::deliver_inline(ChunkOutcome& chunk, const Line
 }
 
 asio::awaitable<Dispatcher::LinesPerForwarder> Dispatcher::enqueue(ChunkOutcome& chunk, Routes& routes) {
-  LinesPerForwarder fallback(slots_.size());
+  const auto& slots = chunk.forwarders->slots;
+  LinesPerForwarder fallback(slots.size());
   if (!store_ || routes.items.empty()) co_return fallback;
   // The id is remembered (idempotency) in the same transaction as the jobs,
   // and only when every inline result so far is ok.
   auto all_taken_so_far = [&](std::size_t i) {
-    for (std::size_t s = 0; s < slots_.size(); ++s) {
+    for (std::size_t s = 0; s < slots.size(); ++s) {
       const auto& r = chunk.results.at(i, s);
       if (r.status == ForwarderResult::Status::error) return false;
       if (r.status == ForwarderResult::Status::none && !r.in_enqueue) return false;
@@ -263,13 +271,13 @@ asio::awaitable<Dispatcher::LinesPerForwarder> Dispatcher::enqueue(ChunkOutcome&
   for (std::size_t k = 0; k < outcomes.size(); ++k) {
     const auto i = routes.item_line[k];
     std::size_t j = 0;  // the item's jobs are in forwarder order
-    for (std::size_t s = 0; s < slots_.size(); ++s) {
+    for (std::size_t s = 0; s < slots.size(); ++s) {
       auto& result = chunk.results.at(i, s);
       if (!result.in_enqueue) continue;
       if (outcomes[k].code == errc::ok) {
         result.status = ForwarderResult::Status::enqueued;
         result.job = outcomes[k].job_id(j);
-      } else if (slots_[s].config.dispatch == DispatchMode::automatic) {
+      } else if (slots[s]->config.dispatch == DispatchMode::automatic) {
         fallback[s].push_back(i);  // auto: deliver now instead
       } else {
         result = {ForwarderResult::Status::error, 0, std::string(error_name(outcomes[k].code)),
@@ -303,8 +311,10 @@ void Dispatcher::decide(ChunkOutcome& chunk, const Screening& screening) {
       verdict = Verdict::duplicate;
     } else {
       bool all_taken = true;
-      for (std::size_t s = 0; s < slots_.size(); ++s) all_taken = all_taken && !chunk.results.at(i, s).failed();
+      for (std::size_t s = 0; s < chunk.results.forwarders(); ++s)
+        all_taken = all_taken && !chunk.results.at(i, s).failed();
       verdict = all_taken ? Verdict::accepted : Verdict::not_taken;
+      if (all_taken) accepted_.fetch_add(1, std::memory_order_relaxed);
       if (all_taken && !store_ && chunk.lines[i]->client_supplied_id) ids_.remember(*chunk.lines[i]);
     }
   }

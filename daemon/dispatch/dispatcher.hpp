@@ -2,12 +2,16 @@
 #pragma once
 
 #include "dispatch/chunk_outcome.hpp"
+#include "dispatch/forwarder_set.hpp"
 #include "dispatch/id_registry.hpp"
 #include "event/event_validator.hpp"
-#include "forwarders/forwarder_slot.hpp"
 #include "store/job_store.hpp"
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,16 +26,22 @@ namespace auditfwd {
 class Dispatcher {
  public:
   // `store` is null when the store is disabled.
-  Dispatcher(std::vector<ForwarderSlot>& slots, JobStore* store);
+  Dispatcher(std::shared_ptr<const ForwarderSet> forwarders, JobStore* store);
+
+  // The set each chunk that starts from now on is dispatched to (a reload);
+  // chunks already running keep theirs. Thread-safe.
+  void replace_forwarders(std::shared_ptr<const ForwarderSet> forwarders);
+  // The set a chunk starting now gets.
+  std::shared_ptr<const ForwarderSet> forwarders() const;
+
+  // Events accepted (every forwarder took them) since start. Thread-safe.
+  std::uint64_t events_accepted() const noexcept { return accepted_.load(std::memory_order_relaxed); }
 
   // Per chunk: screen the ids (refused, duplicate), route each event to its
   // forwarders (inline or a job), deliver the inline ones, enqueue the jobs in
   // one request, deliver inline the auto forwarders whose job the store
   // refused, and decide each line's verdict.
   boost::asio::awaitable<ChunkOutcome> dispatch(std::vector<ParsedLine> lines);
-
-  // The forwarders' ids, in the order of each row of ChunkOutcome::results.
-  std::vector<std::string> forwarder_ids() const;
 
  private:
   struct Screening;
@@ -49,9 +59,11 @@ class Dispatcher {
   // Each line's verdict from its results; remembers accepted ids when there is no store.
   void decide(ChunkOutcome& chunk, const Screening& screening);
 
-  std::vector<ForwarderSlot>& slots_;
+  mutable std::mutex forwarders_mutex_;
+  std::shared_ptr<const ForwarderSet> forwarders_;  // under forwarders_mutex_
   JobStore* store_;
   IdRegistry ids_;
+  std::atomic<std::uint64_t> accepted_{0};
 };
 
 }  // namespace auditfwd

@@ -32,15 +32,19 @@ class RecordingForwarder final : public Forwarder {
   DeliveryOutcome outcome_;
 };
 
-ForwarderSlot slot(const std::string& id, DispatchMode mode, DeliveryOutcome outcome = DeliveryOutcome::success()) {
+std::shared_ptr<ForwarderSlot> slot(const std::string& id, DispatchMode mode,
+                                    DeliveryOutcome outcome = DeliveryOutcome::success()) {
   ForwarderConfig config;
   config.id = id;
   config.type = "test";
   config.dispatch = mode;
-  return ForwarderSlot{config, std::make_unique<RecordingForwarder>(std::move(outcome)), spdlog::default_logger()};
+  return std::make_shared<ForwarderSlot>(
+      ForwarderSlot{config, std::make_unique<RecordingForwarder>(std::move(outcome)), spdlog::default_logger()});
 }
 
-RecordingForwarder& recorder(ForwarderSlot& s) { return static_cast<RecordingForwarder&>(*s.forwarder); }
+RecordingForwarder& recorder(const std::shared_ptr<ForwarderSlot>& s) {
+  return static_cast<RecordingForwarder&>(*s->forwarder);
+}
 
 // One chunk's replies, and how many commits they had to wait for.
 struct Dispatched {
@@ -64,7 +68,7 @@ Dispatched dispatch_chunk(Dispatcher& dispatcher, std::vector<std::string> lines
   const auto chunk = future.get();
   out.commits = chunk.commits.size();
   std::string text;
-  ReplyBuilder(dispatcher.forwarder_ids()).append_chunk(text, chunk);
+  ReplyBuilder().append_chunk(text, chunk);
   std::size_t start = 0;
   for (auto end = text.find('\n'); end != std::string::npos; start = end + 1, end = text.find('\n', start))
     out.replies.push_back(boost::json::parse(text.substr(start, end - start)).as_object());
@@ -88,10 +92,10 @@ using testing::TempStore;
 }  // namespace
 
 TEST_CASE("without a store: auto and sync deliver inline, async is async_unavailable") {
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   slots.push_back(slot("auto", DispatchMode::automatic));
   slots.push_back(slot("sync", DispatchMode::sync));
-  Dispatcher dispatcher(slots, nullptr);
+  Dispatcher dispatcher(make_forwarder_set(slots), nullptr);
   auto replies = dispatch(dispatcher, {R"({"action":"a.b"})"});
   REQUIRE(replies.size() == 1);
   CHECK(replies[0].at("ok") == true);
@@ -99,7 +103,7 @@ TEST_CASE("without a store: auto and sync deliver inline, async is async_unavail
   CHECK(recorder(slots[0]).delivered.size() == 1);
 
   slots.push_back(slot("async", DispatchMode::async));
-  Dispatcher with_async(slots, nullptr);
+  Dispatcher with_async(make_forwarder_set(slots), nullptr);
   replies = dispatch(with_async, {R"({"action":"a.b"})"});
   CHECK(replies[0].at("ok") == false);
   CHECK(replies[0].at("error") == "unavailable");
@@ -113,11 +117,11 @@ TEST_CASE("with a healthy store: auto and async enqueue, sync delivers inline") 
   temp.config.durability_fsync = fsync;
   JobStore store(temp.config);
   store.start({});
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   slots.push_back(slot("auto", DispatchMode::automatic));
   slots.push_back(slot("async", DispatchMode::async));
   slots.push_back(slot("sync", DispatchMode::sync));
-  Dispatcher dispatcher(slots, &store);
+  Dispatcher dispatcher(make_forwarder_set(slots), &store);
   auto [replies, commits] = dispatch_chunk(dispatcher, {R"({"action":"a.b"})", R"({"action":"c.d"})"});
   CHECK(commits == (fsync ? 1u : 0u));  // fsync: the chunk's one enqueue, to wait for before replying
   REQUIRE(replies.size() == 2);
@@ -139,18 +143,18 @@ TEST_CASE("a full store: async gets store_full, auto falls back to sync") {
   temp.config.max_pending_jobs = 1;
   JobStore store(temp.config);
   store.start({});
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   slots.push_back(slot("auto", DispatchMode::automatic));
-  Dispatcher dispatcher(slots, &store);
+  Dispatcher dispatcher(make_forwarder_set(slots), &store);
   auto first = dispatch(dispatcher, {R"({"action":"a.b"})"});
   CHECK(first[0].at("results").at("auto").at("status") == "enqueued");
   auto second = dispatch(dispatcher, {R"({"action":"a.b"})"});
   CHECK(second[0].at("results").at("auto").at("status") == "ok");  // delivered inline
   CHECK(recorder(slots[0]).delivered.size() == 1);
 
-  std::vector<ForwarderSlot> async_slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> async_slots;
   async_slots.push_back(slot("async", DispatchMode::async));
-  Dispatcher async_dispatcher(async_slots, &store);
+  Dispatcher async_dispatcher(make_forwarder_set(async_slots), &store);
   auto refused = dispatch(async_dispatcher, {R"({"action":"a.b"})"});
   CHECK(refused[0].at("ok") == false);
   CHECK(refused[0].at("results").at("async").at("error") == "store_full");
@@ -158,10 +162,10 @@ TEST_CASE("a full store: async gets store_full, auto falls back to sync") {
 }
 
 TEST_CASE("a failing sync forwarder makes the reply ok:false with its reason; the id is not remembered") {
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   slots.push_back(slot("down", DispatchMode::sync, DeliveryOutcome::retry("connection refused")));
   slots.push_back(slot("up", DispatchMode::sync));
-  Dispatcher dispatcher(slots, nullptr);
+  Dispatcher dispatcher(make_forwarder_set(slots), nullptr);
   const std::string line = R"({"action":"a.b","id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab"})";
   auto replies = dispatch(dispatcher, {line});
   CHECK(replies[0].at("ok") == false);
@@ -172,9 +176,9 @@ TEST_CASE("a failing sync forwarder makes the reply ok:false with its reason; th
 }
 
 TEST_CASE("a repeated client id is a duplicate, also within one chunk") {
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   slots.push_back(slot("sync", DispatchMode::sync));
-  Dispatcher dispatcher(slots, nullptr);
+  Dispatcher dispatcher(make_forwarder_set(slots), nullptr);
   const std::string line = R"({"action":"a.b","id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab"})";
   auto replies = dispatch(dispatcher, {line, line});
   CHECK(replies[0].at("ok") == true);
@@ -191,10 +195,10 @@ TEST_CASE("with a store, a failed sync delivery does not remember the id: the re
   temp.config.durability_fsync = fsync;
   JobStore store(temp.config);
   store.start({});
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   slots.push_back(slot("flaky", DispatchMode::sync, DeliveryOutcome::retry("connection refused")));
   slots.push_back(slot("queued", DispatchMode::async));
-  Dispatcher dispatcher(slots, &store);
+  Dispatcher dispatcher(make_forwarder_set(slots), &store);
   const std::string line = R"({"action":"a.b","id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab"})";
   auto failed = dispatch(dispatcher, {line});
   CHECK(failed[0].at("ok") == false);
@@ -218,10 +222,10 @@ TEST_CASE("with a store, a repeated client id is a duplicate, answered once the 
   temp.config.durability_fsync = fsync;
   JobStore store(temp.config);
   store.start({});
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   slots.push_back(slot("sync", DispatchMode::sync));
   slots.push_back(slot("async", DispatchMode::async));
-  Dispatcher dispatcher(slots, &store);
+  Dispatcher dispatcher(make_forwarder_set(slots), &store);
   const std::string line = R"({"action":"a.b","id":"0190b2a4-7c1e-7cc2-8e1d-1234567890ab"})";
   auto first = dispatch_chunk(dispatcher, {line, line});
   CHECK(first.replies[0].at("results").at("async").at("status") == "enqueued");
@@ -232,4 +236,23 @@ TEST_CASE("with a store, a repeated client id is a duplicate, answered once the 
   CHECK(later.commits == (fsync ? 1u : 0u));  // fsync: the first copy's commit may not be on disk yet
   CHECK(recorder(slots[0]).delivered.size() == 1);
   store.stop();
+}
+
+TEST_CASE("dispatcher: a reload's set serves the chunks that start after it; the old set is let go") {
+  std::vector<std::shared_ptr<ForwarderSlot>> before{slot("old", DispatchMode::sync)};
+  bool old_released = false;
+  Dispatcher dispatcher(make_forwarder_set(before, [&] { old_released = true; }), nullptr);
+  auto replies = dispatch(dispatcher, {R"({"action":"user.login"})"});
+  CHECK(replies[0].at("results").as_object().contains("old"));
+
+  std::vector<std::shared_ptr<ForwarderSlot>> after{slot("new", DispatchMode::sync), before[0]};
+  dispatcher.replace_forwarders(make_forwarder_set(after));
+  CHECK(old_released);  // no chunk held it any more
+  replies = dispatch(dispatcher, {R"({"action":"user.login"})"});
+  const auto& results = replies[0].at("results").as_object();
+  CHECK(results.size() == 2);
+  CHECK(results.at("new").at("status") == "ok");
+  CHECK(results.at("old").at("status") == "ok");
+  CHECK(recorder(after[0]).delivered.size() == 1);
+  CHECK(recorder(before[0]).delivered.size() == 2);
 }

@@ -14,16 +14,33 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
 namespace auditfwd {
 namespace {
 
+// One lock per path for every instance writing it: a reload that replaces a
+// file forwarder runs the old instance (finishing its deliveries) beside the
+// new one on the same file, and a batch, its undo and the torn-line check at
+// open must never interleave with another instance's batch.
+std::shared_ptr<std::mutex> path_lock(const std::string& path) {
+  static std::mutex registry_mutex;
+  static std::map<std::string, std::weak_ptr<std::mutex>> registry;
+  std::lock_guard lock(registry_mutex);
+  std::erase_if(registry, [](const auto& entry) { return entry.second.expired(); });
+  auto& entry = registry[path];
+  auto shared = entry.lock();
+  if (!shared) entry = shared = std::make_shared<std::mutex>();
+  return shared;
+}
+
 class FileForwarder final : public Forwarder {
  public:
   FileForwarder(std::string path, bool fsync_each_batch, boost::asio::any_io_executor blocking)
-      : path_(std::move(path)), fsync_(fsync_each_batch), blocking_(std::move(blocking)) {}
+      : path_(std::move(path)), fsync_(fsync_each_batch), mutex_(path_lock(path_)), blocking_(std::move(blocking)) {}
   ~FileForwarder() override { close_file(); }
 
   BatchLimits batch_limits() const override { return {500, 4 * 1024 * 1024}; }
@@ -35,13 +52,13 @@ class FileForwarder final : public Forwarder {
 
   void reopen() override { reopen_requested_ = true; }
   void stop() override {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(*mutex_);
     close_file();
   }
 
  private:
   DeliveryOutcome write(std::span<const Event> events) {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(*mutex_);
     if (reopen_requested_.exchange(false)) close_file();
     if (fd_ < 0) {
       std::error_code ignored;
@@ -127,7 +144,7 @@ class FileForwarder final : public Forwarder {
 
   std::string path_;
   bool fsync_;
-  std::mutex mutex_;
+  std::shared_ptr<std::mutex> mutex_;  // shared with every instance writing path_
   int fd_ = -1;
   boost::asio::any_io_executor blocking_;
   std::atomic<bool> reopen_requested_{false};

@@ -34,6 +34,8 @@ class ConnectionSlots {
   std::size_t in_use() const { return in_use_; }
   std::size_t in_use_by(uid_t uid) const;
   const SlotLimits& limits() const { return limits_; }
+  // A reload's limits: they decide the next take(); connections over them stay.
+  void set_limits(SlotLimits limits) { limits_ = limits; }
 
  private:
   SlotLimits limits_;

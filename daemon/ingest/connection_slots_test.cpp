@@ -48,3 +48,16 @@ TEST_CASE("a refused take and a stray give_back change nothing") {
   CHECK(slots.in_use_by(1) == 1);
   CHECK(slots.in_use_by(99) == 0);
 }
+
+TEST_CASE("a reload's limits decide the next take; connections over them stay") {
+  ConnectionSlots slots({.max_connections = 10, .max_per_uid = 3, .reserved_for_root = 0});
+  for (int i = 0; i < 3; ++i) CHECK_FALSE(slots.take(1000).has_value());
+  slots.set_limits({.max_connections = 10, .max_per_uid = 2, .reserved_for_root = 0});
+  CHECK(slots.take(1000) == SlotRefusal::max_per_uid);
+  CHECK(slots.in_use_by(1000) == 3);
+  slots.give_back(1000);
+  slots.give_back(1000);
+  CHECK_FALSE(slots.take(1000).has_value());
+  slots.set_limits({.max_connections = 10, .max_per_uid = 5, .reserved_for_root = 0});
+  CHECK_FALSE(slots.take(1000).has_value());
+}

@@ -12,10 +12,6 @@ namespace {
 std::string json_quoted(std::string_view text) { return boost::json::serialize(boost::json::string(text)); }
 }  // namespace
 
-ReplyBuilder::ReplyBuilder(std::vector<std::string> forwarder_ids) : ids_(std::move(forwarder_ids)) {
-  for (const auto& id : ids_) quoted_ids_.push_back(json_quoted(id));
-}
-
 void ReplyBuilder::append_rejection(std::string& out, const Rejection& rejection) {
   fmt::format_to(std::back_inserter(out), "{{\"ok\":false,\"error\":\"{}\",\"detail\":{}}}\n",
                  error_name(rejection.code), json_quoted(rejection.detail));
@@ -35,39 +31,41 @@ void ReplyBuilder::append_chunk(std::string& out, const ChunkOutcome& chunk) con
         out += "{\"ok\":true,\"id\":\"";
         out += chunk.lines[i]->id;
         out += '"';
-        append_results(out, chunk.results, i);
+        append_results(out, chunk, i);
         out += "}\n";
         break;
       case Verdict::not_taken:
-        append_not_taken(out, chunk.results, i, chunk.lines[i]->id);
-        append_results(out, chunk.results, i);
+        append_not_taken(out, chunk, i);
+        append_results(out, chunk, i);
         out += "}\n";
         break;
     }
   }
 }
 
-void ReplyBuilder::append_not_taken(std::string& out, const ResultTable& results, std::size_t line,
-                                    std::string_view id) const {
+void ReplyBuilder::append_not_taken(std::string& out, const ChunkOutcome& chunk, std::size_t line) {
+  const auto& ids = chunk.forwarders->ids;
+  const std::string_view id = chunk.lines[line]->id;
   std::vector<std::string> failures;
-  for (std::size_t s = 0; s < ids_.size(); ++s) {
-    const auto& r = results.at(line, s);
-    if (r.failed()) failures.push_back(fmt::format("{}: {}", ids_[s], r.reason.empty() ? "not dispatched" : r.reason));
+  for (std::size_t s = 0; s < ids.size(); ++s) {
+    const auto& r = chunk.results.at(line, s);
+    if (r.failed()) failures.push_back(fmt::format("{}: {}", ids[s], r.reason.empty() ? "not dispatched" : r.reason));
   }
   fmt::format_to(std::back_inserter(out), "{{\"ok\":false,\"error\":\"unavailable\",\"detail\":{},\"id\":\"{}\"",
                  json_quoted(fmt::format("{} of {} forwarders did not take the event; send it again (same id) to "
                                          "retry: {}",
-                                         failures.size(), ids_.size(), fmt::join(failures, "; "))),
+                                         failures.size(), ids.size(), fmt::join(failures, "; "))),
                  id);
 }
 
-void ReplyBuilder::append_results(std::string& out, const ResultTable& results, std::size_t line) const {
+void ReplyBuilder::append_results(std::string& out, const ChunkOutcome& chunk, std::size_t line) {
+  const auto& quoted_ids = chunk.forwarders->quoted_ids;
   auto to = std::back_inserter(out);
   out += ",\"results\":{";
-  for (std::size_t s = 0; s < quoted_ids_.size(); ++s) {
-    const auto& r = results.at(line, s);
+  for (std::size_t s = 0; s < quoted_ids.size(); ++s) {
+    const auto& r = chunk.results.at(line, s);
     if (s) out += ',';
-    out += quoted_ids_[s];
+    out += quoted_ids[s];
     switch (r.status) {
       case ForwarderResult::Status::ok: out += ":{\"status\":\"ok\"}"; break;
       case ForwarderResult::Status::enqueued:

@@ -19,21 +19,16 @@ namespace auditfwd {
 // where a forwarder that did not take the event reads {"status":"error","error":"<code>","reason":"<text>"}.
 class ReplyBuilder {
  public:
-  // The forwarders' ids in the order of ChunkOutcome::results' rows.
-  explicit ReplyBuilder(std::vector<std::string> forwarder_ids);
-
-  // One line per line of the chunk, in order.
+  // One line per line of the chunk, in order; its results keyed by the ids of
+  // the forwarders the chunk was dispatched to.
   void append_chunk(std::string& out, const ChunkOutcome& chunk) const;
 
   static void append_rejection(std::string& out, const Rejection& rejection);
   static void append_duplicate(std::string& out, std::string_view id);
 
  private:
-  void append_results(std::string& out, const ResultTable& results, std::size_t line) const;
-  void append_not_taken(std::string& out, const ResultTable& results, std::size_t line, std::string_view id) const;
-
-  std::vector<std::string> ids_;
-  std::vector<std::string> quoted_ids_;  // as JSON strings: the results' keys
+  static void append_results(std::string& out, const ChunkOutcome& chunk, std::size_t line);
+  static void append_not_taken(std::string& out, const ChunkOutcome& chunk, std::size_t line);
 };
 
 }  // namespace auditfwd

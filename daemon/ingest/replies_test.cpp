@@ -13,6 +13,17 @@ Event event_with_id(std::string id) {
   return event;
 }
 
+// Forwarders that only have an id: all the reply lines read of them.
+std::shared_ptr<const ForwarderSet> forwarders_named(std::vector<std::string> ids) {
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
+  for (auto& id : ids) {
+    auto slot = std::make_shared<ForwarderSlot>();
+    slot->config.id = std::move(id);
+    slots.push_back(std::move(slot));
+  }
+  return make_forwarder_set(std::move(slots));
+}
+
 }  // namespace
 
 TEST_CASE("replies: a refusal quotes its detail as a JSON string") {
@@ -27,7 +38,7 @@ TEST_CASE("replies: a chunk gets one line per line, in order, for every verdict"
   lines.emplace_back(event_with_id("dup"));
   lines.emplace_back(event_with_id("ok-1"));
   lines.emplace_back(event_with_id("no-1"));
-  ChunkOutcome chunk(std::move(lines), 2);
+  ChunkOutcome chunk(std::move(lines), forwarders_named({"file", "s\"q"}));
   chunk.verdicts = {Verdict::refused, Verdict::duplicate, Verdict::accepted, Verdict::not_taken};
   chunk.rejections[0] = Rejection{errc::invalid_json, "bad"};
   chunk.results.at(2, 0).status = ForwarderResult::Status::ok;
@@ -36,7 +47,7 @@ TEST_CASE("replies: a chunk gets one line per line, in order, for every verdict"
   // results.at(3, 1) left undecided: reported as not dispatched
 
   std::string out = "kept|";
-  ReplyBuilder({"file", "s\"q"}).append_chunk(out, chunk);
+  ReplyBuilder().append_chunk(out, chunk);
   CHECK(out ==
         "kept|"
         "{\"ok\":false,\"error\":\"invalid_json\",\"detail\":\"bad\"}\n"

@@ -68,23 +68,25 @@ PeerCredentials peer_credentials(int fd) {
   return peer;
 }
 
-Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-                 Dispatcher& dispatcher, const ReplyBuilder& replies, IngestPolicy& policy, BufferBudget& budget,
-                 RefusalLog& refusals, std::shared_ptr<spdlog::logger> log)
+Session::Session(asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestSettings& settings,
+                 Dispatcher& dispatcher, const ReplyBuilder& replies, BufferBudget& budget, RefusalLog& refusals,
+                 std::shared_ptr<spdlog::logger> log)
     : socket_(std::move(socket)),
-      config_(config),
+      settings_(settings),
+      config_holder_(settings.config()),
+      config_(*config_holder_),
       dispatcher_(dispatcher),
       replies_(replies),
-      policy_(policy),
+      policy_(settings.policy()),
       budget_(budget),
       refusals_(refusals),
       log_(std::move(log)),
-      splitter_(config.max_event_bytes),
+      splitter_(config_.max_event_bytes),
       peer_(std::move(peer)),
       identity_(resolve_sender(peer_)),
       sender_(identity_, local_host()),
-      sender_rules_(policy.rules_for(identity_)),
-      forbidden_keys_(config.forbidden_keys),
+      sender_rules_(policy_->rules_for(identity_)),
+      forbidden_keys_(config_.forbidden_keys),
       next_read_size_(smallest_read_bytes),
       chunk_queued_(socket_.get_executor()),
       chunk_answered_(socket_.get_executor()),
@@ -246,6 +248,10 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   lines.reserve(pieces.size());
   const auto received_at = now_micros();
   const auto policy_now = IngestPolicy::clock::now();
+  if (auto current = settings_.policy(); current != policy_) {  // a reload changed the allow rules
+    policy_ = std::move(current);
+    sender_rules_ = policy_->rules_for(identity_);
+  }
   std::size_t input_bytes = 0;
   for (auto& piece : pieces) {
     input_bytes += piece.text.size();
@@ -258,8 +264,8 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
     auto line = validate_event(piece.text, limits, sender_, received_at);
     // A valid event is checked before the dispatcher looks at its id: a refused
     // sender learns nothing of the ids in use, and a resend costs a token.
-    if (line && !policy_.open()) {
-      if (auto refusal = policy_.admit(sender_rules_, line->action, policy_now)) {
+    if (line && !policy_->open()) {
+      if (auto refusal = policy_->admit(sender_rules_, line->action, policy_now)) {
         refusals_.note(refusal->reason,
                        fmt::format("refused an event from pid {}: {}", peer_.pid, refusal->rejection.detail));
         lines.emplace_back(std::move(refusal->rejection));

@@ -7,6 +7,7 @@
 #include "event/forbidden_keys.hpp"
 #include "ingest/buffer_budget.hpp"
 #include "ingest/ingest_policy.hpp"
+#include "ingest/ingest_settings.hpp"
 #include "ingest/line_splitter.hpp"
 #include "ingest/refusal_log.hpp"
 #include "ingest/replies.hpp"
@@ -45,9 +46,9 @@ namespace auditfwd {
 // stops reading, answers the lines already read, and closes.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(boost::asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestConfig& config,
-          Dispatcher& dispatcher, const ReplyBuilder& replies, IngestPolicy& policy, BufferBudget& budget,
-          RefusalLog& refusals, std::shared_ptr<spdlog::logger> log);
+  Session(boost::asio::local::stream_protocol::socket socket, PeerCredentials peer, const IngestSettings& settings,
+          Dispatcher& dispatcher, const ReplyBuilder& replies, BufferBudget& budget, RefusalLog& refusals,
+          std::shared_ptr<spdlog::logger> log);
 
   boost::asio::awaitable<void> run();
 
@@ -83,10 +84,12 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t unread_bytes() const { return buffer_end_ - buffer_begin_; }
 
   boost::asio::local::stream_protocol::socket socket_;
+  const IngestSettings& settings_;
+  const std::shared_ptr<const IngestConfig> config_holder_;  // the section when the connection started
   const IngestConfig& config_;
   Dispatcher& dispatcher_;
   const ReplyBuilder& replies_;
-  IngestPolicy& policy_;
+  std::shared_ptr<IngestPolicy> policy_;  // the settings' current one, looked at before each chunk
   BufferBudget& budget_;
   RefusalLog& refusals_;  // policy refusals and forced closes
   std::shared_ptr<spdlog::logger> log_;

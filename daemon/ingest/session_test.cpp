@@ -34,11 +34,11 @@ class CountingForwarder final : public Forwarder {
 struct SessionRig {
   asio::io_context io;
   stream::socket client{io};
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   IngestConfig config;
   std::unique_ptr<Dispatcher> dispatcher;
   std::unique_ptr<ReplyBuilder> replies;
-  IngestPolicy policy{{}};
+  std::unique_ptr<IngestSettings> settings;
   BufferBudget budget{config.max_buffered_bytes, config.max_connection_buffered_bytes};
   RefusalLog refusals{spdlog::default_logger()};
   std::shared_ptr<Session> session;
@@ -50,14 +50,16 @@ struct SessionRig {
     forwarder.id = "sync";
     forwarder.type = "test";
     forwarder.dispatch = DispatchMode::sync;
-    slots.push_back(ForwarderSlot{forwarder, std::make_unique<CountingForwarder>(), spdlog::default_logger()});
-    dispatcher = std::make_unique<Dispatcher>(slots, nullptr);
-    replies = std::make_unique<ReplyBuilder>(dispatcher->forwarder_ids());
+    slots.push_back(std::make_shared<ForwarderSlot>(
+        ForwarderSlot{forwarder, std::make_unique<CountingForwarder>(), spdlog::default_logger()}));
+    dispatcher = std::make_unique<Dispatcher>(make_forwarder_set(slots), nullptr);
+    replies = std::make_unique<ReplyBuilder>();
+    settings = std::make_unique<IngestSettings>(config);
     stream::socket server(asio::make_strand(io));
     auto session_executor = server.get_executor();
     asio::local::connect_pair(server, client);
-    session = std::make_shared<Session>(std::move(server), PeerCredentials{::getuid(), ::getgid(), ::getpid()}, config,
-                                        *dispatcher, *replies, policy, budget, refusals, spdlog::default_logger());
+    session = std::make_shared<Session>(std::move(server), PeerCredentials{::getuid(), ::getgid(), ::getpid()},
+                                        *settings, *dispatcher, *replies, budget, refusals, spdlog::default_logger());
     asio::co_spawn(session_executor, session->run(), [this](std::exception_ptr error) {
       CHECK_FALSE(error);
       ended = true;
@@ -68,7 +70,7 @@ struct SessionRig {
     if (runner.joinable()) runner.join();
   }
 
-  std::size_t delivered() { return static_cast<CountingForwarder&>(*slots[0].forwarder).delivered; }
+  std::size_t delivered() { return static_cast<CountingForwarder&>(*slots[0]->forwarder).delivered; }
 
   // Everything the session writes until it closes the connection.
   std::string read_to_end() {

@@ -48,12 +48,11 @@ UnixServer::UnixServer(asio::io_context& io, const IngestConfig& config, Dispatc
     : io_(io),
       config_(config),
       dispatcher_(dispatcher),
-      replies_(dispatcher.forwarder_ids()),
       acceptor_(asio::make_strand(io)),  // accepting and stopping never race
       slots_(SlotLimits{config.max_connections, config.max_connections_per_uid, config.reserved_root_connections}),
       log_(spdlog::default_logger()->clone("ingest")),
       budget_(config.max_buffered_bytes, config.max_connection_buffered_bytes),
-      policy_(config.allow),
+      settings_(config),
       refusals_(log_),
       housekeeping_timer_(acceptor_.get_executor()),
       session_tasks_(io.get_executor()) {}
@@ -137,19 +136,31 @@ asio::awaitable<void> UnixServer::housekeeping() {
   }
 }
 
+void UnixServer::apply(const IngestConfig& config) {
+  settings_.replace(config);
+  std::lock_guard lock(sessions_mutex_);
+  slots_.set_limits(
+      SlotLimits{config.max_connections, config.max_connections_per_uid, config.reserved_root_connections});
+}
+
 std::string UnixServer::refuse(SlotRefusal refusal, const PeerCredentials& peer) {
+  SlotLimits limits;
+  {
+    std::lock_guard lock(sessions_mutex_);
+    limits = slots_.limits();
+  }
   std::string detail;
   switch (refusal) {
     case SlotRefusal::max_connections:
-      detail = fmt::format("too many connections (ingest.max_connections = {})", config_.max_connections);
+      detail = fmt::format("too many connections (ingest.max_connections = {})", limits.max_connections);
       break;
     case SlotRefusal::reserved_for_root:
       detail = fmt::format("the last {} connection slots are reserved for root (ingest.reserved_root_connections)",
-                           config_.reserved_root_connections);
+                           limits.reserved_for_root);
       break;
     case SlotRefusal::max_per_uid:
       detail = fmt::format("too many connections from uid {} (ingest.max_connections_per_uid = {})", peer.uid,
-                           config_.max_connections_per_uid);
+                           limits.max_per_uid);
       break;
   }
   refusals_.note(slot_refusal_key(refusal),
@@ -189,8 +200,8 @@ asio::awaitable<void> UnixServer::accept_loop() {
       continue;
     }
     auto executor = socket.get_executor();
-    auto session = std::make_shared<Session>(std::move(socket), peer, config_, dispatcher_, replies_, policy_, budget_,
-                                             refusals_, log_);
+    auto session =
+        std::make_shared<Session>(std::move(socket), peer, settings_, dispatcher_, replies_, budget_, refusals_, log_);
     {
       std::lock_guard lock(sessions_mutex_);
       sessions_.insert(session);

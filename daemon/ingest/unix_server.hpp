@@ -7,6 +7,7 @@
 #include "ingest/buffer_budget.hpp"
 #include "ingest/connection_slots.hpp"
 #include "ingest/ingest_policy.hpp"
+#include "ingest/ingest_settings.hpp"
 #include "ingest/refusal_log.hpp"
 #include "ingest/replies.hpp"
 
@@ -48,6 +49,15 @@ class UnixServer {
 
   std::size_t active_sessions() const;
 
+  // A reload's [ingest] section (its socket and socket_mode are ignored: the
+  // socket is bound once). At once: the connection limits for connections
+  // accepted from now on, the allow rules for every connection's next events.
+  // The per-connection limits (event size, metadata, nesting, forbidden keys,
+  // timeouts) apply to connections accepted from now on. The buffer limits
+  // (max_buffered_bytes, max_connection_buffered_bytes) stay until a restart.
+  // Thread-safe.
+  void apply(const IngestConfig& config);
+
  private:
   boost::asio::awaitable<void> accept_loop();
   // Once a second: the refusals held back, and memory freed by closed connections.
@@ -57,7 +67,7 @@ class UnixServer {
   void on_session_end(const std::shared_ptr<Session>& session);
 
   boost::asio::io_context& io_;
-  IngestConfig config_;
+  IngestConfig config_;  // as started: the socket
   Dispatcher& dispatcher_;
   ReplyBuilder replies_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
@@ -69,7 +79,7 @@ class UnixServer {
   std::size_t closed_since_trim_ = 0;  // under sessions_mutex_
   std::shared_ptr<spdlog::logger> log_;
   BufferBudget budget_;
-  IngestPolicy policy_;
+  IngestSettings settings_;
   RefusalLog refusals_;
   boost::asio::steady_timer housekeeping_timer_;
   TaskGroup session_tasks_;  // every Session::run, so stop() can wait for them

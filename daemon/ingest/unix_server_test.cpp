@@ -32,13 +32,14 @@ TEST_CASE("UnixServer: accepts and answers; stop() ends a connected session at o
   std::filesystem::create_directories(dir);
   IngestConfig config;
   config.socket = (dir / "ingest.sock").string();
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   ForwarderConfig forwarder;
   forwarder.id = "sync";
   forwarder.type = "test";
   forwarder.dispatch = DispatchMode::sync;
-  slots.push_back(ForwarderSlot{forwarder, std::make_unique<OkForwarder>(), spdlog::default_logger()});
-  Dispatcher dispatcher(slots, nullptr);
+  slots.push_back(std::make_shared<ForwarderSlot>(
+      ForwarderSlot{forwarder, std::make_unique<OkForwarder>(), spdlog::default_logger()}));
+  Dispatcher dispatcher(make_forwarder_set(slots), nullptr);
   asio::io_context io;
   {
     UnixServer server(io, config, dispatcher);

@@ -294,4 +294,31 @@ std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional
   }
 }
 
+std::size_t purge_forwarder_jobs(const std::string& db_path, const std::string& forwarder) {
+  auto db = open_existing(db_path);
+  std::size_t purged = 0;
+  // Rows a chunk at a time, each its own short transaction, like purge_jobs.
+  SQLite::Statement remove(db, "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE forwarder = ?1 LIMIT " +
+                                   std::to_string(admin_chunk) + ")");
+  remove.bind(1, forwarder);
+  for (;;) {
+    SQLite::Transaction transaction(db);
+    const auto removed = static_cast<std::size_t>(remove.exec());
+    remove.reset();
+    bump_admin_generation(db);  // the daemon recounts its pending jobs
+    transaction.commit();
+    purged += removed;
+    if (removed < admin_chunk) break;
+  }
+  // Its stored batches hold only its pending jobs (the ones left are rows, gone above).
+  SQLite::Transaction transaction(db);
+  purged += static_cast<std::size_t>(jobs_in_batches(db, &forwarder));
+  SQLite::Statement drop_batches(db, "DELETE FROM batches WHERE forwarder = ?1");
+  drop_batches.bind(1, forwarder);
+  drop_batches.exec();
+  bump_admin_generation(db);
+  transaction.commit();
+  return purged;
+}
+
 }  // namespace auditfwd

@@ -52,5 +52,9 @@ std::size_t export_jobs(const std::string& db_path, JobState state, std::optiona
 
 // Deletes jobs in a finished state (completed, discarded, cancelled). Returns how many.
 std::size_t purge_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder);
+// Deletes every job of `forwarder`, in any state, stored batches included: for
+// a forwarder removed from the config (a running daemon no longer delivers
+// it). Returns how many.
+std::size_t purge_forwarder_jobs(const std::string& db_path, const std::string& forwarder);
 
 }  // namespace auditfwd

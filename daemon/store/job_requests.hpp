@@ -41,6 +41,13 @@ class JobRequests {
   void claim(const std::string& forwarder, std::size_t max_jobs, std::size_t max_bytes, std::vector<ClaimedJob>& jobs);
   void unclaim(const std::string& forwarder, std::vector<ClaimedJob>& jobs) { parts_.batches.unclaim(forwarder, jobs); }
   void finish(const std::vector<JobFinish>& finishes);
+  // New jobs of `forwarder` go to `handoff` (null: the table). A new hand-off
+  // waits until a claim finds the forwarder caught up (older jobs go first).
+  void set_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff) {
+    auto& jobs = parts_.forwarders[forwarder];
+    jobs.handoff = std::move(handoff);
+    jobs.may_have_due_jobs = true;
+  }
 
  private:
   Parts parts_;

@@ -55,6 +55,12 @@ void JobStore::submit_claim(std::string forwarder, std::size_t max_jobs, std::si
   writer_->submit(claim_operation(std::move(forwarder), max_jobs, max_bytes, std::move(handler)));
 }
 
+void JobStore::submit_set_handoff(std::string forwarder, std::shared_ptr<JobHandoff> handoff, FinishHandler handler) {
+  writer_->submit(set_handoff_operation(std::move(forwarder), std::move(handoff), std::move(handler)));
+}
+
+std::chrono::milliseconds JobStore::stalled_for() const noexcept { return writer_->stalled_for(); }
+
 bool JobStore::finish_without_commit(std::vector<JobFinish>& finishes) {
   return writer_->defer_if_memory_only(finishes);
 }

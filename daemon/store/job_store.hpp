@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/async_result.hpp>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -39,6 +40,19 @@ class JobStore {
   // has room and no older due job of that forwarder waits in the table.
   void add_handoff(const std::string& forwarder, std::shared_ptr<JobHandoff> handoff);
 
+  // After start() (a reload): new jobs of `forwarder` go to `handoff` from the
+  // writer's next turn on, or, with null, only to the table. Completes
+  // (signature void(error_code)) after the commit that handed the last jobs to
+  // the hand-off it replaced: from then on that one gets no more.
+  template <typename Token>
+  auto async_set_handoff(std::string forwarder, std::shared_ptr<JobHandoff> handoff, Token&& token) {
+    return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+        [this](auto handler, std::string handed_for, std::shared_ptr<JobHandoff> new_handoff) {
+          submit_set_handoff(std::move(handed_for), std::move(new_handoff), std::move(handler));
+        },
+        token, std::move(forwarder), std::move(handoff));
+  }
+
   // Starts the writer thread. `on_jobs_committed` runs on that thread after each
   // commit with the ids of forwarders that got new jobs; keep it quick.
   void start(std::function<void(const std::vector<std::string>&)> on_jobs_committed);
@@ -53,6 +67,10 @@ class JobStore {
   bool healthy() const noexcept { return healthy_.load(); }
   bool full() const noexcept { return full_.load(); }
   StoreCounters counters() const;
+  // How long the writer thread, or an fdatasync of a commit, has made no
+  // progress (0 while it turns; it turns at least once a second when idle).
+  // What the systemd watchdog asks. Thread-safe.
+  std::chrono::milliseconds stalled_for() const noexcept;
 
   // Counts an async result refused as store_full before reaching the store
   // (the dispatcher saw full() already). Thread-safe.
@@ -119,6 +137,7 @@ class JobStore {
   void submit_find_seen(std::vector<IdempotencyKey> keys, FindSeenHandler handler);
   void submit_claim(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes, ClaimHandler handler);
   void submit_finish(std::vector<JobFinish> finishes, FinishHandler handler);
+  void submit_set_handoff(std::string forwarder, std::shared_ptr<JobHandoff> handoff, FinishHandler handler);
 
   // Declared before the writer, which sets them while it opens the store
   // (initialized after it, they would overwrite what it found).

@@ -125,6 +125,26 @@ std::unique_ptr<StoreOperation> find_seen_operation(std::vector<IdempotencyKey> 
   return std::make_unique<FindSeenOperation>(std::move(keys), std::move(handler));
 }
 
+class SetHandoffOperation final : public StoreOperation {
+ public:
+  SetHandoffOperation(std::string forwarder, std::shared_ptr<JobHandoff> handoff, FinishHandler handler)
+      : forwarder_(std::move(forwarder)), handoff_(std::move(handoff)), handler_(std::move(handler)) {}
+  bool needs_transaction() const override { return false; }
+  void execute(JobRequests& requests) override { requests.set_handoff(forwarder_, std::move(handoff_)); }
+  void fail() override {}  // a change of memory only: a rolled back transaction does not undo it
+  void complete() override { complete_on_own_executor(std::move(handler_), boost::system::error_code{}); }
+
+ private:
+  std::string forwarder_;
+  std::shared_ptr<JobHandoff> handoff_;
+  FinishHandler handler_;
+};
+
+std::unique_ptr<StoreOperation> set_handoff_operation(std::string forwarder, std::shared_ptr<JobHandoff> handoff,
+                                                      FinishHandler handler) {
+  return std::make_unique<SetHandoffOperation>(std::move(forwarder), std::move(handoff), std::move(handler));
+}
+
 std::unique_ptr<StoreOperation> claim_operation(std::string forwarder, std::size_t max_jobs, std::size_t max_bytes,
                                                 ClaimHandler handler) {
   return std::make_unique<ClaimOperation>(std::move(forwarder), max_jobs, max_bytes, std::move(handler));

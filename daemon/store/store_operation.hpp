@@ -59,6 +59,9 @@ std::unique_ptr<StoreOperation> claim_operation(std::string forwarder, std::size
 // leaves no row, so no statement (and no transaction) is needed.
 std::unique_ptr<StoreOperation> finish_operation(std::vector<JobFinish> finishes, bool memory_only,
                                                  FinishHandler handler);
+// Memory only: new jobs of `forwarder` go to `handoff` (null: to the table).
+std::unique_ptr<StoreOperation> set_handoff_operation(std::string forwarder, std::shared_ptr<JobHandoff> handoff,
+                                                      FinishHandler handler);
 // Outcomes JobStore::finish_without_commit recorded: memory only, nobody waits.
 std::unique_ptr<StoreOperation> deferred_outcomes_operation(std::vector<JobFinish> finishes);
 

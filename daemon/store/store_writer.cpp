@@ -3,6 +3,7 @@
 #include "store/store_writer.hpp"
 
 #include "common/time_format.hpp"
+#include "store/progress_clock.hpp"
 #include "store/schema.hpp"
 
 #include <SQLiteCpp/Exception.h>
@@ -123,6 +124,15 @@ void StoreWriter::stop() {
   }
 }
 
+std::chrono::milliseconds StoreWriter::stalled_for() const noexcept {
+  const auto now = steady_millis_now();
+  std::int64_t since = now;
+  if (const auto turn = last_turn_ms_.load(); turn != 0) since = turn;  // 0: not started yet
+  if (syncer_)
+    if (const auto sync = syncer_->oldest_sync_started_ms(); sync != 0) since = std::min(since, sync);
+  return std::chrono::milliseconds(std::max<std::int64_t>(0, now - since));
+}
+
 void StoreWriter::submit(std::unique_ptr<StoreOperation> operation) {
   {
     std::lock_guard lock(mutex_);
@@ -142,7 +152,9 @@ void StoreWriter::submit(std::unique_ptr<StoreOperation> operation) {
 void StoreWriter::run() {
   next_maintenance_ = std::chrono::steady_clock::now();
   for (;;) {
+    last_turn_ms_ = steady_millis_now();
     auto operations = next_turn();
+    last_turn_ms_ = steady_millis_now();
     if (operations.empty()) {
       std::lock_guard lock(mutex_);
       if (stopping_ && queue_.empty()) return;

@@ -57,6 +57,10 @@ class StoreWriter {
   bool completed_leave_no_row() const noexcept { return config_.completed_retention.count() == 0; }
 
   StoreCounters counters() const { return limits_.counters(); }
+
+  // Any thread: how long the writer (or an fdatasync of its syncers) has
+  // shown no progress. The writer turns at least once a second when idle.
+  std::chrono::milliseconds stalled_for() const noexcept;
   void count_refusal_while_full() noexcept { limits_.count_refusal_while_full(); }
 
  private:
@@ -96,6 +100,7 @@ class StoreWriter {
   bool stopping_ = false;
   std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
   std::chrono::steady_clock::time_point next_maintenance_;
+  std::atomic<std::int64_t> last_turn_ms_{0};  // steady clock: the writer's last turn began
   std::string last_admin_generation_;
 };
 

@@ -1,6 +1,8 @@
 // fdatasync of the WAL on threads of its own: the writer never waits for the disk.
 #include "store/wal_syncer.hpp"
 
+#include "store/progress_clock.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
@@ -79,7 +81,10 @@ void WalSyncer::submit(std::shared_ptr<DurableCommit> commit) {
 // answering the events it held (never acknowledged, so their senders send
 // them again); systemd restarts the daemon and SQLite recovers from what is on disk.
 void WalSyncer::sync(std::size_t slot) {
-  if (::fdatasync(wal_fds_[slot]) == 0) return;
+  sync_started_ms_[slot] = steady_millis_now();
+  const int result = ::fdatasync(wal_fds_[slot]);
+  sync_started_ms_[slot] = 0;
+  if (result == 0) return;
   const int error = errno;
   log_->critical(
       "fdatasync of the job store's WAL failed ({}); stopping without answering the events it held "
@@ -88,6 +93,15 @@ void WalSyncer::sync(std::size_t slot) {
   spdlog::default_logger()->flush();
   log_->flush();
   std::_Exit(74);  // EX_IOERR
+}
+
+std::int64_t WalSyncer::oldest_sync_started_ms() const noexcept {
+  std::int64_t oldest = 0;
+  for (const auto& started : sync_started_ms_) {
+    const auto at = started.load();
+    if (at != 0 && (oldest == 0 || at < oldest)) oldest = at;
+  }
+  return oldest;
 }
 
 // The commits that arrived while an fdatasync ran are made durable by the next one.

@@ -6,7 +6,9 @@
 #include <spdlog/logger.h>
 #include <sqlite3.h>
 #include <array>
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -39,6 +41,10 @@ class WalSyncer {
   // Writer thread: makes every commit written so far durable, now.
   void sync_now() { sync(0); }
 
+  // Any thread: when (steady clock, ms) the oldest fdatasync still running
+  // began; 0 when none runs. A disk that hangs keeps it in the past.
+  std::int64_t oldest_sync_started_ms() const noexcept;
+
  private:
   void sync(std::size_t slot);
   void sync_loop(std::size_t slot);
@@ -47,6 +53,7 @@ class WalSyncer {
   std::shared_ptr<spdlog::logger> log_;
   std::array<int, syncer_count + 1> wal_fds_{-1, -1, -1};  // the writer's, then one per syncer
   std::array<std::thread, syncer_count> syncers_;
+  std::array<std::atomic<std::int64_t>, syncer_count + 1> sync_started_ms_{};  // per slot, 0 when idle
   std::mutex mutex_;
   std::condition_variable wake_;
   std::vector<std::shared_ptr<DurableCommit>> queue_;

@@ -131,7 +131,7 @@ class SlowForwarder final : public Forwarder {
 struct PoolRig {
   testing::TempStore temp;
   JobStore store{temp.config};
-  std::vector<ForwarderSlot> slots;
+  std::vector<std::shared_ptr<ForwarderSlot>> slots;
   boost::asio::io_context io{2};
   WorkersConfig config;
   std::unique_ptr<WorkerPool> pool;
@@ -143,7 +143,8 @@ struct PoolRig {
     forwarder.type = "test";
     forwarder.dispatch = DispatchMode::async;
     forwarder.timeout = std::chrono::seconds(60);
-    slots.push_back(ForwarderSlot{forwarder, std::make_unique<SlowForwarder>(delay), spdlog::default_logger()});
+    slots.push_back(std::make_shared<ForwarderSlot>(
+        ForwarderSlot{forwarder, std::make_unique<SlowForwarder>(delay), spdlog::default_logger()}));
     config.poll_interval = std::chrono::seconds(30);  // idle workers wake only when notified (or drained)
   }
   void start() {
@@ -152,7 +153,7 @@ struct PoolRig {
     pool->start();
     for (int i = 0; i < 2; ++i) threads.emplace_back([this] { io.run(); });
   }
-  SlowForwarder& forwarder() { return static_cast<SlowForwarder&>(*slots[0].forwarder); }
+  SlowForwarder& forwarder() { return static_cast<SlowForwarder&>(*slots[0]->forwarder); }
   // Returns how long drain(grace) took.
   std::chrono::steady_clock::duration drain(std::chrono::milliseconds grace) {
     const auto start = std::chrono::steady_clock::now();
@@ -178,7 +179,7 @@ TEST_CASE("WorkerPool: drain returns at once when every worker is idle, without 
 TEST_CASE("WorkerPool: drain waits for the delivery in flight to end and be recorded, then returns") {
   PoolRig rig(300ms);
   rig.start();
-  Dispatcher dispatcher(rig.slots, &rig.store);
+  Dispatcher dispatcher(make_forwarder_set(rig.slots), &rig.store);
   auto line = validate_event(R"({"action":"a.b"})", {}, {}, now_micros());
   std::vector<ParsedLine> lines;
   lines.push_back(std::move(line));
