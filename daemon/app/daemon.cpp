@@ -1,6 +1,7 @@
 // Wiring: forwarders → dispatcher → ingest server; store → worker pool; signals → graceful stop.
 #include "app/daemon.hpp"
 
+#include "admin/admin_server.hpp"
 #include "config/config_error.hpp"
 #include "config/config_problems.hpp"
 #include "dispatch/dispatcher.hpp"
@@ -118,8 +119,13 @@ int run_daemon(const Config& config, const std::string& config_path) {
     store->start([&pool](const std::vector<std::string>& ids) { pool->notify(ids); });
     pool->start();
   }
+  std::unique_ptr<AdminServer> admin;
   try {
     server.start();
+    if (config.admin.listen) {
+      admin = std::make_unique<AdminServer>(config, store.get());
+      admin->start();
+    }
   } catch (const std::exception& e) {
     log->critical("cannot listen: {}", e.what());
     io.stop();
@@ -169,6 +175,7 @@ int run_daemon(const Config& config, const std::string& config_path) {
   io.run();
   for (auto& thread : threads) thread.join();
 
+  if (admin) admin->stop();
   if (store) store->stop();  // releases jobs still executing back to available
   for (auto& slot : slots) slot.forwarder->stop();
   if (abandoned_work) {

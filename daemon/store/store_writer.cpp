@@ -3,6 +3,7 @@
 #include "store/store_writer.hpp"
 
 #include "common/time_format.hpp"
+#include "metrics/daemon_metrics.hpp"
 #include "store/schema.hpp"
 
 #include <SQLiteCpp/Exception.h>
@@ -205,6 +206,7 @@ void StoreWriter::run_transaction(std::vector<std::unique_ptr<StoreOperation>>& 
       std::any_of(operations.begin(), operations.end(), [](const auto& operation) { return operation->events() > 0; });
   bool ok = true;
   const auto changes_before = sqlite3_total_changes64(db_.getHandle());
+  const auto started = std::chrono::steady_clock::now();
   try {
     if (transaction) run_cached(begin_);  // prepared once: at low rates there is a transaction per event
     // Emptied batches go together with new ones, a few dozen at a time.
@@ -221,6 +223,7 @@ void StoreWriter::run_transaction(std::vector<std::unique_ptr<StoreOperation>>& 
     ok = false;
     on_failure(SQLITE_ERROR, e.what());
   }
+  if (transaction) daemon_metrics().commit_seconds.observe(std::chrono::steady_clock::now() - started);
   if (ok) {
     ids_.committed();
     batches_.committed();

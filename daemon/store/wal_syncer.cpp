@@ -1,12 +1,15 @@
 // fdatasync of the WAL on threads of its own: the writer never waits for the disk.
 #include "store/wal_syncer.hpp"
 
+#include "metrics/daemon_metrics.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -79,7 +82,10 @@ void WalSyncer::submit(std::shared_ptr<DurableCommit> commit) {
 // answering the events it held (never acknowledged, so their senders send
 // them again); systemd restarts the daemon and SQLite recovers from what is on disk.
 void WalSyncer::sync(std::size_t slot) {
-  if (::fdatasync(wal_fds_[slot]) == 0) return;
+  const auto started = std::chrono::steady_clock::now();
+  const int synced = ::fdatasync(wal_fds_[slot]);
+  daemon_metrics().fsync_seconds.observe(std::chrono::steady_clock::now() - started);
+  if (synced == 0) return;
   const int error = errno;
   log_->critical(
       "fdatasync of the job store's WAL failed ({}); stopping without answering the events it held "
