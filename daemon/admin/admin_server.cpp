@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -18,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -89,6 +91,8 @@ struct AdminServer::State {
   std::thread thread;
   bool started = false;
   bool stopped = false;
+  bool stopping = false;  // the io thread only: taps send what they hold, then end
+  std::atomic<int> open_taps{0};
   int connections = 0;  // the io thread only
   RateWindow rates;     // the io thread only
 
@@ -318,6 +322,11 @@ asio::awaitable<void> AdminServer::State::tap(Socket& socket, const http::reques
   auto [header_error, header_bytes] =
       co_await http::async_write_header(socket, serializer, asio::as_tuple(asio::use_awaitable));
   if (header_error) co_return;
+  ++open_taps;
+  struct Closed {
+    std::atomic<int>& open_taps;
+    ~Closed() { --open_taps; }
+  } closed{open_taps};
   log->debug("a tap connected");
 
   // The client only reads; its end of input (it went away) ends the tap at once.
@@ -336,6 +345,7 @@ asio::awaitable<void> AdminServer::State::tap(Socket& socket, const http::reques
       timer.expires_after(tap_poll_interval);
       auto [wait_error] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
       if (wait_error) co_return;
+      const bool last = stopping;  // the daemon has answered its last event: send what is held, then end
       auto taken = subscription->take();
       std::string data;
       for (const auto& line : taken.lines) {
@@ -346,12 +356,19 @@ asio::awaitable<void> AdminServer::State::tap(Socket& socket, const http::reques
         data += fmt::format("{{\"tap_dropped\":{}}}\n", taken.dropped);
         dropped_shown = taken.dropped;
       }
-      if (data.empty()) continue;
-      timer.expires_after(tap_write_timeout);
-      auto written = co_await (
-          asio::async_write(socket, http::make_chunk(asio::buffer(data)), asio::as_tuple(asio::use_awaitable)) ||
-          timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-      if (written.index() != 0 || std::get<0>(std::get<0>(written))) co_return;
+      if (!data.empty()) {
+        timer.expires_after(tap_write_timeout);
+        auto written = co_await (
+            asio::async_write(socket, http::make_chunk(asio::buffer(data)), asio::as_tuple(asio::use_awaitable)) ||
+            timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        if (written.index() != 0 || std::get<0>(std::get<0>(written))) co_return;
+      }
+      if (last) {
+        timer.expires_after(tap_poll_interval);
+        co_await (asio::async_write(socket, http::make_chunk_last(), asio::as_tuple(asio::use_awaitable)) ||
+                  timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+        co_return;
+      }
     }
   };
   co_await (watch_close() || stream_events());
@@ -445,6 +462,17 @@ void AdminServer::stop() {
   auto& s = *state_;
   if (s.stopped) return;
   s.stopped = true;
+  if (s.started) {
+    // Taps get what they hold (the daemon has answered its last event by now), within a second.
+    asio::post(s.io, [&s] {
+      s.stopping = true;
+      boost::system::error_code ignored;
+      if (s.tcp_acceptor) s.tcp_acceptor->close(ignored);
+      if (s.unix_acceptor) s.unix_acceptor->close(ignored);
+    });
+    const auto deadline = std::chrono::steady_clock::now() + 1s;
+    while (s.open_taps.load() > 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  }
   s.io.stop();
   if (s.thread.joinable()) s.thread.join();
   s.io.shutdown();  // the connections' coroutines go now, while the state they use is alive
