@@ -17,6 +17,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <spdlog/logger.h>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -97,6 +98,9 @@ class StoreWriter {
   std::function<void(const std::vector<std::string>&)> on_jobs_committed_;
   std::chrono::steady_clock::time_point next_maintenance_;
   std::string last_admin_generation_;
+  // Failure lines: at most one a second (see on_failure).
+  std::chrono::steady_clock::time_point next_failure_log_{};
+  std::size_t failures_not_logged_ = 0;
 };
 
 }  // namespace auditfwd
