@@ -6,6 +6,7 @@
 #include "config/config.hpp"
 #include "config/config_error.hpp"
 #include "config/config_location.hpp"
+#include "metrics/daemon_metrics.hpp"
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -124,7 +125,37 @@ int main(int argc, char** argv) {
   stats->add_flag("--json", jobs_options.json, "one JSON object");
   stats->fallthrough();
 
+  auto* status = app.add_subcommand("status",
+                                    "one screen from the admin endpoint: exit 0 healthy, 1 degraded, 2 "
+                                    "unreachable");
+  std::string admin_address;
+  bool status_json = false;
+  status->add_option("--admin", admin_address,
+                     "the admin endpoint (\"127.0.0.1:9880\", \"unix:/run/auditfwd/admin.sock\"); default: [admin] "
+                     "listen of the config");
+  status->add_flag("--json", status_json, "the endpoint's /status object as it is");
+  status->fallthrough();
+  auto* tap = app.add_subcommand("tap", "stream accepted events live as NDJSON from the admin endpoint");
+  std::string tap_action, tap_forwarder;
+  tap->add_option("--admin", admin_address, "the admin endpoint; default: [admin] listen of the config");
+  tap->add_option("--action", tap_action, "only actions matching this pattern (\"user.*\", \"user.login\")");
+  tap->add_option("--forwarder", tap_forwarder, "only events this forwarder took");
+  tap->fallthrough();
+
   CLI11_PARSE(app, argc, argv);
+
+  auto admin_command = [&](const auditfwd::AdminAddress& address) {
+    return *status ? auditfwd::status_command(address, status_json)
+                   : auditfwd::tap_command(address, tap_action, tap_forwarder);
+  };
+  if ((*status || *tap) && !admin_address.empty()) {  // no config needed
+    auto parsed = auditfwd::parse_admin_address(admin_address);
+    if (!parsed.address) {
+      std::cerr << "auditfwd: --admin: " << parsed.problem << "\n";
+      return 64;
+    }
+    return admin_command(*parsed.address);
+  }
 
   if (*send && !socket_path.empty()) return auditfwd::send_command(socket_path);  // no config needed
 
@@ -141,8 +172,8 @@ int main(int argc, char** argv) {
     return load.problems.empty() ? 0 : auditfwd::exit_config_error;
   }
 
-  // jobs and send read only the socket and store paths: the forwarders' secrets may be absent.
-  const bool client_command = *jobs || *send;
+  // jobs, send, status and tap read only the socket, store and admin addresses: the forwarders' secrets may be absent.
+  const bool client_command = *jobs || *send || *status || *tap;
   auditfwd::LoadOptions options;
   options.forwarder_secrets_optional = client_command;
   auto load = check_location(location, options, !client_command);
@@ -155,6 +186,14 @@ int main(int argc, char** argv) {
 
   try {
     if (*send) return auditfwd::send_command(socket_path.empty() ? config.ingest.socket : socket_path);
+    if (*status || *tap) {
+      if (!config.admin.listen) {
+        std::cerr << "auditfwd: " << location.name()
+                  << " has no admin endpoint: set [admin] listen there (and restart the daemon), or pass --admin\n";
+        return 2;
+      }
+      return admin_command(*config.admin.listen);
+    }
     if (*jobs) {
       jobs_options.db_path = config.store.path;
       for (const auto& f : config.forwarders) jobs_options.configured_forwarders.push_back(f.id);
@@ -164,6 +203,7 @@ int main(int argc, char** argv) {
       if (*stats) return auditfwd::jobs_stats_command(jobs_options);
       if (*exporter) return auditfwd::jobs_export_command(jobs_options);
     }
+    auditfwd::daemon_metrics().set_build_info(std::string(auditfwd::build_version()));
     auditfwd::setup_logging(config.log);
     spdlog::info("config: {} ({})", location.name(), location.origin);
     return auditfwd::run_daemon(config, location.path);

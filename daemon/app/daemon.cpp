@@ -1,6 +1,7 @@
 // Wiring: forwarders → dispatcher → ingest server; store → worker pool; signals → graceful stop or reload.
 #include "app/daemon.hpp"
 
+#include "admin/admin_server.hpp"
 #include "config/config_error.hpp"
 #include "config/config_problems.hpp"
 #include "forwarders/registry.hpp"
@@ -124,6 +125,10 @@ int Daemon::run() {
   }
   try {
     server_.start();
+    if (config_.admin.listen) {
+      admin_ = std::make_unique<AdminServer>(config_, store_.get());
+      admin_->start();
+    }
   } catch (const std::exception& e) {
     log_->critical("cannot listen: {}", e.what());
     io_.stop();
@@ -148,6 +153,7 @@ int Daemon::run() {
 }
 
 void Daemon::finish() {
+  if (admin_) admin_->stop();
   if (store_) store_->stop();  // releases jobs still executing back to available
   reloader_.stop_forwarders();
   if (stop_.abandoned_work()) {

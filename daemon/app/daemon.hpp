@@ -24,6 +24,8 @@
 
 namespace auditfwd {
 
+class AdminServer;
+
 // The environment cannot host the daemon (the store cannot be opened): exit 1.
 struct StartupError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -78,7 +80,8 @@ class Daemon {
   std::shared_ptr<SetReleased> initial_set_released_;  // set with the dispatcher's first forwarder set
   Dispatcher dispatcher_;
   UnixServer server_;
-  std::unique_ptr<WorkerPool> pool_;  // null when the store is disabled
+  std::unique_ptr<WorkerPool> pool_;    // null when the store is disabled
+  std::unique_ptr<AdminServer> admin_;  // null without [admin] listen; reads the store
   ReloadCounters reload_counters_;
   Reloader reloader_;
   Watchdog watchdog_;

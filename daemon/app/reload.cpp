@@ -6,6 +6,7 @@
 #include "config/config_error.hpp"
 #include "config/config_problems.hpp"
 #include "forwarders/registry.hpp"
+#include "metrics/daemon_metrics.hpp"
 #include "store/job_admin.hpp"
 
 #include <fmt/format.h>
@@ -110,6 +111,7 @@ void Reloader::refuse(const std::string& reason, const std::vector<std::string>&
   for (const auto& problem : problems) log_->error("{}", problem);
   log_->error("SIGHUP: {}; the running config stays", reason);
   parts_.counters.record(ReloadCounters::Result::failed, reason, unix_millis_now());
+  daemon_metrics().config_reloads_failed.add();
 }
 
 asio::awaitable<void> Reloader::reload_once() {
@@ -194,6 +196,7 @@ asio::awaitable<void> Reloader::reload_once() {
 
   // The worker pool follows: the dispatcher already routes by the new set.
   for (const auto& id : changes.added) {
+    daemon_metrics().forwarder(id);  // its series show from now on, at 0
     if (parts_.pool) co_await parts_.pool->add(built.at(id));
     log_->info("SIGHUP: forwarder {} added", id);
   }
@@ -212,6 +215,7 @@ asio::awaitable<void> Reloader::reload_once() {
              current_slots_.size(), changes.added.size(), changes.changed.size(), changes.removed.size(),
              changes.unchanged.size());
   parts_.counters.record(ReloadCounters::Result::ok, {}, unix_millis_now());
+  daemon_metrics().config_reloads_ok.add();
 }
 
 asio::awaitable<void> Reloader::retire(std::shared_ptr<SetReleased> released,

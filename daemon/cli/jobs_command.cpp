@@ -10,8 +10,11 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <iostream>
+#include <optional>
 
 namespace auditfwd {
 namespace {
@@ -164,8 +167,46 @@ int jobs_purge_command(const JobsOptions& options) {
 
 namespace auditfwd {
 
+std::optional<std::int64_t> parse_utc_timestamp_millis(std::string_view text) {
+  // The daemon's own "2026-11-29T17:00:00.123456Z".
+  std::tm parts{};
+  int fraction_start = 0;
+  const std::string copy(text);
+  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &parts.tm_year, &parts.tm_mon, &parts.tm_mday,
+                  &parts.tm_hour, &parts.tm_min, &parts.tm_sec, &fraction_start) != 6)
+    return std::nullopt;
+  parts.tm_year -= 1900;
+  parts.tm_mon -= 1;
+  std::int64_t millis = static_cast<std::int64_t>(::timegm(&parts)) * 1000;
+  if (copy.size() > static_cast<std::size_t>(fraction_start) + 3 &&
+      copy[static_cast<std::size_t>(fraction_start)] == '.')
+    millis += std::stoll(copy.substr(static_cast<std::size_t>(fraction_start) + 1, 3));
+  return millis;
+}
+
+void mark_stale_counters(boost::json::object& counters, std::int64_t now_unix_ms) {
+  const auto* updated = counters.if_contains("updated_at");
+  const auto updated_ms = updated && updated->is_string() ? parse_utc_timestamp_millis(updated->get_string())
+                                                          : std::optional<std::int64_t>();
+  const auto stale_ms = std::chrono::duration_cast<std::chrono::milliseconds>(counters_stale_after).count();
+  if (updated_ms && now_unix_ms - *updated_ms < stale_ms) return;
+  const auto age = updated_ms ? (now_unix_ms - *updated_ms) / 1000 : -1;
+  counters["healthy"] = false;
+  counters["stale"] = true;
+  counters["reason"] = fmt::format(
+      "the daemon last published its counters {} s ago (it rewrites them every {} s): it is stopped, or it cannot "
+      "write the job store (a full or failing disk)",
+      age, counters_heartbeat.count());
+}
+
 int jobs_stats_command(const JobsOptions& options) {
-  const auto stats = store_stats(options.db_path);
+  auto stats = store_stats(options.db_path);
+  boost::json::value daemon = nullptr;
+  if (!stats.daemon_counters.empty()) {
+    daemon = boost::json::parse(stats.daemon_counters);
+    if (daemon.is_object()) mark_stale_counters(daemon.as_object(), unix_millis_now());
+    stats.daemon_counters = boost::json::serialize(daemon);
+  }
   if (options.json) {
     boost::json::object out;
     boost::json::object jobs;
@@ -175,8 +216,7 @@ int jobs_stats_command(const JobsOptions& options) {
       per_state.as_object()[state] = count;
     }
     out["jobs"] = std::move(jobs);
-    out["daemon"] =
-        stats.daemon_counters.empty() ? boost::json::value(nullptr) : boost::json::parse(stats.daemon_counters);
+    out["daemon"] = daemon;
     std::cout << boost::json::serialize(out) << '\n';
     return 0;
   }

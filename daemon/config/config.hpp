@@ -1,6 +1,7 @@
 // The daemon's configuration, loaded from TOML or JSON (one structure for both).
 #pragma once
 
+#include "config/admin_address.hpp"
 #include "config/config_error.hpp"
 #include "config/source_positions.hpp"
 #include "event/action_pattern.hpp"
@@ -115,6 +116,11 @@ struct LogConfig {
   LogFormat format = LogFormat::text;  // "json": one JSON object per line
 };
 
+// [admin]: the HTTP endpoint for metrics, health and the event tap; off when absent.
+struct AdminConfig {
+  std::optional<AdminAddress> listen;
+};
+
 struct Config {
   std::string file;  // where it came from: a path, or "<embedded default>"
   // Where each key is in the file, to place problems found after loading
@@ -124,6 +130,7 @@ struct Config {
   StoreConfig store;
   WorkersConfig workers;
   LogConfig log;
+  AdminConfig admin;
   std::vector<ForwarderConfig> forwarders;
 };
 

@@ -384,6 +384,21 @@ Config build_config(json::value root, const std::string& file, ConfigProblems& p
     config.log.format = r.choice("format", {"text", "json"}, "text") == "json" ? LogFormat::json : LogFormat::text;
     r.finish();
   }
+  {
+    const auto table = top.table("admin");
+    ConfigReader r(table, file, "admin", &problems);
+    if (r.contains("listen")) {
+      const auto listen = r.required_string("listen");
+      if (r.holds_string("listen")) {
+        auto parsed = parse_admin_address(listen);
+        if (parsed.address)
+          config.admin.listen = std::move(parsed.address);
+        else
+          r.report("listen", parsed.problem);
+      }
+    }
+    r.finish();
+  }
 
   top.accept("forwarders");
   const auto* forwarders = root.get_object().if_contains("forwarders");

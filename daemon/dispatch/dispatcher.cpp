@@ -223,7 +223,8 @@ asio::awaitable<void> Dispatcher::deliver_inline(ChunkOutcome& chunk, const Line
     std::vector<Event> batch;
     batch.reserve(event_lines.size());
     for (auto i : event_lines) batch.push_back(*chunk.lines[i]);
-    auto outcomes = co_await deliver_within(*slots[s]->forwarder, batch, slots[s]->config.timeout, *slots[s]->log);
+    auto outcomes = co_await deliver_within(*slots[s]->forwarder, batch, slots[s]->config.timeout, *slots[s]->log,
+                                            &daemon_metrics().forwarder(slots[s]->config.id));
     for (std::size_t k = 0; k < event_lines.size(); ++k) {
       chunk.results.at(event_lines[k], s) = from_outcome(outcomes[k]);
       if (!outcomes[k].ok())

@@ -41,8 +41,32 @@ asio::awaitable<void> sleep_until(std::chrono::steady_clock::time_point deadline
 
 }  // namespace
 
+void count_delivery(ForwarderMetrics& metrics, std::span<const DeliveryOutcome> batch) {
+  std::uint64_t delivered = 0;
+  auto outcome = ForwarderMetrics::ok;
+  const DeliveryOutcome* first_failure = nullptr;
+  for (const auto& event : batch) {
+    if (event.ok()) {
+      ++delivered;
+    } else if (!first_failure) {
+      first_failure = &event;
+      outcome = event.timed_out                                  ? ForwarderMetrics::timeout
+                : event.kind == DeliveryOutcome::Kind::permanent ? ForwarderMetrics::permanent
+                                                                 : ForwarderMetrics::retry;
+    }
+  }
+  metrics.deliveries[static_cast<std::size_t>(outcome)]->add();
+  metrics.delivered_events->add(delivered);
+  metrics.last_delivery_failed.store(first_failure != nullptr, std::memory_order_relaxed);
+  if (first_failure)
+    metrics.record_failure(first_failure->reason, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      std::chrono::system_clock::now().time_since_epoch())
+                                                      .count());
+}
+
 asio::awaitable<BatchOutcome> deliver_within(Forwarder& forwarder, std::span<const Event> events,
-                                             std::chrono::milliseconds timeout, spdlog::logger& log) {
+                                             std::chrono::milliseconds timeout, spdlog::logger& log,
+                                             ForwarderMetrics* metrics) {
   BatchOutcome outcomes;
   outcomes.reserve(events.size());
   const auto limits = forwarder.batch_limits();
@@ -52,6 +76,7 @@ asio::awaitable<BatchOutcome> deliver_within(Forwarder& forwarder, std::span<con
   while (start < events.size()) {
     if (std::chrono::steady_clock::now() >= deadline) {  // no time left for the rest
       outcomes.insert(outcomes.end(), events.size() - start, timed_out);
+      if (metrics) count_delivery(*metrics, std::span<const DeliveryOutcome>(outcomes).subspan(start));
       break;
     }
     std::size_t end = start + 1, bytes = events[start].json.size();
@@ -67,6 +92,7 @@ asio::awaitable<BatchOutcome> deliver_within(Forwarder& forwarder, std::span<con
     } else {
       outcomes.insert(outcomes.end(), batch.size(), timed_out);
     }
+    if (metrics) count_delivery(*metrics, std::span<const DeliveryOutcome>(outcomes).subspan(start, end - start));
     start = end;
   }
   co_return outcomes;

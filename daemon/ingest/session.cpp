@@ -2,6 +2,8 @@
 #include "ingest/session.hpp"
 
 #include "ingest/peer_identity.hpp"
+#include "metrics/daemon_metrics.hpp"
+#include "tap/tap_hub.hpp"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
@@ -104,6 +106,9 @@ void Session::stop() {
 asio::awaitable<void> Session::run() {
   using namespace asio::experimental::awaitable_operators;
   log_->debug("connection from pid {} uid {} gid {}", peer_.pid, peer_.uid, peer_.gid);
+  auto& connections = daemon_metrics().connections;
+  connections.add(1);
+  at_scope_exit counted{[&connections] { connections.add(-1); }};
   // Replies wait in this session's queue, within its budget, rather than in a large
   // kernel buffer: a client that never reads ties up (and makes the daemon compute)
   // no more than that. The kernel doubles the value for its bookkeeping.
@@ -247,6 +252,7 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   std::vector<ParsedLine> lines;
   lines.reserve(pieces.size());
   const auto received_at = now_micros();
+  const auto read_at = clock::now();
   const auto policy_now = IngestPolicy::clock::now();
   if (auto current = settings_.policy(); current != policy_) {  // a reload changed the allow rules
     policy_ = std::move(current);
@@ -276,12 +282,21 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   }
   const std::size_t line_count = pieces.size();
   pieces.clear();
+  // The dispatcher may hand an event's text to the store: a tap gets a copy, taken only while one listens.
+  std::vector<std::optional<std::pair<std::string, std::string>>> tapped;
+  if (event_tap().active()) {
+    tapped.reserve(lines.size());
+    for (const auto& line : lines)
+      tapped.push_back(line ? std::optional(std::pair(line->action, line->json)) : std::nullopt);
+  }
   dispatching_bytes_ = input_bytes;
   update_held();
   dispatching_ = true;
   // A named result: GCC 12 mishandles a co_await nested in a call's arguments.
   ChunkOutcome outcome = co_await dispatcher_.dispatch(std::move(lines));
-  AnsweredChunk chunk{{}, std::move(outcome.commits)};
+  count_and_log_verdicts(outcome);
+  if (!tapped.empty()) publish_to_tap(outcome, tapped);
+  AnsweredChunk chunk{{}, std::move(outcome.commits), read_at, line_count};
   replies_.append_chunk(chunk.replies, outcome);
   dispatching_ = false;
   last_activity_ = clock::now();
@@ -294,6 +309,49 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   update_held();
   chunk_queued_.notify();
   if (splitter_.in_line()) line_started_ = clock::now();  // the partial-line clock counts the client's time only
+}
+
+// Every line is counted once, by its verdict; a refusal is also logged, at most
+// once a second per code and sender uid (policy refusals were logged by their rule).
+void Session::count_and_log_verdicts(const ChunkOutcome& outcome) {
+  auto& metrics = daemon_metrics();
+  metrics.events_received.add(outcome.lines.size());
+  std::uint64_t accepted = 0;
+  for (std::size_t i = 0; i < outcome.verdicts.size(); ++i) {
+    switch (outcome.verdicts[i]) {
+      case Verdict::accepted:
+      case Verdict::duplicate: ++accepted; break;
+      case Verdict::not_taken: metrics.events_refused("unavailable").add(); break;
+      case Verdict::refused: {
+        const auto& rejection = *outcome.rejections[i];
+        const auto code = error_name(rejection.code);
+        metrics.events_refused(code).add();
+        if (rejection.code == errc::not_permitted || rejection.code == errc::rate_limited) break;
+        // A detail may quote the client's input at length: the log keeps its start, cut between characters.
+        const std::string_view detail(rejection.detail);
+        std::size_t cut = std::min<std::size_t>(detail.size(), 300);
+        while (cut < detail.size() && cut > 0 && (static_cast<unsigned char>(detail[cut]) & 0xC0) == 0x80) --cut;
+        refusals_.note(fmt::format("{} from uid {}", code, peer_.uid),
+                       fmt::format("refused an event from pid {} uid {}: {}{}", peer_.pid, peer_.uid,
+                                   detail.substr(0, cut), cut < detail.size() ? "…" : ""));
+        break;
+      }
+    }
+  }
+  metrics.events_accepted.add(accepted);
+}
+
+void Session::publish_to_tap(const ChunkOutcome& outcome,
+                             const std::vector<std::optional<std::pair<std::string, std::string>>>& tapped) {
+  const auto& ids = outcome.forwarders->ids;  // the set this chunk was dispatched with (a reload may have replaced it)
+  std::vector<std::string_view> taken_by;
+  for (std::size_t i = 0; i < tapped.size() && i < outcome.verdicts.size(); ++i) {
+    if (outcome.verdicts[i] != Verdict::accepted || !tapped[i]) continue;
+    taken_by.clear();
+    for (std::size_t s = 0; s < ids.size(); ++s)
+      if (!outcome.results.at(i, s).failed()) taken_by.push_back(ids[s]);
+    event_tap().publish(tapped[i]->first, taken_by, tapped[i]->second);
+  }
 }
 
 asio::awaitable<void> Session::write_replies() {
@@ -326,6 +384,8 @@ asio::awaitable<void> Session::write_replies() {
       written += bytes;
       last_activity_ = clock::now();
     }
+    if (!client_gone)
+      daemon_metrics().reply_seconds.observe(clock::now() - chunk.read_at, static_cast<std::uint64_t>(chunk.lines));
     queued_reply_bytes_ -= chunk.replies.size();
     dispatched_.pop_front();
     update_held();

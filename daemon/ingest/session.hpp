@@ -65,6 +65,8 @@ class Session : public std::enable_shared_from_this<Session> {
   struct AnsweredChunk {
     std::string replies;
     std::vector<std::shared_ptr<DurableCommit>> commits;
+    clock::time_point read_at;  // when its lines were read: the reply latency's start
+    std::size_t lines = 0;
   };
 
   boost::asio::awaitable<void> read_and_dispatch();
@@ -77,6 +79,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Moves the next lines that fit the replies' room from the buffer to the splitter.
   void take_lines(std::vector<SplitLine>& pieces);
   boost::asio::awaitable<void> dispatch_lines(std::vector<SplitLine>& pieces);
+  void count_and_log_verdicts(const ChunkOutcome& outcome);
+  // Accepted events to the taps: (action, JSON) per line, copied before the dispatch.
+  void publish_to_tap(const ChunkOutcome& outcome,
+                      const std::vector<std::optional<std::pair<std::string, std::string>>>& tapped);
   void release_buffer();
   void update_held();
   void stop_reading();

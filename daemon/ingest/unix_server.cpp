@@ -2,6 +2,7 @@
 #include "ingest/unix_server.hpp"
 
 #include "ingest/session.hpp"
+#include "metrics/daemon_metrics.hpp"
 
 #include <fmt/format.h>
 #include <malloc.h>
@@ -94,7 +95,9 @@ void UnixServer::start() {
     acceptor_.listen(asio::socket_base::max_listen_connections);
     log_->info("listening on {}", config_.socket);
   }
+  daemon_metrics().ingest_listening = true;
   asio::co_spawn(acceptor_.get_executor(), accept_loop(), [log = log_](std::exception_ptr error) {
+    daemon_metrics().ingest_listening = false;
     if (!error) return;
     try {
       std::rethrow_exception(error);
@@ -238,6 +241,7 @@ asio::awaitable<void> UnixServer::stop(std::chrono::milliseconds grace) {
       acceptor_.get_executor(),
       [this]() -> asio::awaitable<void> {
         stopping_ = true;
+        daemon_metrics().ingest_listening = false;
         boost::system::error_code ignored;
         acceptor_.cancel(ignored);
         acceptor_.close(ignored);

@@ -9,6 +9,7 @@
 
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
+#include <sqlite3.h>
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -198,30 +199,59 @@ std::size_t retry_all_in_state(const std::string& db_path, JobState state, std::
   return changed;
 }
 
-StoreStats store_stats(const std::string& db_path) {
-  auto db = open_existing(db_path);
-  StoreStats stats;
+namespace {
+
+// (forwarder, state, count), sorted: rows of the jobs table and the jobs still inside stored batches (available).
+std::vector<std::tuple<std::string, std::string, std::int64_t>> count_jobs_by_state(SQLite::Database& db) {
+  std::vector<std::tuple<std::string, std::string, std::int64_t>> jobs_by_state;
   SQLite::Statement counts(db, "SELECT forwarder, state, count(*) FROM jobs GROUP BY forwarder, state ORDER BY 1, 2");
   while (counts.executeStep())
-    stats.jobs_by_state.emplace_back(counts.getColumn(0).getString(), counts.getColumn(1).getString(),
-                                     counts.getColumn(2).getInt64());
+    jobs_by_state.emplace_back(counts.getColumn(0).getString(), counts.getColumn(1).getString(),
+                               counts.getColumn(2).getInt64());
   SQLite::Statement forwarders(db, "SELECT DISTINCT forwarder FROM batches");
   while (forwarders.executeStep()) {
     const auto forwarder = forwarders.getColumn(0).getString();
     const auto in_batches = jobs_in_batches(db, &forwarder);
     if (in_batches == 0) continue;
-    auto available = std::find_if(stats.jobs_by_state.begin(), stats.jobs_by_state.end(), [&](const auto& entry) {
+    auto available = std::find_if(jobs_by_state.begin(), jobs_by_state.end(), [&](const auto& entry) {
       return std::get<0>(entry) == forwarder && std::get<1>(entry) == "available";
     });
-    if (available != stats.jobs_by_state.end())
+    if (available != jobs_by_state.end())
       std::get<2>(*available) += in_batches;
     else
-      stats.jobs_by_state.emplace_back(forwarder, "available", in_batches);
+      jobs_by_state.emplace_back(forwarder, "available", in_batches);
   }
-  std::sort(stats.jobs_by_state.begin(), stats.jobs_by_state.end());
+  std::sort(jobs_by_state.begin(), jobs_by_state.end());
+  return jobs_by_state;
+}
+
+}  // namespace
+
+StoreStats store_stats(const std::string& db_path) {
+  auto db = open_existing(db_path);
+  StoreStats stats;
+  stats.jobs_by_state = count_jobs_by_state(db);
   SQLite::Statement counters(db, "SELECT value FROM meta WHERE key = 'counters'");
   if (counters.executeStep()) stats.daemon_counters = counters.getColumn(0).getString();
   return stats;
+}
+
+StoreBacklog store_backlog(const std::string& db_path) {
+  // Read-only: a scrape must not write, least of all to a failing disk.
+  SQLite::Database db(db_path, SQLite::OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+  db.setBusyTimeout(1000);
+  StoreBacklog backlog;
+  backlog.jobs_by_state = count_jobs_by_state(db);
+  // A batch row exists while one of its jobs has not ended, so its insertion time
+  // bounds the oldest pending job from below; jobs that left it for a row count by theirs.
+  SQLite::Statement oldest(db,
+                           "SELECT forwarder, min(inserted_at) FROM (SELECT forwarder, inserted_at FROM batches "
+                           "UNION ALL SELECT forwarder, inserted_at FROM jobs WHERE " +
+                               std::string(waiting_jobs_clause) +
+                               " OR state = 'executing') GROUP BY forwarder ORDER BY 1");
+  while (oldest.executeStep())
+    backlog.oldest_pending_ms.emplace_back(oldest.getColumn(0).getString(), oldest.getColumn(1).getInt64());
+  return backlog;
 }
 
 std::size_t export_jobs(const std::string& db_path, JobState state, std::optional<std::string> forwarder,

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 namespace auditfwd {
@@ -42,6 +43,15 @@ struct StoreStats {
   std::string daemon_counters;  // JSON published by the running daemon, or empty
 };
 StoreStats store_stats(const std::string& db_path);
+
+// What waits in the store, for the admin endpoint's scrape: jobs per forwarder
+// and state (as StoreStats), and per forwarder with pending jobs the insertion
+// time (Unix ms) of its oldest. Opens the database read-only.
+struct StoreBacklog {
+  std::vector<std::tuple<std::string, std::string, std::int64_t>> jobs_by_state;
+  std::vector<std::pair<std::string, std::int64_t>> oldest_pending_ms;
+};
+StoreBacklog store_backlog(const std::string& db_path);
 
 // Calls `emit` with each job in a finished `state` (completed, discarded,
 // cancelled) and its stored event (the stamped event's JSON, as delivered),

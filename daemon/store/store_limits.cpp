@@ -88,11 +88,15 @@ void StoreLimits::publish(SQLite::Database& db, bool healthy) {
       R"("commit_failures":{},"commits":{},"healthy":{},"full":{})",
       pending_jobs_, executing_jobs_, used_bytes_, snapshot.jobs_enqueued, snapshot.store_full_rejections,
       snapshot.commit_failures, snapshot.commits, healthy, full_.load());
-  if (body == last_published_) return;  // nothing changed but the time
+  // Unchanged figures are written again every few seconds all the same: a row
+  // older than that tells `jobs stats` that the daemon is gone or cannot write.
+  const auto now = std::chrono::steady_clock::now();
+  if (body == last_published_ && now - last_published_at_ < counters_heartbeat) return;
   SQLite::Statement upsert(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('counters', ?1)");
   upsert.bind(1, fmt::format(R"({{"updated_at":"{}",{}}})", format_rfc3339(now_micros()), body));
   upsert.exec();
   last_published_ = body;
+  last_published_at_ = now;
 }
 
 }  // namespace auditfwd

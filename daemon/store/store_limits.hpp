@@ -6,12 +6,18 @@
 #include <SQLiteCpp/Database.h>
 #include <spdlog/logger.h>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 
 namespace auditfwd {
+
+// How often a running daemon rewrites its published counters even when they
+// are unchanged; `jobs stats` takes a row much older than this as stale.
+inline constexpr std::chrono::seconds counters_heartbeat{5};
+inline constexpr std::chrono::seconds counters_stale_after{15};
 
 struct StoreCounters {
   std::uint64_t pending_jobs = 0;
@@ -67,7 +73,7 @@ class StoreLimits {
   // Any thread.
   StoreCounters counters() const;
   // Writes the counters where `auditfwd jobs stats` reads them (meta), when
-  // they changed since the last time.
+  // they changed since the last time or counters_heartbeat has passed.
   void publish(SQLite::Database& db, bool healthy);
 
  private:
@@ -80,6 +86,7 @@ class StoreLimits {
   std::int64_t used_bytes_ = 0;
   std::atomic<std::uint64_t> refused_while_full_{0};
   std::string last_published_;
+  std::chrono::steady_clock::time_point last_published_at_{};
   mutable std::mutex counters_mutex_;
   StoreCounters counters_;  // the figures above, for other threads
 };

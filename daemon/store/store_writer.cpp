@@ -3,10 +3,12 @@
 #include "store/store_writer.hpp"
 
 #include "common/time_format.hpp"
+#include "metrics/daemon_metrics.hpp"
 #include "store/progress_clock.hpp"
 #include "store/schema.hpp"
 
 #include <SQLiteCpp/Exception.h>
+#include <fmt/format.h>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -217,6 +219,7 @@ void StoreWriter::run_transaction(std::vector<std::unique_ptr<StoreOperation>>& 
       std::any_of(operations.begin(), operations.end(), [](const auto& operation) { return operation->events() > 0; });
   bool ok = true;
   const auto changes_before = sqlite3_total_changes64(db_.getHandle());
+  const auto started = std::chrono::steady_clock::now();
   try {
     if (transaction) run_cached(begin_);  // prepared once: at low rates there is a transaction per event
     // Emptied batches go together with new ones, a few dozen at a time.
@@ -233,10 +236,14 @@ void StoreWriter::run_transaction(std::vector<std::unique_ptr<StoreOperation>>& 
     ok = false;
     on_failure(SQLITE_ERROR, e.what());
   }
+  if (transaction) daemon_metrics().commit_seconds.observe(std::chrono::steady_clock::now() - started);
   if (ok) {
     ids_.committed();
     batches_.committed();
-    if (!healthy_.exchange(true)) log_->info("job store recovered: commits succeed again");
+    // Only a commit that wrote proves the disk takes writes again: one that
+    // changed nothing (an idle claim) succeeds on a full disk too.
+    if (sqlite3_total_changes64(db_.getHandle()) != changes_before && !healthy_.exchange(true))
+      log_->info("job store recovered: commits succeed again");
   } else {
     router_.cancel_from(0);
     batches_.rolled_back();
@@ -327,11 +334,22 @@ void StoreWriter::on_failure(int code, const char* what) {
   limits_.count_commit_failure();
   // A failed commit pauses async intake (auto falls back to sync) until a
   // commit or the periodic probe succeeds; disk-level errors are the usual cause.
-  if (healthy_.exchange(false))
-    log_->error("job store commit failed ({}), async delivery paused until a commit succeeds: {}",
-                is_environment_error(code) ? "disk or file problem" : "database error", what);
-  else
+  // The first failure of an episode is an error line; so is a failure after a
+  // recovery, but at most one a second, with how many were held back.
+  const bool was_healthy = healthy_.exchange(false);
+  ++failures_not_logged_;
+  const auto now = std::chrono::steady_clock::now();
+  if (was_healthy && now >= next_failure_log_) {
+    log_->error("job store commit failed ({}), async delivery paused until a commit succeeds: {}{}",
+                is_environment_error(code) ? "disk or file problem" : "database error", what,
+                failures_not_logged_ > 1
+                    ? fmt::format(" ({} failed commits since the last such line)", failures_not_logged_)
+                    : std::string());
+    failures_not_logged_ = 0;
+    next_failure_log_ = now + std::chrono::seconds(1);
+  } else {
     log_->debug("job store commit failed again: {}", what);
+  }
 }
 
 // Between turns, each step cheap whatever the backlog: probe after a failure,

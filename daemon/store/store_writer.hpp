@@ -17,6 +17,7 @@
 #include <SQLiteCpp/Statement.h>
 #include <spdlog/logger.h>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -102,6 +103,9 @@ class StoreWriter {
   std::chrono::steady_clock::time_point next_maintenance_;
   std::atomic<std::int64_t> last_turn_ms_{0};  // steady clock: the writer's last turn began
   std::string last_admin_generation_;
+  // Failure lines: at most one a second (see on_failure).
+  std::chrono::steady_clock::time_point next_failure_log_{};
+  std::size_t failures_not_logged_ = 0;
 };
 
 }  // namespace auditfwd

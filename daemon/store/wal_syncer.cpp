@@ -1,6 +1,7 @@
 // fdatasync of the WAL on threads of its own: the writer never waits for the disk.
 #include "store/wal_syncer.hpp"
 
+#include "metrics/daemon_metrics.hpp"
 #include "store/progress_clock.hpp"
 
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -81,11 +83,13 @@ void WalSyncer::submit(std::shared_ptr<DurableCommit> commit) {
 // answering the events it held (never acknowledged, so their senders send
 // them again); systemd restarts the daemon and SQLite recovers from what is on disk.
 void WalSyncer::sync(std::size_t slot) {
+  const auto started = std::chrono::steady_clock::now();
   sync_started_ms_[slot] = steady_millis_now();
-  const int result = ::fdatasync(wal_fds_[slot]);
+  const int synced = ::fdatasync(wal_fds_[slot]);
+  const int error = errno;  // before anything else can touch it
   sync_started_ms_[slot] = 0;
-  if (result == 0) return;
-  const int error = errno;
+  daemon_metrics().fsync_seconds.observe(std::chrono::steady_clock::now() - started);
+  if (synced == 0) return;
   log_->critical(
       "fdatasync of the job store's WAL failed ({}); stopping without answering the events it held "
       "(exit 74): restart to recover from what reached the disk",

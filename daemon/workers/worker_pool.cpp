@@ -270,7 +270,8 @@ asio::awaitable<void> WorkerPool::work(Lane& lane) {
       }
     }
     if (!events.empty()) {
-      const auto outcomes = co_await deliver_within(*slot.forwarder, events, slot.config.timeout, *slot.log);
+      const auto outcomes = co_await deliver_within(*slot.forwarder, events, slot.config.timeout, *slot.log,
+                                                    &daemon_metrics().forwarder(slot.config.id));
       std::vector<JobFinish> classified;
       {
         std::lock_guard lock(rng_mutex_);

@@ -97,17 +97,21 @@ def to_toml(config):
 class Daemon:
     """One auditfwd process with its own directory. Use as a context manager or call stop()."""
 
-    def __init__(self, forwarders, store=None, ingest=None, workers=None, fmt="toml", workdir=None, env=None):
+    def __init__(self, forwarders, store=None, ingest=None, workers=None, fmt="toml", workdir=None, env=None,
+                 admin=None):
         self.dir = workdir or tempfile.mkdtemp(prefix="auditfwd-test-")
         self.socket_path = os.path.join(self.dir, "auditfwd.sock")
         self.db_path = os.path.join(self.dir, "jobs.db")
         if callable(forwarders):  # forwarders(dir) -> list, for paths inside the daemon's directory
             forwarders = forwarders(self.dir)
+        if callable(admin):  # admin(dir) -> table, likewise
+            admin = admin(self.dir)
         self.config = {
             "ingest": {"socket": self.socket_path, **(ingest or {})},
             "store": {"path": self.db_path, **(store or {})},
             "workers": {"poll_interval": "100ms", **(workers or {})},
             "log": {"level": "debug"},
+            **({"admin": admin} if admin else {}),
             "forwarders": forwarders,
         }
         self.config_path = os.path.join(self.dir, "auditfwd." + fmt)
