@@ -16,7 +16,7 @@ import tempfile
 import time
 import unittest
 
-from harness import AUDITFWD_BIN, DaemonTestCase, event, missing_prerequisite, read_json_lines, wait_until
+from harness import AUDITFWD_BIN, DaemonTestCase, event, missing_prerequisite, read_json_lines, to_toml, wait_until
 
 try:
     from prometheus_client.parser import text_string_to_metric_families
@@ -197,6 +197,30 @@ class MetricsTest(DaemonTestCase):
                       and s.labels["state"] in ("available", "retryable", "executing"))
         self.assertEqual(pending, 3, scrape.text)
         self.assertGreaterEqual(scrape.value("auditfwd_oldest_pending_seconds", forwarder="down"), 1.0)
+
+
+class ReloadMetricsTest(DaemonTestCase):
+    def sighup(self, d, text):
+        with open(d.config_path, "w") as f:
+            f.write(text)
+        before = d.log()
+        ended = lambda log: log.count(" applied: ") + log.count("the running config stays")
+        d.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: ended(d.log()) > ended(before), timeout=60, message="the reload to end")
+
+    def test_reloads_are_counted_by_result_and_an_added_forwarder_shows_at_zero(self):
+        d = self.daemon(lambda dir: [file_forwarder(dir)], admin=admin_socket)
+        d.config["forwarders"] = [file_forwarder(d.dir), file_forwarder(d.dir, "added", "sync")]
+        self.sighup(d, to_toml(d.config))
+        scrape = Scrape(self, d)
+        self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="ok"), 1)
+        self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="failed"), 0)
+        self.assertEqual(scrape.value("auditfwd_deliveries_total", forwarder="added", outcome="ok"), 0)
+
+        self.sighup(d, "this is = not [valid toml")
+        scrape = Scrape(self, d)
+        self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="ok"), 1)
+        self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="failed"), 1)
 
 
 class HealthTest(DaemonTestCase):
