@@ -127,6 +127,11 @@ std::string api_target(const HttpDestination& destination, std::string_view suff
   return destination.base_path + std::string(suffix);
 }
 
+std::string request_display(const HttpDestination& destination, std::string_view target) {
+  return std::string("POST ") + (destination.https ? "https://" : "http://") + destination.host_header +
+         std::string(target.substr(0, target.find('?')));
+}
+
 HttpOrigin origin_of(const HttpDestination& destination) {
   return {destination.https,       destination.host,       destination.port,
           destination.host_header, destination.tls_verify, destination.connect_timeout};

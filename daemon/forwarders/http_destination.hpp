@@ -70,6 +70,9 @@ std::optional<std::string> read_basic_auth(ConfigReader& reader, HttpDestination
 // `destination.base_path` followed by `suffix` ("/_bulk"): the request target of an API under a base URL.
 std::string api_target(const HttpDestination& destination, std::string_view suffix);
 
+// "POST scheme://host[:port]<path of target>": how errors name a request to `target`, without its query.
+std::string request_display(const HttpDestination& destination, std::string_view target);
+
 HttpOrigin origin_of(const HttpDestination& destination);
 
 // The TLS client context for an https destination (nullptr for http); a bad
