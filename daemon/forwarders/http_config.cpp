@@ -7,10 +7,7 @@
 #include "config/config_reader.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <algorithm>
-#include <boost/url/parse.hpp>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -46,54 +43,6 @@ std::string lower(std::string_view text) {
   return out;
 }
 
-std::string base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int written =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
-
-void parse_url(ConfigReader& reader, HttpSettings& settings) {
-  // The other keys are read against the URL (https-only keys): without one, stop here.
-  if (!reader.contains("url")) reader.fail("url", "is required");
-  if (!reader.holds_string("url")) reader.fail("url", "must be a string");
-  const auto text = reader.required_string("url");
-  auto parsed = boost::urls::parse_absolute_uri(text);
-  if (!parsed) reader.fail("url", "must be an absolute http:// or https:// URL");
-  const auto& url = *parsed;
-  const auto scheme = lower(url.scheme());
-  if (scheme != "http" && scheme != "https")
-    reader.fail("url", fmt::format("scheme must be http or https, not \"{}\"", std::string(url.scheme())));
-  if (url.has_userinfo())
-    reader.fail("url", "must not carry credentials (user:password@); use basic_user and basic_password");
-  if (url.has_fragment()) reader.fail("url", "must not have a #fragment");
-  if (url.host_type() == boost::urls::host_type::ipvfuture) reader.fail("url", "unsupported IP literal");
-  for (const auto& param : url.params())  // "?api_key=…": the value is a secret, raw and decoded
-    if (param.has_value && names_a_secret(param.key) && !param.value.empty()) settings.secrets.push_back(param.value);
-  for (const auto& param : url.encoded_params())
-    if (param.has_value && names_a_secret(param.key.decode()) && !param.value.empty())
-      settings.secrets.emplace_back(param.value.data(), param.value.size());
-  settings.https = scheme == "https";
-  settings.host = url.host_address();
-  if (settings.host.empty()) reader.fail("url", "must name a host");
-  const std::string default_port = settings.https ? "443" : "80";
-  if (url.has_port()) {
-    if (url.port().empty() || url.port_number() == 0) reader.fail("url", "port must be between 1 and 65535");
-    settings.port = std::to_string(url.port_number());
-  } else {
-    settings.port = default_port;
-  }
-  const std::string host_text(url.encoded_host());  // brackets kept around IPv6
-  settings.host_header = settings.port == default_port ? host_text : host_text + ":" + settings.port;
-  settings.target = std::string(url.encoded_target());
-  if (settings.target.empty() || settings.target.front() != '/') settings.target.insert(0, "/");
-  std::string path(url.encoded_path());
-  if (path.empty()) path = "/";
-  settings.display_url = scheme + "://" + settings.host_header + path;
-}
-
 void parse_headers(ConfigReader& reader, HttpSettings& settings) {
   for (const auto& [name, value] : reader.table("headers")) {
     const auto key = "headers." + std::string(name);
@@ -115,23 +64,16 @@ void parse_headers(ConfigReader& reader, HttpSettings& settings) {
 
 void parse_auth(ConfigReader& reader, HttpSettings& settings) {
   auto bearer = reader.secret("bearer_token");
-  auto user = reader.optional_string("basic_user");
-  auto password = reader.secret("basic_password");
-  if (bearer && (user || password)) reader.fail("bearer_token", "give either bearer_token or basic_user, not both");
-  if (password && !user) reader.fail("basic_password", "needs basic_user");
+  if (bearer &&
+      (reader.contains("basic_user") || reader.contains("basic_password") || reader.contains("basic_password_file")))
+    reader.fail("bearer_token", "give either bearer_token or basic_user, not both");
   if (bearer) {
     if (bearer->empty() || bearer->find_first_of("\r\n") != std::string::npos)
       reader.fail("bearer_token", "must be non-empty and a single line");
     settings.authorization = "Bearer " + *bearer;
     settings.secrets.push_back(*bearer);
   }
-  if (user) {
-    if (user->find(':') != std::string::npos) reader.fail("basic_user", "must not contain ':'");
-    const auto credentials = base64(*user + ":" + password.value_or(""));
-    settings.authorization = "Basic " + credentials;
-    settings.secrets.push_back(credentials);
-    if (password) settings.secrets.push_back(*password);
-  }
+  if (auto basic = read_basic_auth(reader, settings)) settings.authorization = std::move(*basic);
 }
 
 void parse_hmac(ConfigReader& reader, HttpSettings& settings) {
@@ -153,15 +95,6 @@ void parse_hmac(ConfigReader& reader, HttpSettings& settings) {
   settings.secrets.insert(settings.secrets.end(), settings.hmac_secrets.begin(), settings.hmac_secrets.end());
 }
 
-std::optional<std::string> existing_file(ConfigReader& reader, const std::string& key) {
-  auto path = reader.optional_string(key);
-  if (!path) return std::nullopt;
-  std::error_code ec;
-  if (path->empty() || !std::filesystem::is_regular_file(*path, ec))
-    reader.fail(key, fmt::format("\"{}\" is not a readable file", *path));
-  return path;
-}
-
 }  // namespace
 
 const char* content_type(HttpBodyFormat format) {
@@ -171,39 +104,18 @@ const char* content_type(HttpBodyFormat format) {
 HttpSettings parse_http_settings(const ForwarderConfig& config) {
   return read_forwarder_options(config, [](ConfigReader& reader) {
     HttpSettings settings;
-    parse_url(reader, settings);
+    read_destination_url(reader, settings);
 
     const auto format = reader.choice("format", {"json", "ndjson", "json_array"}, "json");
     settings.format = format == "ndjson"       ? HttpBodyFormat::ndjson
                       : format == "json_array" ? HttpBodyFormat::json_array
                                                : HttpBodyFormat::json;
-    const std::int64_t default_events = settings.format == HttpBodyFormat::json ? 1 : 100;
-    settings.batch_max_events = static_cast<std::size_t>(reader.integer("batch_max_events", default_events, 1, 10'000));
-    settings.batch_max_bytes = reader.byte_size("batch_max_bytes", settings.batch_max_bytes);
-    if (settings.batch_max_bytes < 1024 || settings.batch_max_bytes > 256ull * 1024 * 1024)
-      reader.report("batch_max_bytes", "must be between 1KiB and 256MiB");
-    settings.batch_timeout = reader.duration("batch_timeout", settings.batch_timeout);
-    if (settings.batch_timeout > std::chrono::hours{1}) reader.report("batch_timeout", "must be at most 1h");
-    settings.gzip = reader.boolean("gzip", false);
+    read_destination_batching(reader, settings, settings.format == HttpBodyFormat::json ? 1 : 100);
 
     parse_auth(reader, settings);
     parse_headers(reader, settings);
     parse_hmac(reader, settings);
-
-    settings.tls_verify = reader.boolean("tls_verify", true);
-    settings.tls_ca_file = existing_file(reader, "tls_ca_file");
-    settings.tls_cert_file = existing_file(reader, "tls_cert_file");
-    settings.tls_key_file = existing_file(reader, "tls_key_file");
-    if (reader.contains("tls_cert_file") != reader.contains("tls_key_file"))
-      reader.report(reader.contains("tls_cert_file") ? "tls_key_file" : "tls_cert_file",
-                    "tls_cert_file and tls_key_file go together (client certificate)");
-    if (!settings.https) {
-      for (const char* key : {"tls_ca_file", "tls_cert_file", "tls_key_file", "tls_verify"})
-        if (reader.contains(key)) reader.report(key, "only applies to an https:// url");
-    }
-
-    settings.connect_timeout = reader.duration("connect_timeout", settings.connect_timeout);
-    if (settings.connect_timeout.count() <= 0) reader.report("connect_timeout", "must be greater than 0");
+    read_destination_transport(reader, settings);
     reader.finish();
     return settings;
   });

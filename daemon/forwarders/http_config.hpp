@@ -2,9 +2,8 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "forwarders/http_destination.hpp"
 
-#include <chrono>
-#include <cstddef>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,37 +13,15 @@ namespace auditfwd {
 
 enum class HttpBodyFormat { json, ndjson, json_array };
 
-// A validated http forwarder configuration. Secrets (authorization, header
-// values, hmac_secrets) live here and must never be formatted into a log line
-// or an outcome reason; `display_url` is the URL safe to show.
-struct HttpSettings {
-  bool https = false;
-  std::string host;         // for DNS, SNI and certificate checks: no brackets around IPv6
-  std::string port;         // numeric, "80"/"443" when the URL has none
-  std::string host_header;  // Host: as the URL spells it, with the port when not the default
-  std::string target;       // path and query, at least "/"
-  std::string display_url;  // scheme://host[:port]/path, without query (it may hold a token)
-
+// A validated http forwarder configuration: the keys every HTTP-based forwarder
+// shares, plus the body format, headers, authorization and signing. Secrets
+// (authorization, header values, hmac_secrets) live here and must never be
+// formatted into a log line or an outcome reason; `display_url` is the URL safe to show.
+struct HttpSettings : HttpDestination {
   HttpBodyFormat format = HttpBodyFormat::json;
-  std::size_t batch_max_events = 1;
-  std::size_t batch_max_bytes = 1024 * 1024;
-  std::chrono::milliseconds batch_timeout{std::chrono::seconds{1}};
-  bool gzip = false;
-
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, as configured
   std::optional<std::string> authorization;                  // full Authorization value
   std::vector<std::string> hmac_secrets;
-  // Every secret value above (bearer token, basic password and credentials,
-  // secret-looking header values and URL query values, hmac_secrets): what the
-  // forwarder's outcome reasons must never show.
-  std::vector<std::string> secrets;
-
-  bool tls_verify = true;
-  std::optional<std::string> tls_ca_file;
-  std::optional<std::string> tls_cert_file;
-  std::optional<std::string> tls_key_file;
-
-  std::chrono::milliseconds connect_timeout{std::chrono::seconds{5}};
 };
 
 // Reads the type keys of one `http` forwarder entry. Throws ConfigError naming

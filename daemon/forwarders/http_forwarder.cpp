@@ -2,7 +2,6 @@
 // the connections, TLS and the keep-alive pool are net/http_client's.
 #include "forwarders/http_forwarder.hpp"
 
-#include "forwarders/endpoint.hpp"
 #include "forwarders/http_body.hpp"
 #include "forwarders/http_config.hpp"
 #include "forwarders/http_outcome.hpp"
@@ -15,11 +14,6 @@ namespace auditfwd {
 namespace {
 
 namespace asio = boost::asio;
-
-HttpOrigin origin_of(const HttpSettings& settings) {
-  return {settings.https,       settings.host,       settings.port,
-          settings.host_header, settings.tls_verify, settings.connect_timeout};
-}
 
 class HttpForwarder final : public Forwarder {
  public:
@@ -108,11 +102,7 @@ class HttpForwarder final : public Forwarder {
 
 std::unique_ptr<Forwarder> make_http_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
   auto settings = parse_http_settings(config);
-  std::shared_ptr<asio::ssl::context> tls_context;
-  if (settings.https)
-    tls_context = load_tls_client_context(
-        config, context.net,
-        {settings.tls_verify, settings.tls_ca_file, settings.tls_cert_file, settings.tls_key_file});
+  auto tls_context = destination_tls_context(config, settings, context);
   return std::make_unique<HttpForwarder>(std::move(settings), std::move(tls_context), context.executor, context.log);
 }
 

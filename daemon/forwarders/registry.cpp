@@ -2,10 +2,13 @@
 #include "forwarders/registry.hpp"
 
 #include "config/config_error.hpp"
+#include "forwarders/elasticsearch_forwarder.hpp"
 #include "forwarders/exec_forwarder.hpp"
 #include "forwarders/file_forwarder.hpp"
 #include "forwarders/http_forwarder.hpp"
+#include "forwarders/loki_forwarder.hpp"
 #include "forwarders/redacting_forwarder.hpp"
+#include "forwarders/splunk_hec_forwarder.hpp"
 #include "forwarders/stdout_forwarder.hpp"
 #include "forwarders/syslog_forwarder.hpp"
 #include "forwarders/tcp_forwarder.hpp"
@@ -22,8 +25,15 @@ using Factory = std::function<std::unique_ptr<Forwarder>(const ForwarderConfig&,
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
-      {"exec", make_exec_forwarder},     {"file", make_file_forwarder},     {"http", make_http_forwarder},
-      {"stdout", make_stdout_forwarder}, {"syslog", make_syslog_forwarder}, {"tcp", make_tcp_forwarder},
+      {"exec", make_exec_forwarder},
+      {"file", make_file_forwarder},
+      {"http", make_http_forwarder},
+      {"stdout", make_stdout_forwarder},
+      {"syslog", make_syslog_forwarder},
+      {"tcp", make_tcp_forwarder},
+      {"splunk_hec", make_splunk_hec_forwarder},
+      {"elasticsearch", make_elasticsearch_forwarder},
+      {"loki", make_loki_forwarder},
   };
   return table;
 }
