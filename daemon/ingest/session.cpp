@@ -272,8 +272,10 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
     // sender learns nothing of the ids in use, and a resend costs a token.
     if (line && !policy_->open()) {
       if (auto refusal = policy_->admit(sender_rules_, line->action, policy_now)) {
-        refusals_.note(refusal->reason,
-                       fmt::format("refused an event from pid {}: {}", peer_.pid, refusal->rejection.detail));
+        // Grouped per code and sender uid like every refused event, and per rule: which limit it hit.
+        refusals_.note(
+            fmt::format("{} from uid {} by {}", error_name(refusal->rejection.code), peer_.uid, refusal->reason),
+            fmt::format("refused an event from pid {}: {}", peer_.pid, refusal->rejection.detail));
         lines.emplace_back(std::move(refusal->rejection));
         continue;
       }

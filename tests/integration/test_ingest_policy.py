@@ -231,13 +231,14 @@ class IngestPolicyTest(DaemonTestCase):
         with as_nobody(d) as c:
             replies = c.send([event("user.login")] * 51 + [event("admin.x")] * 5)
         self.assertEqual(codes(replies), ["ok"] + ["rate_limited"] * 50 + ["not_permitted"] * 5)
-        key = "(ingest.allow[0].max_events_per_second;"
+        key = "(rate_limited from uid 65534 by ingest.allow[0].max_events_per_second;"
         wait_until(lambda: "50 in all)" in d.log(), message="the held-back count in the log")
         lines = [line for line in d.log().splitlines() if key in line]
         self.assertLessEqual(len(lines), 4, lines)
         self.assertIn("refused an event from pid", lines[0])
         self.assertIn("more like this within a second", "\n".join(lines))
-        wait_until(lambda: "(ingest.allow; 5 in all)" in d.log(), message="the not_permitted count in the log")
+        wait_until(lambda: "(not_permitted from uid 65534 by ingest.allow; 5 in all)" in d.log(),
+                   message="the not_permitted count in the log")
 
     def test_a_bad_rule_is_refused_at_load_naming_file_key_and_reason(self):
         directory = tempfile.mkdtemp(prefix="auditfwd-policy-cfg-")
