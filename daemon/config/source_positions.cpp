@@ -8,6 +8,14 @@
 namespace auditfwd {
 
 SourcePosition SourcePositions::find(std::string_view path) const {
+  // A problem may quote a key holding dots (`properties."bootstrap.servers"`); positions are stored by the
+  // key's characters joined with dots, as a table nested by those dots would be.
+  std::string unquoted;
+  if (path.find('"') != std::string_view::npos) {
+    for (const char c : path)
+      if (c != '"') unquoted += c;
+    path = unquoted;
+  }
   while (!path.empty()) {
     if (const auto it = positions_.find(path); it != positions_.end()) return it->second;
     // The enclosing table or list: "a.b[2]" → "a.b" → "a".

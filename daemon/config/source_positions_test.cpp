@@ -34,3 +34,10 @@ TEST_CASE("position_at counts lines and characters up to a byte offset") {
   CHECK(position_at("ab\ncd", 4).column == 2);
   CHECK(position_at("ab", 99).column == 3);  // clamped to the end
 }
+
+TEST_CASE("a quoted key with dots is found where the key is") {
+  const auto positions = json_positions("{\"properties\": {\n  \"bootstrap.servers\": \"x\",\n  \"acks\": 1}}");
+  CHECK(at(positions, "properties.\"bootstrap.servers\"") == "2:3");
+  CHECK(at(positions, "properties.\"acks\"") == "3:3");
+  CHECK(at(positions, "properties.\"no.such.key\"") == "1:2");  // absent: the enclosing table
+}
