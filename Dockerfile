@@ -10,7 +10,7 @@ RUN apt-get update \
       g++ cmake ninja-build pkg-config \
       libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev \
       libsqlite3-dev libsqlitecpp-dev libspdlog-dev libfmt-dev doctest-dev \
-      libtomlplusplus-dev libcli11-dev libssl-dev zlib1g-dev libsystemd-dev libzstd-dev libutf8proc-dev python3 \
+      libtomlplusplus-dev libcli11-dev libssl-dev zlib1g-dev libsystemd-dev libzstd-dev libutf8proc-dev librdkafka-dev libpq-dev python3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -22,7 +22,7 @@ FROM debian:12-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libboost-json1.81.0 libboost-url1.81.0 libsqlite3-0 libspdlog1.10 libfmt9 \
-      libtomlplusplus3 libssl3 zlib1g libsystemd0 libzstd1 libutf8proc2 \
+      libtomlplusplus3 libssl3 zlib1g libsystemd0 libzstd1 libutf8proc2 librdkafka1 libpq5 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 auditfwd \
  && useradd --system --uid 10001 --gid auditfwd --home-dir /var/lib/auditfwd --shell /usr/sbin/nologin auditfwd \

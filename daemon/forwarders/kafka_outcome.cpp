@@ -1,0 +1,46 @@
+// Kafka error classification: a short list of errors a retry cannot fix; the rest are transient.
+#include "forwarders/kafka_outcome.hpp"
+
+#include <fmt/format.h>
+
+namespace auditfwd {
+namespace {
+
+bool is_permanent(rd_kafka_resp_err_t error) {
+  switch (error) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUIRED_ACKS:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT: return true;
+    default: return false;
+  }
+}
+
+const char* status_text(rd_kafka_msg_status_t status) {
+  switch (status) {
+    case RD_KAFKA_MSG_STATUS_NOT_PERSISTED: return "not stored";
+    case RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED: return "possibly stored";
+    case RD_KAFKA_MSG_STATUS_PERSISTED: return "stored";
+  }
+  return "unknown";
+}
+
+}  // namespace
+
+DeliveryOutcome kafka_outcome(rd_kafka_resp_err_t error, rd_kafka_msg_status_t status) {
+  if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return DeliveryOutcome::success();
+  auto reason =
+      fmt::format("kafka: {} ({}; message {})", rd_kafka_err2str(error), rd_kafka_err2name(error), status_text(status));
+  if (is_permanent(error)) return DeliveryOutcome::permanent(std::move(reason));
+  return DeliveryOutcome::retry(std::move(reason));
+}
+
+}  // namespace auditfwd

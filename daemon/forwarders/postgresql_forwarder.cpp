@@ -1,0 +1,250 @@
+// One libpq connection per forwarder, used only on the blocking pool, one batch at a time. A delivery
+// cut off by its timeout returns at once; its statement finishes on the pool, and a retry finds the rows
+// it stored (the conflict on `id` skips them).
+#include "forwarders/postgresql_forwarder.hpp"
+
+#include "common/async_mutex.hpp"
+#include "forwarders/postgresql_outcome.hpp"
+#include "forwarders/postgresql_settings.hpp"
+#include "forwarders/secret_redactor.hpp"
+
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <spdlog/logger.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <mutex>
+
+namespace auditfwd {
+namespace {
+
+namespace asio = boost::asio;
+
+constexpr const char* insert_statement_name = "auditfwd_insert";
+
+// Every row from one parameter, a JSON array of the events: no SQL is ever built from event data.
+std::string insert_sql(const std::string& table) {
+  return fmt::format(
+      "INSERT INTO {} (id, occurred_at, action, outcome, actor_id, actor_type, target_id, target_type, "
+      "organization_id, effective_user_id, ip_address, user_agent, metadata, source, host, received_at) "
+      "SELECT (e->>'id')::uuid, (e->>'occurred_at')::timestamptz, e->>'action', e->>'outcome', "
+      "(e->>'actor_id')::uuid, e->>'actor_type', (e->>'target_id')::uuid, e->>'target_type', "
+      "(e->>'organization_id')::uuid, (e->>'effective_user_id')::uuid, (e->>'ip_address')::inet, "
+      "e->>'user_agent', e->'metadata', e->'source', e->'host', (e->>'received_at')::timestamptz "
+      "FROM jsonb_array_elements($1::jsonb) AS e ON CONFLICT (id) DO NOTHING",
+      table);
+}
+
+using Result = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// The connection and what may touch it: shared with the inserts running on the blocking pool, which may
+// outlive a delivery cut off by its timeout (and the forwarder itself, at shutdown).
+class Connection {
+ public:
+  Connection(PostgresqlSettings settings, std::chrono::milliseconds timeout, std::shared_ptr<spdlog::logger> log,
+             const asio::any_io_executor& executor)
+      : turn(executor),
+        settings_(std::move(settings)),
+        timeout_(timeout),
+        redactor_(settings_.secrets),
+        log_(std::move(log)) {}
+  ~Connection() { close(); }
+
+  AsyncMutex turn;  // one batch at a time: a delivery holds it until its insert is done, even past its timeout
+
+  // Inserts the events (JSON texts) in one statement; on a data error, one by one, so only the
+  // faulty rows are refused.
+  BatchOutcome insert(const std::vector<std::string>& events) {
+    std::lock_guard lock(mutex_);
+    if (auto error = connect(); !error.empty())
+      return same_outcome(events.size(), DeliveryOutcome::retry(redactor_.redact(error)));
+    auto outcome = insert_rows(events, 0, events.size());
+    if (outcome.ok() || events.size() == 1 || !postgresql_row_error(last_sqlstate_))
+      return same_outcome(events.size(), outcome);
+    BatchOutcome outcomes;
+    for (std::size_t i = 0; i < events.size(); ++i) outcomes.push_back(insert_rows(events, i, i + 1));
+    return outcomes;
+  }
+
+  void close() {
+    std::lock_guard lock(mutex_);
+    drop();
+  }
+
+ private:
+  // Returns why there is no usable connection, or "".
+  std::string connect() {
+    if (connection_ && PQstatus(connection_) == CONNECTION_OK) return {};
+    drop();
+    const auto seconds = std::to_string(std::max<long long>(2, (timeout_.count() + 999) / 1000));
+    // Later entries win: the configured string (expanded from dbname) may set its own values for these.
+    const char* keywords[] = {"connect_timeout",
+                              "fallback_application_name",
+                              "keepalives_idle",
+                              "keepalives_interval",
+                              "keepalives_count",
+                              "dbname",
+                              nullptr};
+    const char* values[] = {seconds.c_str(), "auditfwd", "10", "5", "3", settings_.conninfo.c_str(), nullptr};
+    connection_ = PQconnectdbParams(keywords, values, 1);
+    if (!connection_) return "postgresql: out of memory";
+    if (PQstatus(connection_) != CONNECTION_OK) {
+      auto error = postgresql_outcome("", PQerrorMessage(connection_)).reason;
+      drop();
+      return error;
+    }
+    std::string error;
+    // The forwarder's timeout bounds each statement on the server too.
+    if (!exec(fmt::format("SET statement_timeout = {}", timeout_.count()), error)) return error;
+    if (settings_.create_table && !exec(postgresql_create_table_sql(settings_.table), error)) return error;
+    Result prepared(PQprepare(connection_, insert_statement_name, insert_sql(settings_.table).c_str(), 1, nullptr),
+                    &PQclear);
+    if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+      error = failure(prepared.get()).reason;
+      drop();
+      return error;
+    }
+    log_->info("connected to PostgreSQL (server {}), inserting into {}", PQserverVersion(connection_),
+               settings_.table_display);
+    return {};
+  }
+
+  bool exec(const std::string& sql, std::string& error) {
+    Result result(PQexec(connection_, sql.c_str()), &PQclear);
+    if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) return true;
+    error = failure(result.get()).reason;
+    drop();
+    return false;
+  }
+
+  DeliveryOutcome insert_rows(const std::vector<std::string>& events, std::size_t begin, std::size_t end) {
+    if (!connection_) return DeliveryOutcome::retry("postgresql: not connected (an earlier row broke the connection)");
+    std::string array = "[";
+    for (std::size_t i = begin; i < end; ++i) {
+      if (i > begin) array += ',';
+      array += events[i];
+    }
+    array += ']';
+    const char* parameters[] = {array.c_str()};
+    Result result(PQexecPrepared(connection_, insert_statement_name, 1, parameters, nullptr, nullptr, 0), &PQclear);
+    if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
+      last_sqlstate_.clear();
+      return DeliveryOutcome::success();
+    }
+    auto outcome = failure(result.get());
+    if (PQstatus(connection_) != CONNECTION_OK) drop();  // reconnected by the next delivery
+    return outcome;
+  }
+
+  // The outcome of a failed result; remembers its SQLSTATE.
+  DeliveryOutcome failure(const PGresult* result) {
+    const char* sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    last_sqlstate_ = sqlstate ? sqlstate : "";
+    const char* message = result ? PQresultErrorMessage(result) : "";
+    if (!message || !*message) message = PQerrorMessage(connection_);
+    auto outcome = postgresql_outcome(last_sqlstate_, message);
+    outcome.reason = redactor_.redact(outcome.reason);
+    return outcome;
+  }
+
+  void drop() {
+    if (connection_) PQfinish(connection_);
+    connection_ = nullptr;
+  }
+
+  const PostgresqlSettings settings_;
+  const std::chrono::milliseconds timeout_;
+  const SecretRedactor redactor_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mutex_;
+  PGconn* connection_ = nullptr;
+  std::string last_sqlstate_;
+};
+
+// One delivery's rows and its result, handed from the blocking pool back to the delivery's executor.
+struct InsertJob {
+  explicit InsertJob(const asio::any_io_executor& executor) : done(executor, 1) {}
+  std::vector<std::string> events;
+  BatchOutcome outcomes;
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> done;
+};
+
+class PostgresqlForwarder final : public Forwarder {
+ public:
+  PostgresqlForwarder(std::shared_ptr<Connection> connection, std::vector<std::string> secrets,
+                      asio::any_io_executor blocking)
+      : connection_(std::move(connection)), secrets_(std::move(secrets)), blocking_(std::move(blocking)) {}
+
+  std::vector<std::string> secrets() const override { return secrets_; }
+
+  BatchLimits batch_limits() const override { return {500, 8 * 1024 * 1024, std::chrono::milliseconds{0}}; }
+
+  asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
+    if (events.empty()) co_return BatchOutcome{};
+    const auto timed_out = DeliveryOutcome::timeout(
+        "timeout: PostgreSQL did not answer in time (an insert still running may store the rows; the retry skips "
+        "them)");
+    auto turn = co_await connection_->turn.lock();
+    if (!turn) co_return same_outcome(events.size(), timed_out);
+    auto job = std::make_shared<InsertJob>(co_await asio::this_coro::executor);
+    job->events.reserve(events.size());
+    for (const auto& event : events) job->events.push_back(event.json);
+    asio::post(blocking_, [connection = connection_, job, turn = std::move(turn)]() mutable {
+      try {
+        job->outcomes = connection->insert(job->events);
+      } catch (const std::exception& e) {  // a bug or no memory: never an escaped exception on the pool
+        job->outcomes =
+            same_outcome(job->events.size(), DeliveryOutcome::retry(std::string("internal error: ") + e.what()));
+      }
+      turn = {};  // the next batch may start
+      job->done.try_send(boost::system::error_code{});
+    });
+    auto [cancelled] = co_await job->done.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (cancelled) co_return same_outcome(events.size(), timed_out);
+    co_return std::move(job->outcomes);
+  }
+
+  void stop() override { connection_->close(); }
+
+ private:
+  std::shared_ptr<Connection> connection_;
+  std::vector<std::string> secrets_;
+  asio::any_io_executor blocking_;
+};
+
+}  // namespace
+
+std::string postgresql_create_table_sql(const std::string& table) {
+  return fmt::format(
+      "CREATE TABLE IF NOT EXISTS {} (\n"
+      "  id uuid PRIMARY KEY,\n"
+      "  occurred_at timestamptz NOT NULL,\n"
+      "  action text NOT NULL,\n"
+      "  outcome text NOT NULL,\n"
+      "  actor_id uuid,\n"
+      "  actor_type text,\n"
+      "  target_id uuid,\n"
+      "  target_type text,\n"
+      "  organization_id uuid,\n"
+      "  effective_user_id uuid,\n"
+      "  ip_address inet,\n"
+      "  user_agent text,\n"
+      "  metadata jsonb,\n"
+      "  source jsonb,\n"
+      "  host jsonb,\n"
+      "  received_at timestamptz NOT NULL\n"
+      ")",
+      table);
+}
+
+std::unique_ptr<Forwarder> make_postgresql_forwarder(const ForwarderConfig& config, const ForwarderContext& context) {
+  auto settings = parse_postgresql_settings(config);
+  auto secrets = settings.secrets;
+  auto connection = std::make_shared<Connection>(std::move(settings), config.timeout, context.log, context.executor);
+  return std::make_unique<PostgresqlForwarder>(std::move(connection), std::move(secrets), context.blocking);
+}
+
+}  // namespace auditfwd
