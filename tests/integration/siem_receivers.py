@@ -30,8 +30,15 @@ def _json(status, value, headers=None):
 
 
 class _Fake:
+    """`stall_answers` = n: the next n requests are carried out (stored), then their answers wait until
+    the test sets `unstall` (`stalled` is set meanwhile): the sender may die between the store and the
+    answer."""
+
     def __init__(self, **receiver_args):
         self.lock = threading.RLock()
+        self.stall_answers = 0
+        self.stalled = threading.Event()
+        self.unstall = threading.Event()
         self.http = HttpReceiver(respond=self._respond, **receiver_args)
 
     def url(self, path=""):
@@ -45,7 +52,14 @@ class _Fake:
 
     def _respond(self, request):
         with self.lock:
-            return self.respond(request)
+            answer = self.respond(request)
+            stall = self.stall_answers > 0 and 200 <= answer[0] < 300
+            if stall:
+                self.stall_answers -= 1
+        if stall:
+            self.stalled.set()
+            self.unstall.wait(120)
+        return answer
 
 
 class SplunkHec(_Fake):
