@@ -4,7 +4,6 @@
 
 #include "forwarders/elasticsearch_bulk.hpp"
 #include "forwarders/forwarder_options.hpp"
-#include "forwarders/http_body.hpp"
 #include "forwarders/http_destination.hpp"
 
 #include <boost/url/encode.hpp>
@@ -45,17 +44,8 @@ ElasticsearchSettings parse_elasticsearch_settings(const ForwarderConfig& config
     settings.pipeline = reader.optional_string("pipeline");
     if (settings.pipeline && settings.pipeline->empty()) reader.report("pipeline", "must not be empty");
 
-    const auto api_key = reader.secret("api_key");
-    const auto basic = read_basic_auth(reader, settings);
-    if (api_key && basic) reader.report("api_key", "give either api_key or basic_user, not both");
-    if (api_key) {
-      if (api_key->empty() || api_key->find_first_of("\r\n") != std::string::npos)
-        reader.report("api_key", "must be non-empty and a single line (the base64 id:key Elasticsearch returns)");
-      settings.authorization = "ApiKey " + *api_key;
-      settings.secrets.push_back(*api_key);
-    } else {
-      settings.authorization = basic;
-    }
+    settings.authorization =
+        read_token_or_basic_auth(reader, settings, "api_key", "ApiKey", " (the base64 id:key Elasticsearch returns)");
     reader.finish();
     return settings;
   });
@@ -72,24 +62,14 @@ class ElasticsearchForwarder final : public Forwarder {
 
   std::vector<std::string> secrets() const override { return settings_.secrets; }
 
-  BatchLimits batch_limits() const override {
-    return {settings_.batch_max_events, settings_.batch_max_bytes,
-            settings_.batch_max_events > 1 ? settings_.batch_timeout : std::chrono::milliseconds{0}};
-  }
+  BatchLimits batch_limits() const override { return destination_batch_limits(settings_); }
 
   asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
     if (events.empty()) co_return BatchOutcome{};
-    HttpRequest request;
-    request.target = target_;
-    request.display = request_display(settings_, target_);
+    auto request = destination_post(settings_, target_, "application/x-ndjson",
+                                    bulk_body(events, settings_.bulk_target), settings_.gzip);
     if (settings_.authorization) request.headers.emplace_back("Authorization", *settings_.authorization);
-    request.headers.emplace_back("Content-Type", "application/x-ndjson");
     request.headers.emplace_back("Idempotency-Key", events.front().id);
-    request.body = bulk_body(events, settings_.bulk_target);
-    if (settings_.gzip) {
-      request.headers.emplace_back("Content-Encoding", "gzip");
-      request.body = gzip_compress(request.body);
-    }
     const auto result = co_await client_->send(request);
     if (!result.response) co_return same_outcome(events.size(), DeliveryOutcome::retry(result.error));
     const auto& response = *result.response;

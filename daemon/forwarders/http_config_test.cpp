@@ -2,6 +2,8 @@
 #include "forwarders/http_config.hpp"
 #include "config/config_error.hpp"
 
+#include "support/forwarder_config.hpp"
+
 #include <doctest/doctest.h>
 #include <unistd.h>
 #include <boost/json/parse.hpp>
@@ -12,23 +14,10 @@
 using namespace auditfwd;
 
 namespace {
-ForwarderConfig config_with(const std::string& options_json) {
-  ForwarderConfig config;
-  config.id = "hook";
-  config.type = "http";
-  config.file = "test.toml";
-  config.path = "forwarders[0]";
-  config.options = boost::json::parse(options_json).as_object();
-  return config;
-}
+ForwarderConfig config_with(const std::string& options_json) { return testing::forwarder_config("http", options_json); }
 
 std::string error_of(const std::string& options_json) {
-  try {
-    parse_http_settings(config_with(options_json));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::config_error(parse_http_settings, "http", options_json);
 }
 }  // namespace
 

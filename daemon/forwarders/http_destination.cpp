@@ -2,6 +2,7 @@
 #include "forwarders/http_destination.hpp"
 
 #include "forwarders/endpoint.hpp"
+#include "forwarders/http_body.hpp"
 #include "forwarders/secret_redactor.hpp"
 
 #include <fmt/format.h>
@@ -150,6 +151,40 @@ std::unique_ptr<HttpClient> make_destination_client(const ForwarderConfig& confi
                                                     const ForwarderContext& context) {
   return std::make_unique<HttpClient>(context.executor, origin_of(destination),
                                       destination_tls_context(config, destination, context), context.log);
+}
+
+std::optional<std::string> read_token_or_basic_auth(ConfigReader& reader, HttpDestination& destination,
+                                                    const std::string& token_key, std::string_view scheme,
+                                                    std::string_view token_hint) {
+  const auto token = reader.secret(token_key);
+  if (token &&
+      (reader.contains("basic_user") || reader.contains("basic_password") || reader.contains("basic_password_file")))
+    reader.report(token_key, fmt::format("give either {} or basic_user, not both", token_key));
+  const auto basic = read_basic_auth(reader, destination);
+  if (!token) return basic;
+  if (token->empty() || token->find_first_of("\r\n") != std::string::npos)
+    reader.report(token_key, fmt::format("must be non-empty and a single line{}", token_hint));
+  destination.secrets.push_back(*token);
+  return fmt::format("{} {}", scheme, *token);
+}
+
+BatchLimits destination_batch_limits(const HttpDestination& destination) {
+  return {destination.batch_max_events, destination.batch_max_bytes,
+          destination.batch_max_events > 1 ? destination.batch_timeout : std::chrono::milliseconds{0}};
+}
+
+HttpRequest destination_post(const HttpDestination& destination, std::string target, std::string_view content_type,
+                             std::string body, bool gzip) {
+  HttpRequest request;
+  request.display = request_display(destination, target);
+  request.target = std::move(target);
+  request.headers.emplace_back("Content-Type", content_type);
+  if (gzip) {
+    request.headers.emplace_back("Content-Encoding", "gzip");
+    body = gzip_compress(body);
+  }
+  request.body = std::move(body);
+  return request;
 }
 
 }  // namespace auditfwd

@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "config/config_reader.hpp"
+#include "forwarders/forwarder.hpp"
 #include "forwarders/forwarder_context.hpp"
 #include "net/http_client.hpp"
 
@@ -66,6 +67,21 @@ std::string basic_credentials(std::string_view user, std::string_view password);
 // `basic_password_file`): the full Authorization value "Basic …", its
 // credentials and password added to `secrets`. Nothing when neither is given.
 std::optional<std::string> read_basic_auth(ConfigReader& reader, HttpDestination& destination);
+
+// Reads an API token credential `token_key` (inline, `${ENV}` or `<token_key>_file`), sent as
+// "Authorization: <scheme> <token>", or else Basic credentials (read_basic_auth): one or the other,
+// never both. The token joins `secrets`. `token_hint` says what a valid token looks like.
+std::optional<std::string> read_token_or_basic_auth(ConfigReader& reader, HttpDestination& destination,
+                                                    const std::string& token_key, std::string_view scheme,
+                                                    std::string_view token_hint);
+
+// The forwarder's batch limits from its batching keys (no lingering when a batch is one event).
+BatchLimits destination_batch_limits(const HttpDestination& destination);
+
+// A POST of `body` to `target` with its Content-Type, gzip-compressed when `gzip`; the caller adds its
+// own headers (Authorization, Idempotency-Key, …).
+HttpRequest destination_post(const HttpDestination& destination, std::string target, std::string_view content_type,
+                             std::string body, bool gzip);
 
 // `destination.base_path` followed by `suffix` ("/_bulk"): the request target of an API under a base URL.
 std::string api_target(const HttpDestination& destination, std::string_view suffix);

@@ -25,10 +25,7 @@ class HttpForwarder final : public Forwarder {
 
   std::vector<std::string> secrets() const override { return settings_.secrets; }
 
-  BatchLimits batch_limits() const override {
-    return {settings_.batch_max_events, settings_.batch_max_bytes,
-            settings_.batch_max_events > 1 ? settings_.batch_timeout : std::chrono::milliseconds{0}};
-  }
+  BatchLimits batch_limits() const override { return destination_batch_limits(settings_); }
 
   asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
     if (events.empty()) co_return BatchOutcome{};

@@ -2,6 +2,8 @@
 #include "forwarders/kafka_settings.hpp"
 #include "config/config_error.hpp"
 
+#include "support/forwarder_config.hpp"
+
 #include <doctest/doctest.h>
 #include <boost/json/parse.hpp>
 #include <string>
@@ -10,22 +12,11 @@ using namespace auditfwd;
 
 namespace {
 ForwarderConfig config_with(const std::string& options_json) {
-  ForwarderConfig config;
-  config.id = "stream";
-  config.type = "kafka";
-  config.file = "test.toml";
-  config.path = "forwarders[0]";
-  config.options = boost::json::parse(options_json).as_object();
-  return config;
+  return testing::forwarder_config("kafka", options_json);
 }
 
 std::string error_of(const std::string& options_json) {
-  try {
-    parse_kafka_settings(config_with(options_json));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::config_error(parse_kafka_settings, "kafka", options_json);
 }
 
 std::string property(const KafkaSettings& settings, const std::string& name) {

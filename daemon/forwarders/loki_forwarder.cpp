@@ -3,7 +3,6 @@
 #include "forwarders/loki_forwarder.hpp"
 
 #include "forwarders/forwarder_options.hpp"
-#include "forwarders/http_body.hpp"
 #include "forwarders/http_destination.hpp"
 #include "forwarders/http_outcome.hpp"
 #include "forwarders/loki_push.hpp"
@@ -55,19 +54,7 @@ LokiSettings parse_loki_settings(const ForwarderConfig& config) {
         (settings.tenant_id->empty() || settings.tenant_id->find_first_of("\r\n|") != std::string::npos))
       reader.report("tenant_id", "must be non-empty, one line, without '|'");
 
-    const auto bearer = reader.secret("bearer_token");
-    if (bearer &&
-        (reader.contains("basic_user") || reader.contains("basic_password") || reader.contains("basic_password_file")))
-      reader.report("bearer_token", "give either bearer_token or basic_user, not both");
-    const auto basic = read_basic_auth(reader, settings);
-    if (bearer) {
-      if (bearer->empty() || bearer->find_first_of("\r\n") != std::string::npos)
-        reader.report("bearer_token", "must be non-empty and a single line");
-      settings.authorization = "Bearer " + *bearer;
-      settings.secrets.push_back(*bearer);
-    } else {
-      settings.authorization = basic;
-    }
+    settings.authorization = read_token_or_basic_auth(reader, settings, "bearer_token", "Bearer", "");
     reader.finish();
     return settings;
   });
@@ -80,25 +67,15 @@ class LokiForwarder final : public Forwarder {
 
   std::vector<std::string> secrets() const override { return settings_.secrets; }
 
-  BatchLimits batch_limits() const override {
-    return {settings_.batch_max_events, settings_.batch_max_bytes,
-            settings_.batch_max_events > 1 ? settings_.batch_timeout : std::chrono::milliseconds{0}};
-  }
+  BatchLimits batch_limits() const override { return destination_batch_limits(settings_); }
 
   asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
     if (events.empty()) co_return BatchOutcome{};
-    HttpRequest request;
-    request.target = api_target(settings_, "/loki/api/v1/push");
-    request.display = request_display(settings_, request.target);
+    auto request = destination_post(settings_, api_target(settings_, "/loki/api/v1/push"), "application/json",
+                                    loki_push_body(events, settings_.labels), settings_.gzip);
     if (settings_.authorization) request.headers.emplace_back("Authorization", *settings_.authorization);
     if (settings_.tenant_id) request.headers.emplace_back("X-Scope-OrgID", *settings_.tenant_id);
-    request.headers.emplace_back("Content-Type", "application/json");
     request.headers.emplace_back("Idempotency-Key", events.front().id);
-    request.body = loki_push_body(events, settings_.labels);
-    if (settings_.gzip) {
-      request.headers.emplace_back("Content-Encoding", "gzip");
-      request.body = gzip_compress(request.body);
-    }
     const auto result = co_await client_->send(request);
     if (!result.response) co_return same_outcome(events.size(), DeliveryOutcome::retry(result.error));
     const auto& response = *result.response;

@@ -3,6 +3,8 @@
 #include "config/config_error.hpp"
 #include "forwarders/postgresql_outcome.hpp"
 
+#include "support/forwarder_config.hpp"
+
 #include <doctest/doctest.h>
 #include <boost/json/parse.hpp>
 #include <string>
@@ -11,22 +13,11 @@ using namespace auditfwd;
 
 namespace {
 ForwarderConfig config_with(const std::string& options_json) {
-  ForwarderConfig config;
-  config.id = "db";
-  config.type = "postgresql";
-  config.file = "test.toml";
-  config.path = "forwarders[0]";
-  config.options = boost::json::parse(options_json).as_object();
-  return config;
+  return testing::forwarder_config("postgresql", options_json);
 }
 
 std::string error_of(const std::string& options_json) {
-  try {
-    parse_postgresql_settings(config_with(options_json));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return testing::config_error(parse_postgresql_settings, "postgresql", options_json);
 }
 }  // namespace
 

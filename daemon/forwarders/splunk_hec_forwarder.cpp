@@ -3,7 +3,6 @@
 #include "forwarders/splunk_hec_forwarder.hpp"
 
 #include "forwarders/forwarder_options.hpp"
-#include "forwarders/http_body.hpp"
 #include "forwarders/http_destination.hpp"
 #include "forwarders/splunk_hec_format.hpp"
 
@@ -79,20 +78,13 @@ class SplunkHecForwarder final : public Forwarder {
 
   std::vector<std::string> secrets() const override { return settings_.secrets; }
 
-  BatchLimits batch_limits() const override {
-    return {settings_.batch_max_events, settings_.batch_max_bytes,
-            settings_.batch_max_events > 1 ? settings_.batch_timeout : std::chrono::milliseconds{0}};
-  }
+  BatchLimits batch_limits() const override { return destination_batch_limits(settings_); }
 
   asio::awaitable<BatchOutcome> deliver(std::span<const Event> events) override {
     if (events.empty()) co_return BatchOutcome{};
-    auto request =
-        make_request(api_target(settings_, "/services/collector/event"), hec_batch(events, settings_.envelope));
+    auto request = make_request(api_target(settings_, "/services/collector/event"),
+                                hec_batch(events, settings_.envelope), settings_.gzip);
     request.headers.emplace_back("Idempotency-Key", events.front().id);
-    if (settings_.gzip) {
-      request.headers.emplace_back("Content-Encoding", "gzip");
-      request.body = gzip_compress(request.body);
-    }
     const auto result = co_await client_->send(request);
     if (!result.response) co_return same_outcome(events.size(), DeliveryOutcome::retry(result.error));
     const auto& response = *result.response;
@@ -111,14 +103,11 @@ class SplunkHecForwarder final : public Forwarder {
   void stop() override { client_->drop_idle_connections(); }
 
  private:
-  HttpRequest make_request(std::string target, std::string body) const {
-    HttpRequest request;
-    request.target = std::move(target);
-    request.display = request_display(settings_, request.target);
+  // `gzip` for the event batches when configured; the ack polls are small and go uncompressed.
+  HttpRequest make_request(std::string target, std::string body, bool gzip = false) const {
+    auto request = destination_post(settings_, std::move(target), "application/json", std::move(body), gzip);
     request.headers.emplace_back("Authorization", settings_.authorization);
-    request.headers.emplace_back("Content-Type", "application/json");
     request.headers.emplace_back("X-Splunk-Request-Channel", settings_.channel);
-    request.body = std::move(body);
     return request;
   }
 
