@@ -73,7 +73,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # systemd: systemd-sysusers and systemd-tmpfiles in the postinst, and the units.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "logrotate")
+# libpq5 and librdkafka1 are loaded (dlopen) only by a daemon with a postgresql or kafka forwarder, so
+# dpkg-shlibdeps cannot see them: recommended, installed by default, and a missing one is a config error.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "logrotate, libpq5, librdkafka1")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles
     ${PROJECT_SOURCE_DIR}/packaging/debian/postinst

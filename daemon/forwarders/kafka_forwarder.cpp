@@ -5,10 +5,10 @@
 #include "forwarders/blocking_io.hpp"
 #include "forwarders/kafka_outcome.hpp"
 #include "forwarders/kafka_settings.hpp"
+#include "forwarders/rdkafka_library.hpp"
 #include "forwarders/secret_redactor.hpp"
 
 #include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
 #include <spdlog/logger.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -188,9 +188,10 @@ class KafkaForwarder final : public Forwarder {
       parts[5].u.ptr = opaque;
       parts[6].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
       parts[6].u.i = RD_KAFKA_MSG_F_COPY;  // the events need not outlive this call
-      if (rd_kafka_error_t* error = rd_kafka_produceva(producer_, parts, 7)) {
-        message->error = rd_kafka_error_code(error);  // e.g. a full queue, an unknown topic, a message too large
-        rd_kafka_error_destroy(error);
+      if (rd_kafka_error_t* error = rdkafka().rd_kafka_produceva(producer_, parts, 7)) {
+        message->error =
+            rdkafka().rd_kafka_error_code(error);  // e.g. a full queue, an unknown topic, a message too large
+        rdkafka().rd_kafka_error_destroy(error);
         delete opaque;
       } else {
         message->waiters.push_back(wait);
@@ -221,43 +222,43 @@ class KafkaForwarder final : public Forwarder {
   // their jobs stay in the store and are delivered again) and destroys it. Never with mutex_ held: the
   // reports it serves take it.
   static void close_producer(rd_kafka_t* producer, std::chrono::milliseconds grace) {
-    if (grace.count() > 0) rd_kafka_flush(producer, static_cast<int>(grace.count()));
-    rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    rd_kafka_destroy(producer);
+    if (grace.count() > 0) rdkafka().rd_kafka_flush(producer, static_cast<int>(grace.count()));
+    rdkafka().rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rdkafka().rd_kafka_destroy(producer);
   }
 
   // Called with mutex_ held. Returns why the producer could not start, or "".
   std::string start_producer() {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_t* conf = rdkafka().rd_kafka_conf_new();
     char reason[512];
     for (const auto& [name, value] : settings_.properties)
-      if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
-        rd_kafka_conf_destroy(conf);
+      if (rdkafka().rd_kafka_conf_set(conf, name.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+        rdkafka().rd_kafka_conf_destroy(conf);
         return redactor_.redact(fmt::format("kafka: property {}: {}", name, reason));
       }
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_log_cb(conf, &KafkaForwarder::on_log);
-    rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
-    rd_kafka_conf_set_background_event_cb(conf, &KafkaForwarder::on_event);
-    rd_kafka_t* producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
+    rdkafka().rd_kafka_conf_set_opaque(conf, this);
+    rdkafka().rd_kafka_conf_set_log_cb(conf, &KafkaForwarder::on_log);
+    rdkafka().rd_kafka_conf_set_events(conf, RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
+    rdkafka().rd_kafka_conf_set_background_event_cb(conf, &KafkaForwarder::on_event);
+    rd_kafka_t* producer = rdkafka().rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);
     if (!producer) {
-      rd_kafka_conf_destroy(conf);  // rd_kafka_new takes it only on success
+      rdkafka().rd_kafka_conf_destroy(conf);  // rd_kafka_new takes it only on success
       const auto error = redactor_.redact(fmt::format("kafka: the producer does not start: {}", reason));
       log_->error("{}", error);
       return error;
     }
     // Delivery reports go to the main queue: have librdkafka's background thread serve it.
-    rd_kafka_queue_t* main_queue = rd_kafka_queue_get_main(producer);
-    rd_kafka_queue_t* background = rd_kafka_queue_get_background(producer);
-    rd_kafka_queue_forward(main_queue, background);
-    rd_kafka_queue_destroy(main_queue);
-    rd_kafka_queue_destroy(background);
+    rd_kafka_queue_t* main_queue = rdkafka().rd_kafka_queue_get_main(producer);
+    rd_kafka_queue_t* background = rdkafka().rd_kafka_queue_get_background(producer);
+    rdkafka().rd_kafka_queue_forward(main_queue, background);
+    rdkafka().rd_kafka_queue_destroy(main_queue);
+    rdkafka().rd_kafka_queue_destroy(background);
     producer_ = producer;
     return {};
   }
 
   static void on_log(const rd_kafka_t* producer, int level, const char* facility, const char* text) {
-    auto* self = static_cast<KafkaForwarder*>(rd_kafka_opaque(producer));
+    auto* self = static_cast<KafkaForwarder*>(rdkafka().rd_kafka_opaque(producer));
     const auto line = self->redactor_.redact(fmt::format("librdkafka {}: {}", facility, text));
     if (level <= 3)
       self->log_->error("{}", line);
@@ -271,23 +272,23 @@ class KafkaForwarder final : public Forwarder {
 
   static void on_event(rd_kafka_t* producer, rd_kafka_event_t* event, void* opaque) {
     auto* self = static_cast<KafkaForwarder*>(opaque);
-    switch (rd_kafka_event_type(event)) {
+    switch (rdkafka().rd_kafka_event_type(event)) {
       case RD_KAFKA_EVENT_DR: self->on_delivery_reports(event); break;
       case RD_KAFKA_EVENT_ERROR: self->on_error(producer, event); break;
       default: break;
     }
-    rd_kafka_event_destroy(event);
+    rdkafka().rd_kafka_event_destroy(event);
   }
 
   void on_delivery_reports(rd_kafka_event_t* event) {
     std::lock_guard lock(mutex_);
-    while (const rd_kafka_message_t* report = rd_kafka_event_message_next(event)) {
+    while (const rd_kafka_message_t* report = rdkafka().rd_kafka_event_message_next(event)) {
       auto* opaque = static_cast<std::shared_ptr<InFlightMessage>*>(report->_private);
       const auto message = std::move(*opaque);
       delete opaque;
       message->reported = true;
       message->error = report->err;
-      message->status = rd_kafka_message_status(report);
+      message->status = rdkafka().rd_kafka_message_status(report);
       if (const auto found = in_flight_.find(message->id); found != in_flight_.end() && found->second == message)
         in_flight_.erase(found);
       bool awaited = false;
@@ -301,13 +302,13 @@ class KafkaForwarder final : public Forwarder {
   }
 
   void on_error(rd_kafka_t* producer, rd_kafka_event_t* event) {
-    const auto text = redactor_.redact(rd_kafka_event_error_string(event));
-    if (!rd_kafka_event_error_is_fatal(event)) {
+    const auto text = redactor_.redact(rdkafka().rd_kafka_event_error_string(event));
+    if (!rdkafka().rd_kafka_event_error_is_fatal(event)) {
       log_->warn("kafka: {}", text);  // transient (a broker down): librdkafka recovers by itself
       return;
     }
     char reason[512];
-    rd_kafka_fatal_error(producer, reason, sizeof reason);
+    rdkafka().rd_kafka_fatal_error(producer, reason, sizeof reason);
     log_->error("kafka: fatal producer error, starting a new producer: {}", redactor_.redact(reason));
     std::lock_guard lock(mutex_);
     if (producer == producer_) producer_failed_ = true;

@@ -1,6 +1,8 @@
 // Kafka error classification: a short list of errors a retry cannot fix; the rest are transient.
 #include "forwarders/kafka_outcome.hpp"
 
+#include "forwarders/rdkafka_library.hpp"
+
 #include <fmt/format.h>
 
 namespace auditfwd {
@@ -37,8 +39,8 @@ const char* status_text(rd_kafka_msg_status_t status) {
 
 DeliveryOutcome kafka_outcome(rd_kafka_resp_err_t error, rd_kafka_msg_status_t status) {
   if (error == RD_KAFKA_RESP_ERR_NO_ERROR) return DeliveryOutcome::success();
-  auto reason =
-      fmt::format("kafka: {} ({}; message {})", rd_kafka_err2str(error), rd_kafka_err2name(error), status_text(status));
+  auto reason = fmt::format("kafka: {} ({}; message {})", rdkafka().rd_kafka_err2str(error),
+                            rdkafka().rd_kafka_err2name(error), status_text(status));
   if (is_permanent(error)) return DeliveryOutcome::permanent(std::move(reason));
   return DeliveryOutcome::retry(std::move(reason));
 }

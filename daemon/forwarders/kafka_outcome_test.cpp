@@ -1,5 +1,6 @@
 // Kafka delivery reports to outcomes: what a retry cannot fix is permanent, the rest is retried.
 #include "forwarders/kafka_outcome.hpp"
+#include "forwarders/rdkafka_library.hpp"
 
 #include <doctest/doctest.h>
 
@@ -16,7 +17,7 @@ TEST_CASE("kafka: transient errors are retried and say whether the message may b
         RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS}) {
     const auto outcome = kafka_outcome(error, RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED);
     CHECK(outcome.kind == DeliveryOutcome::Kind::retry);
-    CHECK(outcome.reason.find(rd_kafka_err2name(error)) != std::string::npos);
+    CHECK(outcome.reason.find(rdkafka().rd_kafka_err2name(error)) != std::string::npos);
     CHECK(outcome.reason.find("possibly stored") != std::string::npos);
   }
 }

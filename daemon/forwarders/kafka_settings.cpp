@@ -4,10 +4,10 @@
 
 #include "config/config_reader.hpp"
 #include "forwarders/forwarder_options.hpp"
+#include "forwarders/rdkafka_library.hpp"
 #include "forwarders/secret_redactor.hpp"
 
 #include <fmt/format.h>
-#include <librdkafka/rdkafka.h>
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -79,13 +79,19 @@ KafkaSettings parse_kafka_settings(const ForwarderConfig& config) {
     const auto table = reader.table("properties");
     flatten(table, "", configured);
 
+    std::string load_error;
+    if (!load_rdkafka(load_error)) {
+      reader.report("type", load_error);
+      reader.finish();
+      return settings;
+    }
     // One librdkafka configuration object takes the defaults and every configured property, as the producer
     // will: a value it refuses is refused here, with its reason.
-    const std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)> conf(rd_kafka_conf_new(),
-                                                                                  &rd_kafka_conf_destroy);
+    const std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)> conf(rdkafka().rd_kafka_conf_new(),
+                                                                                  rdkafka().rd_kafka_conf_destroy);
     char reason[512];
     for (const auto& [name, value] : default_properties) {
-      if (rd_kafka_conf_set(conf.get(), name, value, reason, sizeof reason) != RD_KAFKA_CONF_OK)
+      if (rdkafka().rd_kafka_conf_set(conf.get(), name, value, reason, sizeof reason) != RD_KAFKA_CONF_OK)
         throw std::logic_error(fmt::format("librdkafka refuses the default {} = {}: {}", name, value, reason));
       settings.properties.emplace_back(name, value);
     }
@@ -97,7 +103,8 @@ KafkaSettings parse_kafka_settings(const ForwarderConfig& config) {
         reader.report(key, "must be a string, an integer or a boolean");
         continue;
       }
-      if (rd_kafka_conf_set(conf.get(), name.c_str(), text->c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
+      if (rdkafka().rd_kafka_conf_set(conf.get(), name.c_str(), text->c_str(), reason, sizeof reason) !=
+          RD_KAFKA_CONF_OK) {
         // librdkafka may quote the value it refuses: never a secret one.
         const auto shown = kafka_property_is_secret(name)
                                ? SecretRedactor(std::vector<std::string>{*text}).redact(reason)

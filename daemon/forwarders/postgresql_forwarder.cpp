@@ -2,6 +2,7 @@
 // cut off by its timeout returns at once; its statement finishes on the pool, and a retry finds the rows
 // it stored (the conflict on `id` skips them).
 #include "forwarders/postgresql_forwarder.hpp"
+#include "forwarders/libpq_library.hpp"
 
 #include "common/async_mutex.hpp"
 #include "forwarders/postgresql_outcome.hpp"
@@ -9,7 +10,6 @@
 #include "forwarders/secret_redactor.hpp"
 
 #include <fmt/format.h>
-#include <libpq-fe.h>
 #include <spdlog/logger.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -77,7 +77,7 @@ class Connection {
  private:
   // Returns why there is no usable connection, or "".
   std::string connect() {
-    if (connection_ && PQstatus(connection_) == CONNECTION_OK) return {};
+    if (connection_ && libpq().PQstatus(connection_) == CONNECTION_OK) return {};
     drop();
     const auto seconds = std::to_string(std::max<long long>(2, (timeout_.count() + 999) / 1000));
     // Later entries win: the configured string (expanded from dbname) may set its own values for these.
@@ -89,10 +89,10 @@ class Connection {
                               "dbname",
                               nullptr};
     const char* values[] = {seconds.c_str(), "auditfwd", "10", "5", "3", settings_.conninfo.c_str(), nullptr};
-    connection_ = PQconnectdbParams(keywords, values, 1);
+    connection_ = libpq().PQconnectdbParams(keywords, values, 1);
     if (!connection_) return "postgresql: out of memory";
-    if (PQstatus(connection_) != CONNECTION_OK) {
-      auto error = postgresql_outcome("", PQerrorMessage(connection_)).reason;
+    if (libpq().PQstatus(connection_) != CONNECTION_OK) {
+      auto error = postgresql_outcome("", libpq().PQerrorMessage(connection_)).reason;
       drop();
       return error;
     }
@@ -100,21 +100,22 @@ class Connection {
     // The forwarder's timeout bounds each statement on the server too.
     if (!exec(fmt::format("SET statement_timeout = {}", timeout_.count()), error)) return error;
     if (settings_.create_table && !exec(postgresql_create_table_sql(settings_.table), error)) return error;
-    Result prepared(PQprepare(connection_, insert_statement_name, insert_sql(settings_.table).c_str(), 1, nullptr),
-                    &PQclear);
-    if (PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
+    Result prepared(
+        libpq().PQprepare(connection_, insert_statement_name, insert_sql(settings_.table).c_str(), 1, nullptr),
+        libpq().PQclear);
+    if (libpq().PQresultStatus(prepared.get()) != PGRES_COMMAND_OK) {
       error = failure(prepared.get()).reason;
       drop();
       return error;
     }
-    log_->info("connected to PostgreSQL (server {}), inserting into {}", PQserverVersion(connection_),
+    log_->info("connected to PostgreSQL (server {}), inserting into {}", libpq().PQserverVersion(connection_),
                settings_.table_display);
     return {};
   }
 
   bool exec(const std::string& sql, std::string& error) {
-    Result result(PQexec(connection_, sql.c_str()), &PQclear);
-    if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) return true;
+    Result result(libpq().PQexec(connection_, sql.c_str()), libpq().PQclear);
+    if (libpq().PQresultStatus(result.get()) == PGRES_COMMAND_OK) return true;
     error = failure(result.get()).reason;
     drop();
     return false;
@@ -129,29 +130,30 @@ class Connection {
     }
     array += ']';
     const char* parameters[] = {array.c_str()};
-    Result result(PQexecPrepared(connection_, insert_statement_name, 1, parameters, nullptr, nullptr, 0), &PQclear);
-    if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
+    Result result(libpq().PQexecPrepared(connection_, insert_statement_name, 1, parameters, nullptr, nullptr, 0),
+                  libpq().PQclear);
+    if (libpq().PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
       last_sqlstate_.clear();
       return DeliveryOutcome::success();
     }
     auto outcome = failure(result.get());
-    if (PQstatus(connection_) != CONNECTION_OK) drop();  // reconnected by the next delivery
+    if (libpq().PQstatus(connection_) != CONNECTION_OK) drop();  // reconnected by the next delivery
     return outcome;
   }
 
   // The outcome of a failed result; remembers its SQLSTATE.
   DeliveryOutcome failure(const PGresult* result) {
-    const char* sqlstate = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+    const char* sqlstate = result ? libpq().PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
     last_sqlstate_ = sqlstate ? sqlstate : "";
-    const char* message = result ? PQresultErrorMessage(result) : "";
-    if (!message || !*message) message = PQerrorMessage(connection_);
+    const char* message = result ? libpq().PQresultErrorMessage(result) : "";
+    if (!message || !*message) message = libpq().PQerrorMessage(connection_);
     auto outcome = postgresql_outcome(last_sqlstate_, message);
     outcome.reason = redactor_.redact(outcome.reason);
     return outcome;
   }
 
   void drop() {
-    if (connection_) PQfinish(connection_);
+    if (connection_) libpq().PQfinish(connection_);
     connection_ = nullptr;
   }
 

@@ -1,12 +1,12 @@
 // PostgreSQL settings: libpq parses the connection string (PQconninfoParse, no connection), the table name
 // is checked as an identifier and quoted, never spliced from anything an event carries.
 #include "forwarders/postgresql_settings.hpp"
+#include "forwarders/libpq_library.hpp"
 
 #include "config/config_reader.hpp"
 #include "forwarders/forwarder_options.hpp"
 
 #include <fmt/format.h>
-#include <libpq-fe.h>
 #include <cctype>
 #include <memory>
 #include <regex>
@@ -54,10 +54,12 @@ PostgresqlSettings parse_postgresql_settings(const ForwarderConfig& config) {
     if (!conninfo && !reader.contains("conninfo") && !reader.contains("conninfo_file"))
       reader.report("conninfo", "is required (or conninfo_file): a libpq connection string");
     const std::string key = reader.contains("conninfo_file") ? "conninfo_file" : "conninfo";
-    if (conninfo) {
+    std::string load_error;
+    if (!load_libpq(load_error)) reader.report(key, load_error);
+    if (conninfo && load_error.empty()) {
       char* error = nullptr;
       const std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> options(
-          PQconninfoParse(conninfo->c_str(), &error), &PQconninfoFree);
+          libpq().PQconninfoParse(conninfo->c_str(), &error), libpq().PQconninfoFree);
       if (!options) {
         reader.report(key, "not a valid libpq connection string: " + safe_parse_error(error ? error : "out of memory"));
       } else {
@@ -65,7 +67,7 @@ PostgresqlSettings parse_postgresql_settings(const ForwarderConfig& config) {
           if (std::string_view(option->keyword) == "password" && option->val && *option->val)
             settings.secrets.emplace_back(option->val);
       }
-      if (error) PQfreemem(error);
+      if (error) libpq().PQfreemem(error);
       settings.conninfo = *conninfo;
     }
     settings.table_display = reader.string_or("table", "audit_events");

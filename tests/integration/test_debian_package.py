@@ -200,6 +200,11 @@ class DebianPackageTest(unittest.TestCase):
         other = self.run_as(65534, 65534, "check-config", "--config", config)
         self.assertEqual(other.returncode, 78, other.stdout + other.stderr)
 
+    def test_the_libraries_loaded_at_run_time_are_recommended(self):
+        recommends = subprocess.run(["dpkg-deb", "-f", self.deb, "Recommends"], capture_output=True,
+                                    text=True).stdout
+        self.assertEqual({name.strip() for name in recommends.split(",")}, {"logrotate", "libpq5", "librdkafka1"})
+
     def test_version_of_the_package_is_the_binarys(self):
         version = subprocess.run(["dpkg-deb", "-f", self.deb, "Version"], capture_output=True, text=True).stdout.strip()
         binary = subprocess.run([self.path("usr/bin/auditfwd"), "--version"], capture_output=True, text=True).stdout

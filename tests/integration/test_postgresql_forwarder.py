@@ -150,6 +150,31 @@ class PostgresqlForwarderTest(DaemonTestCase):
             self.assertNotIn(wrong, text)
 
 
+class OptionalLibrariesTest(DaemonTestCase):
+    """libpq and librdkafka (with LDAP, Kerberos, GnuTLS, SASL behind them: about 4 MiB resident) are
+    loaded only by a daemon that has a postgresql or kafka forwarder."""
+
+    def mapped_libraries(self, d):
+        with open(f"/proc/{d.proc.pid}/maps") as f:
+            return {os.path.basename(line.split()[-1]) for line in f if ".so" in line}
+
+    def test_a_daemon_without_those_forwarders_does_not_load_them(self):
+        d = self.daemon([{"id": "out", "type": "stdout", "dispatch": "sync"}])
+        d.send([event()])
+        mapped = self.mapped_libraries(d)
+        self.assertFalse([lib for lib in mapped if lib.startswith(("libpq.", "librdkafka.", "libldap", "libgnutls"))],
+                         sorted(mapped))
+
+    def test_a_postgresql_or_kafka_forwarder_loads_its_library(self):
+        d = self.daemon([{"id": "db", "type": "postgresql", "dispatch": "async",
+                          "conninfo": "host=/nonexistent dbname=audit"},
+                         {"id": "stream", "type": "kafka", "dispatch": "async", "topic": "audit",
+                          "properties": {"bootstrap.servers": "127.0.0.1:1"}}])
+        mapped = self.mapped_libraries(d)
+        self.assertTrue(any(lib.startswith("libpq.so.5") for lib in mapped), sorted(mapped))
+        self.assertTrue(any(lib.startswith("librdkafka.so.1") for lib in mapped), sorted(mapped))
+
+
 class PostgresqlConfigTest(unittest.TestCase):
     def test_bad_table_and_conninfo_are_refused_naming_each(self):
         directory = tempfile.mkdtemp(prefix="auditfwd-pg-config-")
