@@ -197,6 +197,19 @@ asio::awaitable<bool> Session::wait_for_room() {
 }
 
 asio::awaitable<bool> Session::read_input(bool& clean_eof) {
+  if (next_read_size_ <= smallest_read_bytes) {
+    // Nothing is known to be waiting in the socket: wait until something is before taking a buffer, so
+    // an idle connection holds none (a thousand idle clients would otherwise hold 4 MiB).
+    release_buffer();
+    update_held();
+    reading_ = true;
+    auto [wait_error] = co_await socket_.async_wait(
+        asio::socket_base::wait_read,
+        asio::bind_cancellation_slot(cancel_read_.slot(), asio::as_tuple(asio::use_awaitable)));
+    reading_ = false;
+    if (wait_error) co_return false;  // cancelled: stopping, or the daemon closing it
+    if (closing_ || stopping_) co_return false;
+  }
   const std::size_t allowance = budget_.allowance(held_);
   const std::size_t room = allowance > held_ ? allowance - held_ : 0;
   const std::size_t size = std::max(smallest_read_bytes, std::min(next_read_size_, room));
