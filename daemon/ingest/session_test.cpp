@@ -134,3 +134,25 @@ TEST_CASE("Session: a client that sends nothing is closed at ingest.idle_timeout
   rig.runner.join();
   CHECK(rig.ended);
 }
+
+TEST_CASE("Session: a connection waiting for input holds no read buffer") {
+  SessionRig rig;
+  rig.start();
+  asio::write(rig.client, asio::buffer(std::string("{\"action\":\"a.b\"}\n")));
+  std::string first;
+  asio::read_until(rig.client, asio::dynamic_buffer(first), '\n');
+  // Answered; the session now waits for the client's next line, holding no 4 KiB read buffer (only the
+  // line splitter's empty string, counted by its capacity: its in-place 15 bytes).
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (rig.budget.total() >= 1024 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  CHECK(rig.budget.total() < 1024);
+  // And it still reads the next line when it comes.
+  asio::write(rig.client, asio::buffer(std::string("{\"action\":\"c.d\"}\n")));
+  std::string second;
+  asio::read_until(rig.client, asio::dynamic_buffer(second), '\n');
+  CHECK(rig.lines_of(second).at(0).at("ok") == true);
+  rig.session->stop();
+  CHECK(rig.read_to_end().empty());
+  rig.runner.join();
+  CHECK(rig.ended);
+}
