@@ -312,7 +312,12 @@ asio::awaitable<void> Session::dispatch_lines(std::vector<SplitLine>& pieces) {
   count_and_log_verdicts(outcome);
   if (!tapped.empty()) publish_to_tap(outcome, tapped);
   AnsweredChunk chunk{{}, std::move(outcome.commits), read_at, line_count};
+  chunk.replies.reserve(reply_bytes_per_line_ * line_count);
   replies_.append_chunk(chunk.replies, outcome);
+  // The budget counts the replies' bytes: what the string holds beyond them (a guess too large, or the
+  // doubling of one too small) would be memory no bound sees, a thousand times over with never-reading
+  // clients.
+  if (chunk.replies.capacity() - chunk.replies.size() > chunk.replies.size() / 8 + 64) chunk.replies.shrink_to_fit();
   dispatching_ = false;
   last_activity_ = clock::now();
   dispatching_bytes_ = 0;
