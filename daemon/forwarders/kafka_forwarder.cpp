@@ -19,7 +19,6 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace auditfwd {
 namespace {
@@ -41,6 +40,10 @@ struct BatchWait {
 // this report instead of producing a second copy.
 struct InFlightMessage {
   std::string id;
+  const rd_kafka_t* producer = nullptr;  // the producer that holds it until its report
+  // The message's reference to itself that librdkafka carries to the report; freed by the report, or by
+  // close_producer when the report never comes.
+  std::shared_ptr<InFlightMessage>* opaque = nullptr;
   bool reported = false;
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
   rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
@@ -92,6 +95,7 @@ class KafkaForwarder final : public Forwarder {
     rd_kafka_t* producer = nullptr;
     {
       std::lock_guard lock(mutex_);
+      stopped_ = true;  // a delivery still under way starts no new producer
       producer = std::exchange(producer_, nullptr);
     }
     if (producer) close_producer(producer, std::chrono::milliseconds{2000});
@@ -128,10 +132,14 @@ class KafkaForwarder final : public Forwarder {
   // `id` header identifies).
   void remember_stored(const InFlightMessage& message) {
     if (message.error != RD_KAFKA_RESP_ERR_NO_ERROR) return;  // not stored: the retry produces it again
-    if (!stored_unclaimed_.insert(message.id).second) return;
-    stored_order_.push_back(message.id);
+    const auto generation = ++stored_generation_;
+    stored_unclaimed_.insert_or_assign(message.id, generation);
+    stored_order_.emplace_back(message.id, generation);
     while (stored_order_.size() > max_stored_unclaimed) {
-      stored_unclaimed_.erase(stored_order_.front());
+      // Only the entry this record made: the id may have been claimed and remembered again since.
+      const auto& [id, made] = stored_order_.front();
+      if (const auto found = stored_unclaimed_.find(id); found != stored_unclaimed_.end() && found->second == made)
+        stored_unclaimed_.erase(found);
       stored_order_.pop_front();
     }
   }
@@ -150,6 +158,7 @@ class KafkaForwarder final : public Forwarder {
     }
     if (broken) close_producer(broken, std::chrono::milliseconds{0});
     std::lock_guard lock(mutex_);
+    if (stopped_) return DeliveryOutcome::retry("kafka: the forwarder is stopping");
     if (!producer_) {
       if (auto error = start_producer(); !error.empty()) return DeliveryOutcome::retry(std::move(error));
     }
@@ -194,6 +203,8 @@ class KafkaForwarder final : public Forwarder {
         rdkafka().rd_kafka_error_destroy(error);
         delete opaque;
       } else {
+        message->producer = producer_;
+        message->opaque = opaque;
         message->waiters.push_back(wait);
         ++wait->pending;
         in_flight_.emplace(event.id, message);
@@ -218,13 +229,32 @@ class KafkaForwarder final : public Forwarder {
     return std::string(field->get_string());
   }
 
-  // Gives `producer` up to `grace` to deliver what it holds, then fails the rest (reported as retries:
-  // their jobs stay in the store and are delivered again) and destroys it. Never with mutex_ held: the
-  // reports it serves take it.
-  static void close_producer(rd_kafka_t* producer, std::chrono::milliseconds grace) {
+  // Gives `producer` up to `grace` to deliver what it holds, then purges the rest (reported as retries:
+  // their jobs stay in the store and are delivered again), lets the background thread serve those
+  // reports, and destroys it. rd_kafka_destroy discards the reports its background thread has not served
+  // yet: a message whose report never came is failed here, so no delivery waits for it forever and no
+  // retry joins it. Never with mutex_ held: the reports it serves take it.
+  void close_producer(rd_kafka_t* producer, std::chrono::milliseconds grace) {
     if (grace.count() > 0) rdkafka().rd_kafka_flush(producer, static_cast<int>(grace.count()));
     rdkafka().rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rdkafka().rd_kafka_flush(producer, 1000);  // the purge's reports, served by the background thread
     rdkafka().rd_kafka_destroy(producer);
+    std::lock_guard lock(mutex_);
+    for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+      InFlightMessage& message = *it->second;
+      if (message.producer != producer) {
+        ++it;
+        continue;
+      }
+      delete std::exchange(message.opaque, nullptr);  // it->second keeps the message alive
+      message.reported = true;
+      message.error = RD_KAFKA_RESP_ERR__DESTROY;
+      message.status = RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
+      for (const auto& wait : message.waiters)
+        if (--wait->pending == 0) wait->reported.try_send(boost::system::error_code{});
+      message.waiters.clear();
+      it = in_flight_.erase(it);
+    }
   }
 
   // Called with mutex_ held. Returns why the producer could not start, or "".
@@ -286,6 +316,7 @@ class KafkaForwarder final : public Forwarder {
       auto* opaque = static_cast<std::shared_ptr<InFlightMessage>*>(report->_private);
       const auto message = std::move(*opaque);
       delete opaque;
+      message->opaque = nullptr;
       message->reported = true;
       message->error = report->err;
       message->status = rdkafka().rd_kafka_message_status(report);
@@ -323,9 +354,13 @@ class KafkaForwarder final : public Forwarder {
   rd_kafka_t* producer_ = nullptr;
   bool producer_failed_ = false;
   std::unordered_map<std::string, std::shared_ptr<InFlightMessage>> in_flight_;
+  bool stopped_ = false;
   static constexpr std::size_t max_stored_unclaimed = 65536;
-  std::unordered_set<std::string> stored_unclaimed_;  // ids stored after their delivery gave up
-  std::deque<std::string> stored_order_;              // the same, oldest first
+  // Ids stored after their delivery gave up, each with the generation that remembered it, and the
+  // records of remembering, oldest first (an id claimed since leaves a stale record, skipped on eviction).
+  std::unordered_map<std::string, std::uint64_t> stored_unclaimed_;
+  std::deque<std::pair<std::string, std::uint64_t>> stored_order_;
+  std::uint64_t stored_generation_ = 0;
 };
 
 }  // namespace

@@ -143,6 +143,27 @@ class KafkaForwarderTest(DaemonTestCase):
         self.assert_all_stored(cluster, ids)
         self.assertEqual(d.stop(), 0)
 
+    def test_a_daemon_stopped_with_messages_waiting_for_a_down_broker_delivers_them_at_the_next_start(self):
+        cluster = self.cluster(partitions=1, brokers=1)
+        d = self.daemon([self.forwarder(cluster, timeout="30s")], store={"completed_retention": "1h"},
+                        workers={"shutdown_grace": "2s"})
+        [warm] = d.send([event()])
+        wait_until(lambda: self.job_states(d) == {"completed": 1}, timeout=30, message="the first event")
+        cluster.broker_down(1)
+        ids = [warm["id"]] + [r["id"] for r in d.send([event() for _ in range(10)])]
+        time.sleep(1)  # produced: the messages wait in the producer for the broker
+        started = time.monotonic()
+        self.assertEqual(d.stop(), 0)
+        stopping = time.monotonic() - started
+        # The grace (2 s) for the deliveries waiting on their reports, then the producer's 2 s to deliver
+        # what it holds and its purge: bounded, whatever the broker does.
+        self.assertLess(stopping, 8, "the stop waited for reports that never come")
+        cluster.broker_up(1)
+        d.start()
+        wait_until(lambda: self.job_states(d) == {"completed": 11}, timeout=60, message="delivered after the restart")
+        self.assert_all_stored(cluster, ids)
+        print(f"\nstopped in {stopping:.2f} s with 10 messages waiting for a down broker")
+
     def test_retriable_broker_errors_are_retried_without_duplicates(self):
         cluster = self.cluster(partitions=1, brokers=1)
         cluster.fail_produce_requests(5, 19)  # NOT_ENOUGH_REPLICAS: the producer retries, idempotently
