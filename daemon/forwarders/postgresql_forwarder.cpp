@@ -1,20 +1,22 @@
-// One libpq connection per forwarder, used only on the blocking pool, one batch at a time. A delivery
-// cut off by its timeout returns at once; its statement finishes on the pool, and a retry finds the rows
-// it stored (the conflict on `id` skips them).
+// One libpq connection per forwarder, used only on a thread of its own, one batch at a time. A delivery
+// cut off by its timeout returns at once; its statement finishes on that thread, and a retry finds the
+// rows it stored (the conflict on `id` skips them).
 #include "forwarders/postgresql_forwarder.hpp"
-#include "forwarders/libpq_library.hpp"
 
 #include "common/async_mutex.hpp"
+#include "forwarders/libpq_library.hpp"
 #include "forwarders/postgresql_outcome.hpp"
 #include "forwarders/postgresql_settings.hpp"
 #include "forwarders/secret_redactor.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/logger.h>
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <mutex>
 
@@ -55,28 +57,29 @@ class Connection {
 
   AsyncMutex turn;  // one batch at a time: a delivery holds it until its insert is done, even past its timeout
 
-  // Inserts the events (JSON texts) in one statement; on a data error, one by one, so only the
-  // faulty rows are refused.
+  // Inserts the events (JSON texts) in one statement; on a data error, halves by halves, so only the
+  // faulty rows are refused, in a few statements (about 2 log2(n) per faulty row) rather than n.
   BatchOutcome insert(const std::vector<std::string>& events) {
     std::lock_guard lock(mutex_);
     if (auto error = connect(); !error.empty())
       return same_outcome(events.size(), DeliveryOutcome::retry(redactor_.redact(error)));
-    auto outcome = insert_rows(events, 0, events.size());
-    if (outcome.ok() || events.size() == 1 || !postgresql_row_error(last_sqlstate_))
-      return same_outcome(events.size(), outcome);
-    BatchOutcome outcomes;
-    for (std::size_t i = 0; i < events.size(); ++i) outcomes.push_back(insert_rows(events, i, i + 1));
+    BatchOutcome outcomes(events.size());
+    insert_halving(events, 0, events.size(), outcomes);
     return outcomes;
   }
 
+  // After the forwarder stopped (shutdown, or a reload replaced it): closes the connection, and an
+  // insert still queued opens no new one.
   void close() {
     std::lock_guard lock(mutex_);
+    closed_ = true;
     drop();
   }
 
  private:
   // Returns why there is no usable connection, or "".
   std::string connect() {
+    if (closed_) return "postgresql: the forwarder was stopped";
     if (connection_ && libpq().PQstatus(connection_) == CONNECTION_OK) return {};
     drop();
     const auto seconds = std::to_string(std::max<long long>(2, (timeout_.count() + 999) / 1000));
@@ -121,6 +124,20 @@ class Connection {
     return false;
   }
 
+  // Inserts events [begin, end) and records their outcomes; a row error splits the range in two.
+  void insert_halving(const std::vector<std::string>& events, std::size_t begin, std::size_t end,
+                      BatchOutcome& outcomes) {
+    const auto outcome = insert_rows(events, begin, end);
+    if (outcome.ok() || end - begin == 1 || !postgresql_row_error(last_sqlstate_)) {
+      std::fill(outcomes.begin() + static_cast<std::ptrdiff_t>(begin),
+                outcomes.begin() + static_cast<std::ptrdiff_t>(end), outcome);
+      return;
+    }
+    const auto middle = begin + (end - begin) / 2;
+    insert_halving(events, begin, middle, outcomes);
+    insert_halving(events, middle, end, outcomes);
+  }
+
   DeliveryOutcome insert_rows(const std::vector<std::string>& events, std::size_t begin, std::size_t end) {
     if (!connection_) return DeliveryOutcome::retry("postgresql: not connected (an earlier row broke the connection)");
     std::string array = "[";
@@ -137,7 +154,9 @@ class Connection {
       return DeliveryOutcome::success();
     }
     auto outcome = failure(result.get());
-    if (libpq().PQstatus(connection_) != CONNECTION_OK) drop();  // reconnected by the next delivery
+    // Anything but a refused row: start over on a new connection (it reruns CREATE TABLE for a table
+    // dropped meanwhile, and finds the new primary after a failover left this one read-only).
+    if (!postgresql_row_error(last_sqlstate_) || libpq().PQstatus(connection_) != CONNECTION_OK) drop();
     return outcome;
   }
 
@@ -163,6 +182,7 @@ class Connection {
   std::shared_ptr<spdlog::logger> log_;
   std::mutex mutex_;
   PGconn* connection_ = nullptr;
+  bool closed_ = false;
   std::string last_sqlstate_;
 };
 
@@ -176,9 +196,13 @@ struct InsertJob {
 
 class PostgresqlForwarder final : public Forwarder {
  public:
-  PostgresqlForwarder(std::shared_ptr<Connection> connection, std::vector<std::string> secrets,
-                      asio::any_io_executor blocking)
-      : connection_(std::move(connection)), secrets_(std::move(secrets)), blocking_(std::move(blocking)) {}
+  PostgresqlForwarder(std::shared_ptr<Connection> connection, std::vector<std::string> secrets)
+      : connection_(std::move(connection)), secrets_(std::move(secrets)) {}
+
+  ~PostgresqlForwarder() override {
+    connection_->close();  // an insert still queued returns at once
+    if (thread_) thread_->join();
+  }
 
   std::vector<std::string> secrets() const override { return secrets_; }
 
@@ -194,7 +218,7 @@ class PostgresqlForwarder final : public Forwarder {
     auto job = std::make_shared<InsertJob>(co_await asio::this_coro::executor);
     job->events.reserve(events.size());
     for (const auto& event : events) job->events.push_back(event.json);
-    asio::post(blocking_, [connection = connection_, job, turn = std::move(turn)]() mutable {
+    asio::post(libpq_thread(), [connection = connection_, job, turn = std::move(turn)]() mutable {
       try {
         job->outcomes = connection->insert(job->events);
       } catch (const std::exception& e) {  // a bug or no memory: never an escaped exception on the pool
@@ -212,9 +236,19 @@ class PostgresqlForwarder final : public Forwarder {
   void stop() override { connection_->close(); }
 
  private:
+  // libpq blocks for as long as a connect or a statement takes (up to the forwarder's timeout, and more
+  // per host for an unreachable one): on a thread of its own, started by the first delivery, it never
+  // holds the daemon's shared blocking pool, which file and stdout forwarders need. One is enough: the
+  // connection takes one batch at a time.
+  asio::thread_pool& libpq_thread() {
+    std::call_once(thread_started_, [this] { thread_ = std::make_unique<asio::thread_pool>(1); });
+    return *thread_;
+  }
+
   std::shared_ptr<Connection> connection_;
   std::vector<std::string> secrets_;
-  asio::any_io_executor blocking_;
+  std::once_flag thread_started_;
+  std::unique_ptr<asio::thread_pool> thread_;
 };
 
 }  // namespace
@@ -246,7 +280,7 @@ std::unique_ptr<Forwarder> make_postgresql_forwarder(const ForwarderConfig& conf
   auto settings = parse_postgresql_settings(config);
   auto secrets = settings.secrets;
   auto connection = std::make_shared<Connection>(std::move(settings), config.timeout, context.log, context.executor);
-  return std::make_unique<PostgresqlForwarder>(std::move(connection), std::move(secrets), context.blocking);
+  return std::make_unique<PostgresqlForwarder>(std::move(connection), std::move(secrets));
 }
 
 }  // namespace auditfwd

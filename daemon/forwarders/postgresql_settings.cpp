@@ -1,10 +1,10 @@
 // PostgreSQL settings: libpq parses the connection string (PQconninfoParse, no connection), the table name
 // is checked as an identifier and quoted, never spliced from anything an event carries.
 #include "forwarders/postgresql_settings.hpp"
-#include "forwarders/libpq_library.hpp"
 
 #include "config/config_reader.hpp"
 #include "forwarders/forwarder_options.hpp"
+#include "forwarders/libpq_library.hpp"
 
 #include <fmt/format.h>
 #include <cctype>

@@ -4,6 +4,7 @@ import collections
 import json
 import os
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -135,6 +136,40 @@ class PostgresqlForwarderTest(DaemonTestCase):
                      "user_agent text, metadata jsonb, source jsonb, host jsonb, received_at timestamptz NOT NULL)")
         wait_until(lambda: self.job_states(d) == {"completed": 1}, timeout=60, message="stored once the table exists")
         self.assert_exactly_once(ids, "missing_events")
+
+    def test_a_table_dropped_while_running_is_created_again(self):
+        # Any failure but a refused row starts over on a new connection, which reruns CREATE TABLE.
+        d = self.daemon([self.forwarder()], store={"completed_retention": "1h"})
+        ids = [r["id"] for r in d.send([event()])]
+        wait_until(lambda: self.job_states(d) == {"completed": 1}, timeout=30, message="the first row")
+        self.pg.psql("DROP TABLE audit_events")
+        ids += [r["id"] for r in d.send([event() for _ in range(5)])]
+        wait_until(lambda: self.job_states(d) == {"completed": 6}, timeout=60, message="stored in the new table")
+        self.assertEqual(set(self.stored()), set(ids[1:]))  # the first row went with the old table
+
+    def test_unreachable_servers_do_not_hold_up_other_forwarders(self):
+        # Each postgresql forwarder blocks on its own thread: servers that accept and never answer (each
+        # connect waits out connect_timeout) must not take the blocking pool a file forwarder writes on.
+        silent = socket.socket()
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        self.addCleanup(silent.close)
+        port = silent.getsockname()[1]
+        out = os.path.join(self.pg.dir, "out.log")
+        dead = [{"id": f"dead{i}", "type": "postgresql", "dispatch": "async", "timeout": "20s",
+                 "conninfo": f"host=127.0.0.1 port={port} dbname=x user=x connect_timeout=20", **FAST_RETRY}
+                for i in range(3)]
+        d = self.daemon(dead + [{"id": "file", "type": "file", "dispatch": "async", "path": out}],
+                        store={"completed_retention": "1h"})
+        d.send([event() for _ in range(3)])  # the dead forwarders' first deliveries are now connecting
+        time.sleep(0.5)
+        sent = [r["id"] for r in d.send([event() for _ in range(50)])]
+
+        def written():
+            with open(out) as f:
+                return {json.loads(line)["id"] for line in f}
+        wait_until(lambda: os.path.exists(out) and set(sent) <= written(), timeout=10,
+                   message="the file forwarder's events written while the postgresql ones wait")
 
     def test_the_password_never_reaches_the_log_the_jobs_or_a_reply(self):
         wrong = "wrong-pw-93ab"
