@@ -40,7 +40,8 @@ struct BatchWait {
 // this report instead of producing a second copy.
 struct InFlightMessage {
   std::string id;
-  const rd_kafka_t* producer = nullptr;  // the producer that holds it until its report
+  // Which producer holds it until its report: a count, not the address, which a new producer may reuse.
+  std::uint64_t producer = 0;
   // The message's reference to itself that librdkafka carries to the report; freed by the report, or by
   // close_producer when the report never comes.
   std::shared_ptr<InFlightMessage>* opaque = nullptr;
@@ -93,12 +94,14 @@ class KafkaForwarder final : public Forwarder {
 
   void stop() override {
     rd_kafka_t* producer = nullptr;
+    std::uint64_t number = 0;
     {
       std::lock_guard lock(mutex_);
       stopped_ = true;  // a delivery still under way starts no new producer
       producer = std::exchange(producer_, nullptr);
+      number = producer_number_;
     }
-    if (producer) close_producer(producer, std::chrono::milliseconds{2000});
+    if (producer) close_producer(producer, number, std::chrono::milliseconds{2000});
   }
 
  private:
@@ -151,12 +154,16 @@ class KafkaForwarder final : public Forwarder {
     // A fatal error (e.g. an idempotence sequence the broker lost) ends a producer: its messages are
     // reported failed (retried) as it goes, and a fresh one takes over.
     rd_kafka_t* broken = nullptr;
+    std::uint64_t broken_number = 0;
     {
       std::lock_guard lock(mutex_);
-      if (producer_failed_) broken = std::exchange(producer_, nullptr);
+      if (producer_failed_) {
+        broken = std::exchange(producer_, nullptr);
+        broken_number = producer_number_;
+      }
       producer_failed_ = false;
     }
-    if (broken) close_producer(broken, std::chrono::milliseconds{0});
+    if (broken) close_producer(broken, broken_number, std::chrono::milliseconds{0});
     std::lock_guard lock(mutex_);
     if (stopped_) return DeliveryOutcome::retry("kafka: the forwarder is stopping");
     if (!producer_) {
@@ -203,7 +210,7 @@ class KafkaForwarder final : public Forwarder {
         rdkafka().rd_kafka_error_destroy(error);
         delete opaque;
       } else {
-        message->producer = producer_;
+        message->producer = producer_number_;
         message->opaque = opaque;
         message->waiters.push_back(wait);
         ++wait->pending;
@@ -234,7 +241,7 @@ class KafkaForwarder final : public Forwarder {
   // reports, and destroys it. rd_kafka_destroy discards the reports its background thread has not served
   // yet: a message whose report never came is failed here, so no delivery waits for it forever and no
   // retry joins it. Never with mutex_ held: the reports it serves take it.
-  void close_producer(rd_kafka_t* producer, std::chrono::milliseconds grace) {
+  void close_producer(rd_kafka_t* producer, std::uint64_t number, std::chrono::milliseconds grace) {
     if (grace.count() > 0) rdkafka().rd_kafka_flush(producer, static_cast<int>(grace.count()));
     rdkafka().rd_kafka_purge(producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rdkafka().rd_kafka_flush(producer, 1000);  // the purge's reports, served by the background thread
@@ -242,7 +249,7 @@ class KafkaForwarder final : public Forwarder {
     std::lock_guard lock(mutex_);
     for (auto it = in_flight_.begin(); it != in_flight_.end();) {
       InFlightMessage& message = *it->second;
-      if (message.producer != producer) {
+      if (message.producer != number) {
         ++it;
         continue;
       }
@@ -284,6 +291,7 @@ class KafkaForwarder final : public Forwarder {
     rdkafka().rd_kafka_queue_destroy(main_queue);
     rdkafka().rd_kafka_queue_destroy(background);
     producer_ = producer;
+    ++producer_number_;
     return {};
   }
 
@@ -352,6 +360,7 @@ class KafkaForwarder final : public Forwarder {
 
   std::mutex mutex_;
   rd_kafka_t* producer_ = nullptr;
+  std::uint64_t producer_number_ = 0;  // counts the producers started: which one producer_ is
   bool producer_failed_ = false;
   std::unordered_map<std::string, std::shared_ptr<InFlightMessage>> in_flight_;
   bool stopped_ = false;
