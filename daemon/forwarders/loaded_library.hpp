@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 
+#include <stdexcept>
 #include <string>
 
 namespace auditfwd {
@@ -41,6 +42,37 @@ class LoadedLibrary {
  private:
   const char* soname_;
   void* handle_ = nullptr;
+  std::string error_;
+};
+
+// The functions `Functions` names, looked up in a library opened when first needed: the constructor
+// opens `soname` and lets `resolve_all(library, functions)` resolve each. Meant as a function-local
+// static (thread-safe, once); the library stays loaded.
+template <typename Functions>
+class OnDemandFunctions {
+ public:
+  template <typename ResolveAll>
+  OnDemandFunctions(const char* soname, const char* package, ResolveAll resolve_all) {
+    LoadedLibrary library(soname, package);
+    resolve_all(library, functions_);
+    error_ = library.error();
+  }
+
+  // The functions; nullptr when the library or one of them is missing, with the reason in `error`.
+  const Functions* get(std::string& error) const {
+    if (error_.empty()) return &functions_;
+    error = error_;
+    return nullptr;
+  }
+
+  // The functions; throws std::runtime_error when they are missing.
+  const Functions& require() const {
+    if (!error_.empty()) throw std::runtime_error(error_);
+    return functions_;
+  }
+
+ private:
+  Functions functions_{};
   std::string error_;
 };
 
