@@ -18,13 +18,12 @@ is the bottleneck, not them:
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from counting_receiver import CountingReceiver
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build/release")
@@ -33,54 +32,17 @@ EVENTS = int(os.environ.get("EVENTS", "50000"))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, count_and_answer):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.count_and_answer = count_and_answer
-        self.lock = threading.Lock()
-        self.events = 0
-        self.requests = 0
-
-    def process_request(self, request, client_address):
-        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().process_request(request, client_address)
-
-    def url(self):
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        count, status, answer = self.server.count_and_answer(body)
-        with self.server.lock:
-            self.server.events += count
-            self.server.requests += 1
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args):
-        pass
-
-
-def hec(body):
+def hec(headers, body):
     return body.count(b'{"time":'), 200, b'{"text":"Success","code":0}'
 
 
-def bulk(body):
+def bulk(headers, body):
     documents = body.count(b"\n") // 2
     items = b",".join([b'{"create":{"status":201,"result":"created"}}'] * documents)
     return documents, 200, b'{"took":1,"errors":false,"items":[' + items + b"]}"
 
 
-def loki(body):
+def loki(headers, body):
     return sum(len(stream["values"]) for stream in json.loads(body)["streams"]), 204, b""
 
 
@@ -136,8 +98,7 @@ def scenario(label, forwarder, delivered):
 
 
 def http_scenario(label, kind, count_and_answer, **keys):
-    receiver = Receiver(count_and_answer)
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    receiver = CountingReceiver(count_and_answer)
     try:
         scenario(label, {"type": kind, "url": receiver.url(), "gzip": False, **keys},
                  lambda work: receiver.events)

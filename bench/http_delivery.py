@@ -11,63 +11,34 @@ import gzip
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from counting_receiver import CountingReceiver
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/release"
 EVENTS = int(os.environ.get("EVENTS", "50000"))
 
 
-class Receiver(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.lock = threading.Lock()
-        self.events = 0
-        self.requests = 0
-
-    def process_request(self, request, client_address):
-        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().process_request(request, client_address)
-
-
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        kind = self.headers.get("Content-Type", "")
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        if "ndjson" in kind:
-            count = body.count(b"\n")
-        elif body.startswith(b"["):
-            count = len(json.loads(body))
-        else:
-            count = 1
-        with self.server.lock:
-            self.server.events += count
-            self.server.requests += 1
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
+def count(headers, body):
+    """Events in one request of the http forwarder, whatever its format."""
+    if headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    kind = headers.get("Content-Type", "")
+    if "ndjson" in kind:
+        return body.count(b"\n"), 200, b""
+    if body.startswith(b"["):
+        return len(json.loads(body)), 200, b""
+    return 1, 200, b""
 
 
 def scenario(label, forwarder):
-    receiver = Receiver()
-    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    receiver = CountingReceiver(count)
     work = tempfile.mkdtemp(prefix="auditfwd-http-bench-")
     try:
-        url = f"http://127.0.0.1:{receiver.server_address[1]}/ingest"
+        url = receiver.url("/ingest")
         lines = [f'[ingest]\nsocket = "{work}/s.sock"\n[store]\npath = "{work}/jobs.db"\n[log]\nlevel = "warn"\n',
                  "[[forwarders]]", 'id = "hook"', 'type = "http"', 'dispatch = "async"', f'url = "{url}"']
         lines += [f"{k} = {json.dumps(v)}" for k, v in forwarder.items()]
