@@ -166,6 +166,18 @@ class Daemon:
         self._close_files()
         return code
 
+    def reload_with(self, text):
+        """Writes `text` as the config, sends SIGHUP and waits for the reload to end; returns its result
+        ("applied" or "stays") and the log it wrote."""
+        with open(self.config_path, "w") as f:
+            f.write(text)
+        before = self.log()
+        ended = lambda log: log.count(" applied: ") + log.count("the running config stays")
+        self.proc.send_signal(signal.SIGHUP)
+        wait_until(lambda: ended(self.log()) > ended(before), timeout=60, message="the reload to end")
+        after = self.log()[len(before):]
+        return ("applied" if " applied: " in after else "stays"), after
+
     def kill(self):
         self.proc.kill()
         self.proc.wait()

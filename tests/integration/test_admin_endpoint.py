@@ -8,7 +8,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -200,24 +199,16 @@ class MetricsTest(DaemonTestCase):
 
 
 class ReloadMetricsTest(DaemonTestCase):
-    def sighup(self, d, text):
-        with open(d.config_path, "w") as f:
-            f.write(text)
-        before = d.log()
-        ended = lambda log: log.count(" applied: ") + log.count("the running config stays")
-        d.proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: ended(d.log()) > ended(before), timeout=60, message="the reload to end")
-
     def test_reloads_are_counted_by_result_and_an_added_forwarder_shows_at_zero(self):
         d = self.daemon(lambda dir: [file_forwarder(dir)], admin=admin_socket)
         d.config["forwarders"] = [file_forwarder(d.dir), file_forwarder(d.dir, "added", "sync")]
-        self.sighup(d, to_toml(d.config))
+        d.reload_with(to_toml(d.config))
         scrape = Scrape(self, d)
         self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="ok"), 1)
         self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="failed"), 0)
         self.assertEqual(scrape.value("auditfwd_deliveries_total", forwarder="added", outcome="ok"), 0)
 
-        self.sighup(d, "this is = not [valid toml")
+        d.reload_with("this is = not [valid toml")
         scrape = Scrape(self, d)
         self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="ok"), 1)
         self.assertEqual(scrape.value("auditfwd_config_reloads_total", result="failed"), 1)

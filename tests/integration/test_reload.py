@@ -38,14 +38,7 @@ class ReloadTestCase(DaemonTestCase):
             if forwarders is not None:
                 d.config["forwarders"] = forwarders
             text = to_toml(d.config) + extra
-        with open(d.config_path, "w") as f:
-            f.write(text)
-        before = d.log()
-        ended = lambda log: log.count(" applied: ") + log.count("the running config stays")
-        d.proc.send_signal(signal.SIGHUP)
-        wait_until(lambda: ended(d.log()) > ended(before), timeout=60, message="the reload to end")
-        after = d.log()[len(before):]
-        return ("applied" if " applied: " in after else "stays"), after
+        return d.reload_with(text)
 
 
 class ReloadUnderLoadTest(ReloadTestCase):
