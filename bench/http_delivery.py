@@ -3,23 +3,16 @@
 
 Starts a keep-alive HTTP/1.1 receiver (standard library, TCP_NODELAY), a release
 auditfwd per scenario with one async http forwarder, pushes EVENTS events through
-the socket with auditfwd-load, and times first ingest to last event received.
+the socket with auditfwd-load, and times first ingest to last event received
+(the scenario of bench/destinations.py, with the `http` type).
 
     bench/http_delivery.py [build-dir]        EVENTS=50000 by default
 """
 import gzip
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
 
-from counting_receiver import CountingReceiver
-
-BUILD = sys.argv[1] if len(sys.argv) > 1 else "build/release"
-EVENTS = int(os.environ.get("EVENTS", "50000"))
+from destinations import EVENTS, http_scenario
 
 
 def count(headers, body):
@@ -35,33 +28,7 @@ def count(headers, body):
 
 
 def scenario(label, forwarder):
-    receiver = CountingReceiver(count)
-    work = tempfile.mkdtemp(prefix="auditfwd-http-bench-")
-    try:
-        url = receiver.url("/ingest")
-        lines = [f'[ingest]\nsocket = "{work}/s.sock"\n[store]\npath = "{work}/jobs.db"\n[log]\nlevel = "warn"\n',
-                 "[[forwarders]]", 'id = "hook"', 'type = "http"', 'dispatch = "async"', f'url = "{url}"']
-        lines += [f"{k} = {json.dumps(v)}" for k, v in forwarder.items()]
-        with open(f"{work}/c.toml", "w") as f:
-            f.write("\n".join(lines) + "\n")
-        daemon = subprocess.Popen([f"{BUILD}/daemon/auditfwd", "--config", f"{work}/c.toml"],
-                                  stderr=open(f"{work}/daemon.log", "w"))
-        while not os.path.exists(f"{work}/s.sock"):
-            time.sleep(0.05)
-        started = time.monotonic()
-        subprocess.run([f"{BUILD}/bench/auditfwd-load", "--socket", f"{work}/s.sock", "--clients", "2",
-                        "--events", str(EVENTS), "--label", "ingest"], check=True, stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 600
-        while receiver.events < EVENTS and time.monotonic() < deadline:
-            time.sleep(0.01)
-        elapsed = time.monotonic() - started
-        daemon.terminate()
-        daemon.wait()
-        print(f"{label:<40} {receiver.events / elapsed:>9,.0f} events/s delivered  "
-              f"({receiver.events} events in {receiver.requests} requests, {elapsed:.2f} s)")
-    finally:
-        receiver.shutdown()
-        shutil.rmtree(work, ignore_errors=True)
+    http_scenario(label, "http", count, **forwarder)
 
 
 if __name__ == "__main__":
